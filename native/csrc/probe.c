@@ -1,0 +1,2 @@
+#include "probe.h"
+int edgepbx_native_abi(void) { return 1; }

@@ -1,0 +1,1 @@
+int edgepbx_native_abi(void);
