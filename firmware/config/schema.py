@@ -1,0 +1,580 @@
+"""The configuration document: its JSON Schema, its semantic rules and its first-boot value.
+
+Owns what a valid document is. It knows nothing of files, revisions or TinyDB (see
+``storage`` and ``store``) and nothing of a particular board: the ports a document may name
+are passed in by the caller as ``known_ports`` (from ``drivers/board``).
+
+Validation runs in two passes and reports every problem it finds, not just the first:
+
+1. structure, by JSON Schema draft 2020-12 (``jsonschema``): types, patterns, required and
+   unknown keys (every object is closed with ``additionalProperties: false`` so a typo never
+   passes silently);
+2. meaning, in code: references (ports, extensions, trunks, queues, ring groups exist),
+   duplicates, conflicting port use, regular expressions that compile. These checks are
+   written defensively so they still run, and still report, on a document whose structure
+   is partly wrong.
+
+Each problem is a ``ValidationIssue(path, message)``; the path is written like
+``routes[2].destination`` and the message names the offending value.
+
+Growing the document: add the new section as an optional property here (with its semantic
+checks), and when a change is not backward compatible bump ``SCHEMA_VERSION`` and register an
+upgrade step in ``_UPGRADES`` so stored and imported documents of the old version are
+converted, not rejected.
+
+Port ids follow the board's convention: ``fxsN`` (phone ports, for extensions), ``fxoN``
+(analog lines), ``gsmN`` (SIM modules), and ``<span>.<channel>`` for the B-channels of a
+digital span (``e1.1`` .. ``e1.30``); a trunk may name the span itself (``e1``).
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import zoneinfo
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from functools import cache
+from typing import Any, Final
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError as _SchemaError
+
+from firmware.config.errors import ConfigError, ConfigValidationError, ValidationIssue
+
+SCHEMA_VERSION: Final = 1
+
+DESTINATION_TYPES: Final = ("extension", "ring_group", "queue", "hangup", "busy")
+# Destination types whose target names another object; the others take no target.
+_TARGET_KINDS: Final = {"extension": "extension", "ring_group": "ring group", "queue": "queue"}
+
+_ID: Final = {"type": "string", "pattern": "^[a-z0-9][a-z0-9_.-]{0,31}$"}
+_EXTENSION_NUMBER: Final = {"type": "string", "pattern": "^[0-9]{2,6}$"}
+_DIGITS: Final = {"type": "string", "pattern": "^[0-9*#]{1,20}$"}
+_LABEL: Final = {"type": "string", "maxLength": 64}
+_PORT_ID: Final = {"type": "string", "minLength": 1, "maxLength": 16}
+
+
+def _closed(required: list[str], properties: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "required": required,
+        "properties": properties,
+    }
+
+
+def _nullable(schema: Mapping[str, Any]) -> dict[str, Any]:
+    return {"anyOf": [{"type": "null"}, dict(schema)]}
+
+
+DOCUMENT_SCHEMA: Final[dict[str, Any]] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": "https://edgepbx.example/schema/config-1.json",
+    "title": "edgepbx configuration document",
+    **_closed(
+        ["schema", "system", "extensions", "trunks", "routes", "outbound"],
+        {
+            "schema": {"const": SCHEMA_VERSION},
+            "system": _closed(
+                ["name", "country", "timezone", "language"],
+                {
+                    "name": {"type": "string", "minLength": 1, "maxLength": 64},
+                    "country": {"type": "string", "pattern": "^[A-Z]{2}$"},
+                    "timezone": {"type": "string", "minLength": 1, "maxLength": 64},
+                    "language": {"type": "string", "pattern": "^[a-z]{2}(-[A-Z]{2})?$"},
+                },
+            ),
+            # Per-port settings; keys are port ids (checked against the board in code).
+            "ports": {
+                "type": "object",
+                "additionalProperties": _closed(
+                    [], {"enabled": {"type": "boolean"}, "label": _LABEL}
+                ),
+            },
+            "extensions": {
+                "type": "array",
+                "items": _closed(
+                    ["number", "name", "port", "enabled"],
+                    {
+                        "number": _EXTENSION_NUMBER,
+                        "name": _LABEL,
+                        # null: an extension without a physical port (reachable by
+                        # ring groups and queues only, or a future IP phone).
+                        "port": _nullable(_PORT_ID),
+                        "enabled": {"type": "boolean"},
+                    },
+                ),
+            },
+            "trunks": {
+                "type": "array",
+                "items": _closed(
+                    ["id", "port", "enabled", "max_concurrent"],
+                    {
+                        "id": _ID,
+                        "port": _PORT_ID,
+                        "enabled": {"type": "boolean"},
+                        "label": _LABEL,
+                        "max_concurrent": {"type": "integer", "minimum": 1, "maximum": 1000},
+                    },
+                ),
+            },
+            "routes": {
+                "type": "array",
+                "items": _closed(
+                    ["name", "match", "destination"],
+                    {
+                        "name": {"type": "string", "minLength": 1, "maxLength": 64},
+                        # Absent or null criteria match anything.
+                        "match": _closed(
+                            [],
+                            {
+                                "trunk": _nullable(_ID),
+                                "called": _nullable(_DIGITS),
+                                "caller_prefix": _nullable(_DIGITS),
+                            },
+                        ),
+                        "destination": _closed(
+                            ["type"],
+                            {
+                                "type": {"enum": list(DESTINATION_TYPES)},
+                                "target": {"type": "string"},
+                            },
+                        ),
+                    },
+                ),
+            },
+            "outbound": {
+                "type": "array",
+                "items": _closed(
+                    ["name", "pattern", "trunks"],
+                    {
+                        "name": {"type": "string", "minLength": 1, "maxLength": 64},
+                        "pattern": {"type": "string", "minLength": 1, "maxLength": 200},
+                        "trunks": {"type": "array", "minItems": 1, "items": _ID},
+                        "strip": {"type": "integer", "minimum": 0, "maximum": 20},
+                        "prepend": {"type": "string", "pattern": "^[0-9*#+]{0,20}$"},
+                    },
+                ),
+            },
+            "queues": {
+                "type": "array",
+                "items": _closed(
+                    ["id", "name"],
+                    {
+                        "id": _ID,
+                        "name": _LABEL,
+                        "members": {"type": "array", "items": _EXTENSION_NUMBER},
+                    },
+                ),
+            },
+            "ring_groups": {
+                "type": "array",
+                "items": _closed(
+                    ["id", "name", "strategy", "members"],
+                    {
+                        "id": _ID,
+                        "name": _LABEL,
+                        "strategy": {"enum": ["ringall", "sequential"]},
+                        "members": {"type": "array", "items": _EXTENSION_NUMBER},
+                        "ring_s": {"type": "integer", "minimum": 5, "maximum": 600},
+                    },
+                ),
+            },
+        },
+    ),
+}
+
+Draft202012Validator.check_schema(DOCUMENT_SCHEMA)
+_VALIDATOR: Final = Draft202012Validator(DOCUMENT_SCHEMA)
+
+
+# --- ports ---------------------------------------------------------------------------------
+
+_PORT_KIND = re.compile(r"^(fxs|fxo|gsm)\d+$")
+
+
+def port_kind(port_id: str) -> str:
+    """``fxs``, ``fxo``, ``gsm``, ``channel`` (a span's B-channel, ``e1.5``) or ``span``."""
+    if "." in port_id:
+        return "channel"
+    match = _PORT_KIND.match(port_id)
+    return match.group(1) if match else "span"
+
+
+def _natural_key(port_id: str) -> tuple[Any, ...]:
+    return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", port_id))
+
+
+def _spans(known_ports: Iterable[str]) -> dict[str, int]:
+    """Digital spans on the board and their channel counts: ``{"e1": 30}``."""
+    spans: dict[str, int] = {}
+    for port in known_ports:
+        if "." in port:
+            span = port.split(".", 1)[0]
+            spans[span] = spans.get(span, 0) + 1
+    return spans
+
+
+# --- paths ---------------------------------------------------------------------------------
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def format_path(parts: Iterable[str | int]) -> str:
+    """``("routes", 2, "destination")`` -> ``routes[2].destination``."""
+    out = ""
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif _IDENTIFIER.match(part):
+            out += f".{part}" if out else part
+        else:
+            out += f"[{_quote(part)}]"
+    return out
+
+
+def _quote(value: object) -> str:
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return repr(value)
+
+
+# --- structural pass -----------------------------------------------------------------------
+
+
+def _schema_issues(doc: object) -> Iterator[ValidationIssue]:
+    def order(error: _SchemaError) -> tuple[Any, ...]:
+        return tuple((0, p) if isinstance(p, int) else (1, p) for p in error.absolute_path)
+
+    for error in sorted(_VALIDATOR.iter_errors(doc), key=order):
+        parts: list[str | int] = list(error.absolute_path)
+        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+            known = error.schema.get("properties", {})
+            for key in error.instance:
+                if key not in known:
+                    yield ValidationIssue(
+                        format_path([*parts, key]), f"unknown setting {_quote(key)}"
+                    )
+        elif error.validator == "required" and isinstance(error.instance, dict):
+            for key in error.validator_value:
+                if key not in error.instance:
+                    yield ValidationIssue(format_path([*parts, key]), "required setting is missing")
+        else:
+            yield ValidationIssue(format_path(parts), error.message)
+
+
+# --- semantic pass -------------------------------------------------------------------------
+
+
+def _items(doc: Mapping[str, Any], section: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    value = doc.get(section)
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            if isinstance(item, dict):
+                yield index, item
+
+
+def _str(item: Mapping[str, Any], key: str) -> str | None:
+    value = item.get(key)
+    return value if isinstance(value, str) else None
+
+
+@cache
+def _timezones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+_SECTION_ORDER: Final = {name: rank for rank, name in enumerate(DOCUMENT_SCHEMA["properties"])}
+
+
+def _semantic_issues(doc: Mapping[str, Any], known_ports: frozenset[str]) -> list[ValidationIssue]:
+    found: list[tuple[list[str | int], str]] = []
+
+    def issue(parts: list[str | int], message: str) -> None:
+        found.append((parts, message))
+
+    spans = _spans(known_ports)
+
+    system = doc.get("system")
+    if isinstance(system, dict):
+        tz = _str(system, "timezone")
+        if tz is not None and _timezones() and tz not in _timezones():
+            issue(["system", "timezone"], f"unknown time zone {_quote(tz)}")
+
+    ports = doc.get("ports")
+    if isinstance(ports, dict):
+        for port in ports:
+            if port not in known_ports:
+                issue(["ports", port], f"unknown port {_quote(port)}")
+
+    # Extensions: unique numbers, each on its own FXS port.
+    extensions: dict[str, int] = {}
+    port_owner: dict[str, str] = {}
+    for i, ext in _items(doc, "extensions"):
+        number = _str(ext, "number")
+        if number is not None:
+            if number in extensions:
+                issue(["extensions", i, "number"], f"duplicate extension {_quote(number)}")
+            else:
+                extensions[number] = i
+        port = _str(ext, "port")
+        if port is None:
+            continue
+        if port not in known_ports:
+            issue(["extensions", i, "port"], f"unknown port {_quote(port)}")
+        elif port_kind(port) != "fxs":
+            issue(["extensions", i, "port"], f"port {_quote(port)} is not a phone (FXS) port")
+        elif port in port_owner:
+            issue(
+                ["extensions", i, "port"],
+                f"port {_quote(port)} is already used by {port_owner[port]}",
+            )
+        else:
+            port_owner[port] = f"extension {_quote(number or '?')}"
+
+    # Trunks: unique ids, each on its own line port, a span or a span's channel.
+    trunks: set[str] = set()
+    span_owner: dict[str, str] = {}
+    for i, trunk in _items(doc, "trunks"):
+        trunk_id = _str(trunk, "id")
+        if trunk_id is not None:
+            if trunk_id in trunks:
+                issue(["trunks", i, "id"], f"duplicate trunk {_quote(trunk_id)}")
+            trunks.add(trunk_id)
+        port = _str(trunk, "port")
+        if port is None:
+            continue
+        if port not in known_ports and port not in spans:
+            issue(["trunks", i, "port"], f"unknown port {_quote(port)}")
+            continue
+        if port_kind(port) == "fxs":
+            issue(["trunks", i, "port"], f"port {_quote(port)} is a phone (FXS) port, not a line")
+            continue
+        owner = f"trunk {_quote(trunk_id or '?')}"
+        # A span trunk takes the span and all its channels; a channel trunk takes its
+        # channel and shares the span with other channel trunks (but not a span trunk).
+        if port in spans:
+            claimed = [port, *(p for p in known_ports if p.startswith(port + "."))]
+        else:
+            claimed = [port]
+        span_of_channel = port.split(".", 1)[0] if "." in port else None
+        clash = next((port_owner[p] for p in claimed if p in port_owner), None)
+        if clash is None and span_of_channel is not None:
+            clash = span_owner.get(span_of_channel)
+        if clash is not None:
+            issue(["trunks", i, "port"], f"port {_quote(port)} is already used by {clash}")
+        else:
+            for p in claimed:
+                port_owner[p] = owner
+            if port in spans:
+                span_owner[port] = owner
+        limit = trunk.get("max_concurrent")
+        capacity = spans.get(port, 1)
+        if isinstance(limit, int) and not isinstance(limit, bool) and limit > capacity:
+            issue(
+                ["trunks", i, "max_concurrent"],
+                f"{limit} exceeds the {capacity} channel(s) of port {_quote(port)}",
+            )
+
+    groups: dict[str, set[str]] = {"ring_groups": set(), "queues": set()}
+    for section, noun in (("ring_groups", "ring group"), ("queues", "queue")):
+        for i, group in _items(doc, section):
+            group_id = _str(group, "id")
+            if group_id is not None:
+                if group_id in groups[section]:
+                    issue([section, i, "id"], f"duplicate {noun} {_quote(group_id)}")
+                groups[section].add(group_id)
+            members = group.get("members")
+            if isinstance(members, list):
+                seen: set[str] = set()
+                for j, member in enumerate(members):
+                    if not isinstance(member, str):
+                        continue
+                    if member not in extensions:
+                        issue([section, i, "members", j], f"unknown extension {_quote(member)}")
+                    elif member in seen:
+                        issue([section, i, "members", j], f"duplicate member {_quote(member)}")
+                    seen.add(member)
+
+    targets: dict[str, set[str]] = {
+        "extension": set(extensions),
+        "ring_group": groups["ring_groups"],
+        "queue": groups["queues"],
+    }
+
+    route_names: set[str] = set()
+    route_matches: dict[tuple[Any, ...], int] = {}
+    for i, route in _items(doc, "routes"):
+        name = _str(route, "name")
+        if name is not None:
+            if name in route_names:
+                issue(["routes", i, "name"], f"duplicate route {_quote(name)}")
+            route_names.add(name)
+        match = route.get("match")
+        if isinstance(match, dict):
+            trunk_ref = _str(match, "trunk")
+            if trunk_ref is not None and trunk_ref not in trunks:
+                issue(["routes", i, "match", "trunk"], f"unknown trunk {_quote(trunk_ref)}")
+            key = tuple(match.get(k) for k in ("trunk", "called", "caller_prefix"))
+            if all(isinstance(v, str | None) for v in key):
+                if key in route_matches:
+                    issue(
+                        ["routes", i, "match"],
+                        f"same match as routes[{route_matches[key]}], this route is never used",
+                    )
+                else:
+                    route_matches[key] = i
+        destination = route.get("destination")
+        if isinstance(destination, dict):
+            kind = _str(destination, "type")
+            target = destination.get("target")
+            if kind in _TARGET_KINDS:
+                if isinstance(target, str) and target not in targets[kind]:
+                    issue(
+                        ["routes", i, "destination"],
+                        f"unknown {_TARGET_KINDS[kind]} {_quote(target)}",
+                    )
+                elif target is None:
+                    issue(["routes", i, "destination", "target"], f"{_quote(kind)} needs a target")
+            elif kind in DESTINATION_TYPES and target is not None:
+                issue(["routes", i, "destination", "target"], f"{_quote(kind)} takes no target")
+
+    outbound_names: set[str] = set()
+    for i, rule in _items(doc, "outbound"):
+        name = _str(rule, "name")
+        if name is not None:
+            if name in outbound_names:
+                issue(["outbound", i, "name"], f"duplicate outbound route {_quote(name)}")
+            outbound_names.add(name)
+        pattern = _str(rule, "pattern")
+        if pattern is not None:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                issue(
+                    ["outbound", i, "pattern"],
+                    f"invalid regular expression {_quote(pattern)}: {exc}",
+                )
+        rule_trunks = rule.get("trunks")
+        if isinstance(rule_trunks, list):
+            seen_trunks: set[str] = set()
+            for j, ref in enumerate(rule_trunks):
+                if not isinstance(ref, str):
+                    continue
+                if ref not in trunks:
+                    issue(["outbound", i, "trunks", j], f"unknown trunk {_quote(ref)}")
+                elif ref in seen_trunks:
+                    issue(["outbound", i, "trunks", j], f"duplicate trunk {_quote(ref)}")
+                seen_trunks.add(ref)
+
+    # Report in document order (section, then item), whatever order the checks ran in.
+    def order(entry: tuple[list[str | int], str]) -> tuple[int, int]:
+        parts = entry[0]
+        section = _SECTION_ORDER.get(str(parts[0]), len(_SECTION_ORDER))
+        item = parts[1] if len(parts) > 1 and isinstance(parts[1], int) else -1
+        return section, item
+
+    return [ValidationIssue(format_path(p), m) for p, m in sorted(found, key=order)]
+
+
+def find_issues(doc: object, known_ports: Iterable[str]) -> list[ValidationIssue]:
+    """Every problem in ``doc`` (structure first, then meaning); empty if it is valid."""
+    issues = list(_schema_issues(doc))
+    if isinstance(doc, dict):
+        issues += _semantic_issues(doc, frozenset(known_ports))
+    unique: dict[ValidationIssue, None] = dict.fromkeys(issues)
+    return list(unique)
+
+
+def validate_document(doc: object, known_ports: Iterable[str]) -> None:
+    """Raise ``ConfigValidationError`` listing every problem if ``doc`` is not valid."""
+    issues = find_issues(doc, known_ports)
+    if issues:
+        raise ConfigValidationError(issues)
+
+
+# --- versions ------------------------------------------------------------------------------
+
+# from-version -> step producing the next version. Empty while there is only version 1.
+_UPGRADES: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+
+
+def upgrade_document(doc: dict[str, Any]) -> dict[str, Any]:
+    """Bring a document of an older schema version up to ``SCHEMA_VERSION`` (a copy)."""
+    version = doc.get("schema")
+    if not isinstance(version, int) or isinstance(version, bool):
+        return doc  # validation reports the bad or missing version
+    if version > SCHEMA_VERSION:
+        raise ConfigError(
+            f"configuration schema {version} is newer than this firmware supports "
+            f"({SCHEMA_VERSION})"
+        )
+    out = copy.deepcopy(doc)
+    while version < SCHEMA_VERSION:
+        step = _UPGRADES.get(version)
+        if step is None:
+            raise ConfigError(f"configuration schema {version} cannot be upgraded")
+        out = step(out)
+        version = out["schema"]
+    return out
+
+
+# --- first boot ----------------------------------------------------------------------------
+
+
+def default_document(
+    known_ports: Iterable[str],
+    *,
+    name: str = "edgepbx",
+    country: str = "RU",
+    timezone: str = "Europe/Moscow",
+    language: str = "en",
+) -> dict[str, Any]:
+    """A first-boot configuration for a board.
+
+    One extension per phone port (101, 102, ... in port order), one trunk per analog line
+    and GSM module and one per digital span (the whole span), and an inbound route per
+    trunk to the first extension (or hang-up on a board without phone ports). No outbound
+    routes: nothing can dial out until the installer allows it (toll-fraud safe).
+    """
+    ports = sorted(set(known_ports), key=_natural_key)
+    spans = _spans(ports)
+    phone_ports = [p for p in ports if port_kind(p) == "fxs"]
+    line_ports = [p for p in ports if port_kind(p) in ("fxo", "gsm")]
+
+    extensions = [
+        {"number": str(101 + i), "name": f"Extension {101 + i}", "port": port, "enabled": True}
+        for i, port in enumerate(phone_ports)
+    ]
+    trunks: list[dict[str, Any]] = [
+        {"id": port, "port": port, "enabled": True, "label": port.upper(), "max_concurrent": 1}
+        for port in line_ports
+    ]
+    trunks += [
+        {"id": span, "port": span, "enabled": True, "label": span.upper(), "max_concurrent": count}
+        for span, count in sorted(spans.items())
+    ]
+    destination: dict[str, Any] = (
+        {"type": "extension", "target": extensions[0]["number"]}
+        if extensions
+        else {"type": "hangup"}
+    )
+    routes = [
+        {
+            "name": f"Inbound {trunk['id']}",
+            "match": {"trunk": trunk["id"], "called": None, "caller_prefix": None},
+            "destination": dict(destination),
+        }
+        for trunk in trunks
+    ]
+    return {
+        "schema": SCHEMA_VERSION,
+        "system": {"name": name, "country": country, "timezone": timezone, "language": language},
+        "ports": {},
+        "extensions": extensions,
+        "trunks": trunks,
+        "routes": routes,
+        "outbound": [],
+        "queues": [],
+        "ring_groups": [],
+    }

@@ -1,0 +1,340 @@
+"""The event store: call records, events, audit log and cloud outbox in SQLite (WAL).
+
+Owns the event database file. Append-heavy, time-queried records live here, never in the
+configuration document. Nothing here knows how calls are routed or how the cloud link
+works; they hand in finished records and read them back.
+
+Durability: WAL journal with ``synchronous=NORMAL``. Every committed transaction survives
+the process being killed (SIGKILL, crash); after a power cut the database is consistent and
+at most the last transactions before the cut may be lost, never corrupted.
+
+Threading: one connection, used from one thread (the asyncio loop thread); sqlite3's
+``check_same_thread`` guard stays on. Each write is a short single-row transaction, quick
+enough to run on the loop. Use ``transaction()`` to group writes atomically, e.g. a record
+and the outbox message announcing it (``add_cdr(cdr, outbox_topic=...)`` does this).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from types import TracebackType
+from typing import Any, Final, Literal, get_args
+
+from firmware.store.migrations import MIGRATIONS, Migration, StoreError, migrate
+
+Direction = Literal["inbound", "outbound", "internal"]
+Disposition = Literal["answered", "no_answer", "busy", "failed", "rejected"]
+DIRECTIONS: Final = frozenset(get_args(Direction))
+DISPOSITIONS: Final = frozenset(get_args(Disposition))
+
+DEFAULT_BUSY_TIMEOUT_S: Final = 5.0
+
+
+@dataclass(frozen=True)
+class Cdr:
+    """A call detail record. Times are UNIX epoch seconds; ``id`` is set by the store."""
+
+    call_id: str
+    start_ts: float
+    end_ts: float
+    caller: str
+    called: str
+    direction: Direction
+    disposition: Disposition
+    cause: int  # Q.850 cause value of the release
+    answer_ts: float | None = None
+    trunk: str | None = None
+    extension: str | None = None
+    route: str | None = None
+    wait_s: float = 0.0
+    talk_s: float = 0.0
+    legs: list[dict[str, Any]] = field(default_factory=list)
+    digits: str = ""  # DTMF collected during the call
+    id: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.direction not in DIRECTIONS:
+            raise ValueError(f"CDR {self.call_id}: unknown direction {self.direction!r}")
+        if self.disposition not in DISPOSITIONS:
+            raise ValueError(f"CDR {self.call_id}: unknown disposition {self.disposition!r}")
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Event:
+    id: int
+    ts: float
+    kind: str
+    subject: str
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    id: int
+    ts: float
+    actor: str
+    action: str
+    detail: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class OutboxMessage:
+    id: str
+    created_ts: float
+    topic: str
+    payload: dict[str, Any]
+
+
+_CDR_COLUMNS: Final = (
+    "id, call_id, start_ts, answer_ts, end_ts, caller, called, trunk, extension, direction, "
+    "disposition, cause, route, wait_s, talk_s, legs, digits"
+)
+
+
+def _cdr_from_row(row: sqlite3.Row) -> Cdr:
+    values = dict(row)
+    values["legs"] = json.loads(values["legs"])
+    return Cdr(**values)
+
+
+def _dumps(value: Mapping[str, Any] | Sequence[Any] | None) -> str:
+    return json.dumps({} if value is None else value, ensure_ascii=False, separators=(",", ":"))
+
+
+class EventStore:
+    """SQLite event database. Open with ``EventStore.open(path)``."""
+
+    def __init__(self, conn: sqlite3.Connection, path: str, clock: Callable[[], float]) -> None:
+        self._conn = conn
+        self._path = path
+        self._clock = clock
+        self._tx_depth = 0
+
+    @classmethod
+    def open(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S,
+        clock: Callable[[], float] = time.time,
+        migrations: Sequence[Migration] = MIGRATIONS,
+    ) -> EventStore:
+        """Open or create the database, switch it to WAL and apply pending migrations."""
+        name = os.fspath(path)
+        conn = sqlite3.connect(name, timeout=busy_timeout_s, isolation_level=None)
+        try:
+            conn.row_factory = sqlite3.Row
+            conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
+            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if mode != "wal" and name != ":memory:":
+                raise StoreError(f"{name}: cannot switch the event database to WAL ({mode})")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            try:
+                migrate(conn, migrations)
+            except StoreError as exc:
+                raise type(exc)(f"{name}: {exc}") from exc
+        except BaseException:
+            conn.close()
+            raise
+        return cls(conn, name, clock)
+
+    @property
+    def path(self) -> str:
+        return self._path
+
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """The raw connection, for diagnostics and tests; writers use the methods."""
+        return self._conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One atomic write transaction; nested blocks join the outer one."""
+        if self._tx_depth:
+            self._tx_depth += 1
+            try:
+                yield self._conn
+            finally:
+                self._tx_depth -= 1
+            return
+        self._conn.execute("BEGIN IMMEDIATE")
+        self._tx_depth = 1
+        try:
+            yield self._conn
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        else:
+            self._conn.execute("COMMIT")
+        finally:
+            self._tx_depth = 0
+
+    # --- call records --------------------------------------------------------------------
+
+    def add_cdr(self, cdr: Cdr, outbox_topic: str | None = None) -> int:
+        """Record a call; with ``outbox_topic`` also queue it for the cloud, atomically.
+
+        Returns the CDR's id. A ``call_id`` already recorded raises ``StoreError``.
+        """
+        with self.transaction() as conn:
+            try:
+                cursor = conn.execute(
+                    "INSERT INTO cdr (call_id, start_ts, answer_ts, end_ts, caller, called, "
+                    "trunk, extension, direction, disposition, cause, route, wait_s, talk_s, "
+                    "legs, digits) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        cdr.call_id,
+                        cdr.start_ts,
+                        cdr.answer_ts,
+                        cdr.end_ts,
+                        cdr.caller,
+                        cdr.called,
+                        cdr.trunk,
+                        cdr.extension,
+                        cdr.direction,
+                        cdr.disposition,
+                        cdr.cause,
+                        cdr.route,
+                        cdr.wait_s,
+                        cdr.talk_s,
+                        _dumps(cdr.legs),
+                        cdr.digits,
+                    ),
+                )
+            except sqlite3.IntegrityError as exc:
+                raise StoreError(f"CDR {cdr.call_id!r} not recorded: {exc}") from exc
+            cdr_id = cursor.lastrowid
+            assert cdr_id is not None
+            if outbox_topic is not None:
+                payload = cdr.to_json()
+                payload["id"] = cdr_id
+                self.add_outbox(outbox_topic, payload)
+        return cdr_id
+
+    def cdrs(
+        self,
+        since: float | None = None,
+        until: float | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[Cdr]:
+        """CDRs that started in ``[since, until)``, newest first."""
+        rows = self._conn.execute(
+            f"SELECT {_CDR_COLUMNS} FROM cdr "
+            "WHERE (?1 IS NULL OR start_ts >= ?1) AND (?2 IS NULL OR start_ts < ?2) "
+            "ORDER BY start_ts DESC, id DESC LIMIT ?3 OFFSET ?4",
+            (since, until, limit, offset),
+        ).fetchall()
+        return [_cdr_from_row(row) for row in rows]
+
+    def cdr(self, call_id: str) -> Cdr | None:
+        row = self._conn.execute(
+            f"SELECT {_CDR_COLUMNS} FROM cdr WHERE call_id = ?", (call_id,)
+        ).fetchone()
+        return None if row is None else _cdr_from_row(row)
+
+    # --- events and audit ----------------------------------------------------------------
+
+    def log_event(
+        self,
+        kind: str,
+        subject: str,
+        data: Mapping[str, Any] | None = None,
+        *,
+        ts: float | None = None,
+    ) -> int:
+        """Append a queue, agent or system event; returns its id."""
+        cursor = self._conn.execute(
+            "INSERT INTO event_log (ts, kind, subject, data) VALUES (?, ?, ?, ?)",
+            (self._clock() if ts is None else ts, kind, subject, _dumps(data)),
+        )
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
+
+    def events(
+        self, kind: str | None = None, since: float | None = None, limit: int = 100
+    ) -> list[Event]:
+        """Events (of one ``kind`` if given) at or after ``since``, newest first."""
+        rows = self._conn.execute(
+            "SELECT id, ts, kind, subject, data FROM event_log "
+            "WHERE (?1 IS NULL OR kind = ?1) AND (?2 IS NULL OR ts >= ?2) "
+            "ORDER BY ts DESC, id DESC LIMIT ?3",
+            (kind, since, limit),
+        ).fetchall()
+        return [
+            Event(r["id"], r["ts"], r["kind"], r["subject"], json.loads(r["data"])) for r in rows
+        ]
+
+    def audit(self, actor: str, action: str, detail: Mapping[str, Any] | None = None) -> int:
+        """Record who did what (sign-ins, configuration commits, factory reset...)."""
+        cursor = self._conn.execute(
+            "INSERT INTO audit (ts, actor, action, detail) VALUES (?, ?, ?, ?)",
+            (self._clock(), actor, action, _dumps(detail)),
+        )
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
+
+    def audit_log(self, limit: int = 100) -> list[AuditEntry]:
+        """The audit log, newest first."""
+        rows = self._conn.execute(
+            "SELECT id, ts, actor, action, detail FROM audit ORDER BY ts DESC, id DESC LIMIT ?",
+            (limit,),
+        ).fetchall()
+        return [
+            AuditEntry(r["id"], r["ts"], r["actor"], r["action"], json.loads(r["detail"]))
+            for r in rows
+        ]
+
+    # --- cloud outbox --------------------------------------------------------------------
+
+    def add_outbox(self, topic: str, payload: Mapping[str, Any]) -> str:
+        """Queue a message for the cloud; call inside ``transaction()`` with its record."""
+        message_id = str(uuid.uuid4())
+        self._conn.execute(
+            "INSERT INTO outbox (id, created_ts, topic, payload) VALUES (?, ?, ?, ?)",
+            (message_id, self._clock(), topic, _dumps(payload)),
+        )
+        return message_id
+
+    def outbox_pending(self, limit: int = 100) -> list[OutboxMessage]:
+        """Messages not yet acknowledged by the cloud, oldest first."""
+        rows = self._conn.execute(
+            "SELECT id, created_ts, topic, payload FROM outbox ORDER BY created_ts, rowid LIMIT ?",
+            (limit,),
+        ).fetchall()
+        return [
+            OutboxMessage(r["id"], r["created_ts"], r["topic"], json.loads(r["payload"]))
+            for r in rows
+        ]
+
+    def outbox_ack(self, message_id: str) -> bool:
+        """Delete an acknowledged message; False if it was already gone."""
+        cursor = self._conn.execute("DELETE FROM outbox WHERE id = ?", (message_id,))
+        return cursor.rowcount > 0
+
+    # --- lifetime ------------------------------------------------------------------------
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> EventStore:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
