@@ -1,0 +1,114 @@
+"""Fixtures of the web UI tests: the app over an in-memory box (tests/webui/fakes.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+from fakes import FakeBox, FakeSim
+
+from firmware.accounts import Accounts
+from webui.app import create_app
+
+ADMIN_PASSWORD = "Correct-Horse-9"
+VIEWER_PASSWORD = "viewer-Pass-1"
+SUPERVISOR_PASSWORD = "superv-Pass-2"
+
+
+class Browser:
+    """A test client signed in (or not), sending the CSRF token like app.js does."""
+
+    def __init__(self, client: TestClient[Any, Any], csrf: str = "") -> None:
+        self.client = client
+        self.csrf = csrf
+
+    @property
+    def app(self) -> web.Application:
+        return self.client.app  # type: ignore[return-value]
+
+    async def login(self, username: str, password: str) -> Any:
+        resp = await self.client.post("/api/v1/auth/login",
+                                      json={"username": username, "password": password})
+        body = await resp.json()
+        if resp.status == 200:
+            self.csrf = body["csrf_token"]
+        return resp
+
+    async def get(self, path: str, **kw: Any) -> Any:
+        return await self.client.get(path, **kw)
+
+    async def send(self, method: str, path: str, json: Any = None, **kw: Any) -> Any:
+        headers = {"X-CSRF-Token": self.csrf, **kw.pop("headers", {})}
+        return await self.client.request(method, path, json=json, headers=headers, **kw)
+
+    async def post(self, path: str, json: Any = None, **kw: Any) -> Any:
+        return await self.send("POST", path, json, **kw)
+
+    async def put(self, path: str, json: Any = None, **kw: Any) -> Any:
+        return await self.send("PUT", path, json, **kw)
+
+
+@pytest.fixture
+def box() -> FakeBox:
+    return FakeBox(sim=FakeSim())
+
+
+@pytest.fixture
+def accounts_path(tmp_path: Path) -> Path:
+    return tmp_path / "data" / "accounts.json"
+
+
+@pytest.fixture
+def fresh_accounts(accounts_path: Path) -> Accounts:
+    """First boot: no account yet."""
+    return Accounts.open(accounts_path)
+
+
+@pytest.fixture
+def accounts(tmp_path: Path) -> Accounts:
+    """A box set up, with one user of each role."""
+    accounts = Accounts.open(tmp_path / "set-up" / "accounts.json")
+    accounts.set_initial_admin(ADMIN_PASSWORD)
+    accounts.add_user("vic", VIEWER_PASSWORD, "viewer")
+    accounts.add_user("sue", SUPERVISOR_PASSWORD, "supervisor")
+    return accounts
+
+
+MakeBrowser = Callable[..., Awaitable[Browser]]
+
+
+@pytest.fixture
+def make_browser(aiohttp_client: Any, box: FakeBox, accounts: Accounts) -> MakeBrowser:
+    async def make(*, app: web.Application | None = None, user: str | None = None,
+                   password: str | None = None) -> Browser:
+        browser = Browser(await aiohttp_client(app or create_app(box, accounts)))
+        if user is not None:
+            resp = await browser.login(user, password or "")
+            assert resp.status == 200, await resp.text()
+        return browser
+
+    return make
+
+
+@pytest.fixture
+async def anon(make_browser: MakeBrowser) -> Browser:
+    return await make_browser()
+
+
+@pytest.fixture
+async def admin(make_browser: MakeBrowser) -> Browser:
+    return await make_browser(user="admin", password=ADMIN_PASSWORD)
+
+
+@pytest.fixture
+async def viewer(make_browser: MakeBrowser) -> Browser:
+    return await make_browser(user="vic", password=VIEWER_PASSWORD)
+
+
+@pytest.fixture
+async def supervisor(make_browser: MakeBrowser) -> Browser:
+    return await make_browser(user="sue", password=SUPERVISOR_PASSWORD)

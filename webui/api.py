@@ -1,0 +1,469 @@
+"""The JSON API under /api/v1: thin views over :class:`firmware.service.BoxService`.
+
+Each view checks its input, calls the façade, and answers JSON. Domain errors
+(NotFound, BadRequest, Unavailable, configuration validation) are mapped to HTTP by the
+error middleware in :mod:`webui.app`; views raise :class:`ApiError` for their own input
+checks. Every change is recorded with ``box.audit(actor, action, detail)``.
+
+Must not: reach past the façade (engine, drivers, stores), or put a secret in a log or
+an audit entry. The OpenAPI document (:mod:`webui.openapi`) lists every route here; a test
+keeps the two in step.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import math
+import re
+from typing import Any
+
+from aiohttp import web
+
+from firmware.accounts import INITIAL_ADMIN, AccountError, AlreadySetUp
+from firmware.service import SimulatorControl
+
+from .auth import (
+    ACCOUNTS,
+    BOX,
+    SESSIONS,
+    SETTINGS,
+    THROTTLE,
+    Handler,
+    client_ip,
+    end_session,
+    json_error,
+    requires,
+    session_of,
+    set_session_cookie,
+    start_session,
+)
+from .openapi import openapi_document
+
+log = logging.getLogger("webui.api")
+
+DIGITS = re.compile(r"^[0-9*#A-D]{1,32}$")
+NUMBER = re.compile(r"^\+?[0-9]{1,20}$")
+EVENT_TYPE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+PORT = "{port:[A-Za-z0-9._-]{1,32}}"
+MAX_CDR_LIMIT = 1000
+MAX_COMMENT = 200
+NO_SIM = "no simulated board: the box runs on hardware"
+
+STREAMS: web.AppKey[set[asyncio.Task[Any]]] = web.AppKey("sse_streams")
+
+
+class ApiError(Exception):
+    """A request the view refuses; the error middleware answers {"error": message}."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def dumps(data: Any) -> str:
+    # default=str: a timestamp or enum the façade hands over must not turn into a 500
+    return json.dumps(data, default=str, ensure_ascii=False)
+
+
+def reply(data: Any, status: int = 200) -> web.Response:
+    return web.json_response(data, status=status, dumps=dumps)
+
+
+async def read_json(request: web.Request) -> dict[str, Any]:
+    """The request body as a JSON object, or ApiError naming what is wrong with it."""
+    if request.content_type != "application/json":
+        raise ApiError(415, "the request body must be JSON (Content-Type: application/json)")
+    raw = await request.read()
+    try:
+        body = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ApiError(400, "malformed JSON body: not UTF-8") from None
+    except json.JSONDecodeError as exc:
+        raise ApiError(400, f"malformed JSON body: {exc.msg} at line {exc.lineno} "
+                            f"column {exc.colno}") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "the JSON body must be an object")
+    return body
+
+
+def text_field(body: dict[str, Any], name: str, *, required: bool = True,
+               max_len: int = 1024) -> str | None:
+    value = body.get(name)
+    if value is None:
+        if required:
+            raise ApiError(400, f'"{name}" is required')
+        return None
+    if not isinstance(value, str):
+        raise ApiError(400, f'"{name}" must be a string')
+    if len(value) > max_len:
+        raise ApiError(400, f'"{name}" is too long (at most {max_len} characters)')
+    return value
+
+
+def required_text(body: dict[str, Any], name: str, max_len: int = 1024) -> str:
+    value = text_field(body, name, max_len=max_len)
+    assert value is not None
+    return value
+
+
+def object_field(body: dict[str, Any], name: str) -> dict[str, Any]:
+    value = body.get(name)
+    if not isinstance(value, dict):
+        raise ApiError(400, f'"{name}" is required and must be a JSON object')
+    return value
+
+
+def int_param(request: web.Request, name: str, default: int, lo: int, hi: int | None) -> int:
+    raw = request.query.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = None
+    if value is None or value < lo or (hi is not None and value > hi):
+        span = f"from {lo} to {hi}" if hi is not None else f"of at least {lo}"
+        raise ApiError(400, f'query parameter "{name}" must be an integer {span}')
+    return value
+
+
+def time_param(request: web.Request, name: str) -> float | None:
+    raw = request.query.get(name)
+    if raw is None:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        raise ApiError(400, f'query parameter "{name}" must be a time in Unix seconds')
+    return value
+
+
+def audit(request: web.Request, action: str, detail: dict[str, Any]) -> None:
+    request.app[BOX].audit(session_of(request).username, action, detail)
+
+
+# ---------------------------------------------------------------- auth
+
+
+async def health(request: web.Request) -> web.Response:
+    return reply({"status": "ok"})
+
+
+async def setup(request: web.Request) -> web.Response:
+    """First boot: choose the admin password; signs in as "admin"."""
+    accounts = request.app[ACCOUNTS]
+    if not accounts.needs_setup:
+        return json_error(409, "the box is already set up: sign in instead")
+    body = await read_json(request)
+    password = required_text(body, "password")
+    assert password is not None
+    loop = asyncio.get_running_loop()
+    try:
+        await loop.run_in_executor(None, accounts.set_initial_admin, password)
+    except AlreadySetUp:
+        return json_error(409, "the box is already set up: sign in instead")
+    except AccountError as exc:
+        raise ApiError(400, str(exc)) from None
+    session = start_session(request, INITIAL_ADMIN, "admin")
+    response = reply(_me(session.username, session.role, session.csrf_token))
+    set_session_cookie(request, response, session)
+    log.info("first-boot setup: admin password set from %s", client_ip(request))
+    request.app[BOX].audit(INITIAL_ADMIN, "auth.setup", {"ip": client_ip(request)})
+    return response
+
+
+def _me(username: str, role: str, csrf_token: str) -> dict[str, str]:
+    return {"username": username, "role": role, "csrf_token": csrf_token}
+
+
+async def login(request: web.Request) -> web.Response:
+    body = await read_json(request)
+    username = required_text(body, "username", max_len=64)
+    password = required_text(body, "password", max_len=1024)
+    ip = client_ip(request)
+    throttle = request.app[THROTTLE]
+    wait = throttle.retry_after(username, ip)
+    if wait > 0:
+        log.warning("sign-in refused (throttled): user %r from %s", username, ip)
+        response = json_error(429, "too many failed sign-ins: try again in a minute")
+        response.headers["Retry-After"] = str(math.ceil(wait))
+        return response
+    throttle.attempt(username, ip)
+    loop = asyncio.get_running_loop()
+    user = await loop.run_in_executor(None, request.app[ACCOUNTS].verify, username, password)
+    box = request.app[BOX]
+    if user is None:
+        log.warning("sign-in failed: user %r from %s", username, ip)
+        box.audit(username, "auth.login_failed", {"ip": ip})
+        return json_error(401, "wrong user name or password")
+    throttle.succeeded(username, ip)
+    session = start_session(request, user.username, user.role)
+    response = reply(_me(session.username, session.role, session.csrf_token))
+    set_session_cookie(request, response, session)
+    log.info("sign-in: user %r (%s) from %s", user.username, user.role, ip)
+    box.audit(user.username, "auth.login", {"ip": ip})
+    return response
+
+
+async def logout(request: web.Request) -> web.Response:
+    session = session_of(request)
+    response = reply({"status": "signed out"})
+    end_session(request, response)
+    log.info("sign-out: user %r from %s", session.username, client_ip(request))
+    request.app[BOX].audit(session.username, "auth.logout", {"ip": client_ip(request)})
+    return response
+
+
+async def me(request: web.Request) -> web.Response:
+    session = session_of(request)
+    return reply(_me(session.username, session.role, session.csrf_token))
+
+
+async def change_password(request: web.Request) -> web.Response:
+    session = session_of(request)
+    body = await read_json(request)
+    old = required_text(body, "old")
+    new = required_text(body, "new")
+    loop = asyncio.get_running_loop()
+    try:
+        await loop.run_in_executor(None, request.app[ACCOUNTS].change_password,
+                                   session.username, old, new)
+    except AccountError as exc:
+        raise ApiError(400, str(exc)) from None
+    request.app[SESSIONS].delete_user(session.username, keep=session.token)
+    audit(request, "auth.password_changed", {"ip": client_ip(request)})
+    return reply({"status": "password changed"})
+
+
+# ---------------------------------------------------------------- box state
+
+
+async def info(request: web.Request) -> web.Response:
+    return reply(request.app[BOX].info())
+
+
+async def ports(request: web.Request) -> web.Response:
+    return reply({"ports": request.app[BOX].ports()})
+
+
+async def calls(request: web.Request) -> web.Response:
+    return reply({"calls": request.app[BOX].calls()})
+
+
+async def cdr(request: web.Request) -> web.Response:
+    limit = int_param(request, "limit", 100, 1, MAX_CDR_LIMIT)
+    offset = int_param(request, "offset", 0, 0, None)
+    since = time_param(request, "since")
+    until = time_param(request, "until")
+    if since is not None and until is not None and since > until:
+        raise ApiError(400, 'query parameter "since" must not be after "until"')
+    records = request.app[BOX].cdrs(limit=limit, offset=offset, since=since, until=until)
+    return reply({"cdrs": records, "limit": limit, "offset": offset})
+
+
+def sse_frame(item: dict[str, Any]) -> bytes:
+    kind = item.get("type") if isinstance(item, dict) else None
+    if not isinstance(kind, str) or not EVENT_TYPE.match(kind):
+        kind = "message"
+    # json.dumps never emits a raw newline, so one data: line carries the whole item
+    return f"event: {kind}\ndata: {dumps(item)}\n\n".encode()
+
+
+async def events(request: web.Request) -> web.StreamResponse:
+    """Server-Sent Events: every item of box.subscribe(), with keep-alive comments. Ends
+    when the client goes away, the session ends, or the app shuts down."""
+    session = session_of(request)
+    box = request.app[BOX]
+    sessions = request.app[SESSIONS]
+    keepalive = request.app[SETTINGS].sse_keepalive_s
+    response = web.StreamResponse(headers={
+        "Content-Type": "text/event-stream",
+        "Cache-Control": "no-store",
+        "X-Accel-Buffering": "no",
+    })
+    task = asyncio.current_task()
+    streams = request.app[STREAMS]
+    queue = box.subscribe()
+    try:
+        if task is not None:
+            streams.add(task)
+        await response.prepare(request)
+        await response.write(b"retry: 3000\n\n")
+        while True:
+            try:
+                item = await asyncio.wait_for(queue.get(), keepalive)
+            except TimeoutError:
+                item = None
+            if sessions.peek(session.token) is None:
+                break  # signed out or expired: no more news on this stream
+            await response.write(b": keep-alive\n\n" if item is None else sse_frame(item))
+    except ConnectionResetError:
+        pass  # the browser went away
+    finally:
+        box.unsubscribe(queue)
+        if task is not None:
+            streams.discard(task)
+    return response
+
+
+async def close_streams(app: web.Application) -> None:
+    streams = app[STREAMS]
+    for task in list(streams):
+        task.cancel()
+
+
+# ---------------------------------------------------------------- configuration
+
+
+async def config_get(request: web.Request) -> web.Response:
+    box = request.app[BOX]
+    return reply({"document": box.config_current(), "revision": box.config_revision()})
+
+
+@requires("admin")
+async def config_put(request: web.Request) -> web.Response:
+    body = await read_json(request)
+    document = object_field(body, "document")
+    comment = text_field(body, "comment", required=False, max_len=MAX_COMMENT) or ""
+    box = request.app[BOX]
+    base = body.get("revision")  # optional: the revision the editor started from
+    if base is not None and base != box.config_revision():
+        raise ApiError(409, "the configuration changed since you loaded it (now revision "
+                            f"{box.config_revision()}): reload and apply your change again")
+    session = session_of(request)
+    revision = await box.config_commit(document, session.username, comment)
+    audit(request, "config.commit", {"revision": revision, "comment": comment})
+    return reply({"revision": revision})
+
+
+async def config_validate(request: web.Request) -> web.Response:
+    body = await read_json(request)
+    request.app[BOX].config_validate(object_field(body, "document"))
+    return reply({"valid": True})
+
+
+async def config_revisions(request: web.Request) -> web.Response:
+    return reply({"revisions": request.app[BOX].config_revisions(),
+                  "current": request.app[BOX].config_revision()})
+
+
+@requires("admin")
+async def config_rollback(request: web.Request) -> web.Response:
+    body = await read_json(request)
+    rev = body.get("revision")
+    if not isinstance(rev, int) or isinstance(rev, bool) or rev < 0:
+        raise ApiError(400, '"revision" is required and must be a non-negative integer')
+    session = session_of(request)
+    revision = await request.app[BOX].config_rollback(rev, session.username)
+    audit(request, "config.rollback", {"to": rev, "revision": revision})
+    return reply({"revision": revision})
+
+
+# ---------------------------------------------------------------- simulator
+
+
+def sim_of(request: web.Request) -> SimulatorControl:
+    sim = request.app[BOX].sim
+    if sim is None:
+        raise ApiError(404, NO_SIM)
+    return sim
+
+
+def digits_field(body: dict[str, Any]) -> str:
+    digits = body.get("digits")
+    if not isinstance(digits, str) or not DIGITS.match(digits):
+        raise ApiError(400, '"digits" must be 1 to 32 of 0-9 * # A-D')
+    return digits
+
+
+def number_field(body: dict[str, Any], name: str, *, required: bool) -> str | None:
+    value = body.get(name)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or not NUMBER.match(value):
+        raise ApiError(400, f'"{name}" must be a phone number: up to 20 digits, '
+                            'optionally after a "+"')
+    return value
+
+
+async def sim_state(request: web.Request) -> web.Response:
+    return reply(sim_of(request).state())
+
+
+@requires("supervisor")
+async def sim_trunk_call(request: web.Request) -> web.Response:
+    sim = sim_of(request)
+    port = request.match_info["port"]
+    body = await read_json(request)
+    caller = number_field(body, "caller", required=False)  # null: caller ID withheld
+    called = number_field(body, "called", required=False)
+    await sim.trunk_call(port, caller, called)
+    audit(request, "sim.trunk_call", {"port": port, "caller": caller, "called": called})
+    return reply({"status": "ok"})
+
+
+def _sim_action(method: str) -> Handler:
+    async def view(request: web.Request) -> web.Response:
+        sim = sim_of(request)
+        port = request.match_info["port"]
+        await getattr(sim, method)(port)
+        audit(request, f"sim.{method}", {"port": port})
+        return reply({"status": "ok"})
+
+    view.__name__ = f"sim_{method}"
+    return requires("supervisor")(view)
+
+
+def _sim_press(method: str) -> Handler:
+    async def view(request: web.Request) -> web.Response:
+        sim = sim_of(request)
+        port = request.match_info["port"]
+        digits = digits_field(await read_json(request))
+        await getattr(sim, method)(port, digits)
+        audit(request, f"sim.{method}", {"port": port, "digits": digits})
+        return reply({"status": "ok"})
+
+    view.__name__ = f"sim_{method}"
+    return requires("supervisor")(view)
+
+
+async def openapi(request: web.Request) -> web.Response:
+    return reply(openapi_document())
+
+
+def setup_routes(app: web.Application) -> None:
+    app[STREAMS] = set[asyncio.Task[Any]]()
+    app.on_shutdown.append(close_streams)
+    r = app.router
+    v1 = "/api/v1"
+    r.add_get(f"{v1}/health", health)
+    r.add_get(f"{v1}/openapi.json", openapi)
+    r.add_post(f"{v1}/auth/setup", setup)
+    r.add_post(f"{v1}/auth/login", login)
+    r.add_post(f"{v1}/auth/logout", logout)
+    r.add_get(f"{v1}/auth/me", me)
+    r.add_post(f"{v1}/auth/password", change_password)
+    r.add_get(f"{v1}/info", info)
+    r.add_get(f"{v1}/ports", ports)
+    r.add_get(f"{v1}/calls", calls)
+    r.add_get(f"{v1}/cdr", cdr)
+    r.add_get(f"{v1}/events", events, allow_head=False)  # a stream: GET only
+    r.add_get(f"{v1}/config", config_get)
+    r.add_put(f"{v1}/config", config_put)
+    r.add_post(f"{v1}/config/validate", config_validate)
+    r.add_get(f"{v1}/config/revisions", config_revisions)
+    r.add_post(f"{v1}/config/rollback", config_rollback)
+    r.add_get(f"{v1}/sim/state", sim_state)
+    r.add_post(f"{v1}/sim/trunks/{PORT}/call", sim_trunk_call)
+    r.add_post(f"{v1}/sim/trunks/{PORT}/answer", _sim_action("far_answer"))
+    r.add_post(f"{v1}/sim/trunks/{PORT}/hangup", _sim_action("far_hangup"))
+    r.add_post(f"{v1}/sim/trunks/{PORT}/press", _sim_press("far_press"))
+    r.add_post(f"{v1}/sim/phones/{PORT}/offhook", _sim_action("phone_offhook"))
+    r.add_post(f"{v1}/sim/phones/{PORT}/onhook", _sim_action("phone_onhook"))
+    r.add_post(f"{v1}/sim/phones/{PORT}/flash", _sim_action("phone_flash"))
+    r.add_post(f"{v1}/sim/phones/{PORT}/press", _sim_press("phone_press"))

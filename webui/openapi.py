@@ -1,0 +1,200 @@
+"""The OpenAPI 3.1 document of /api/v1, served at /api/v1/openapi.json.
+
+Written by hand (not generated from the router) so that it is a statement of the contract;
+tests/webui checks that every route the app registers under /api/v1 is listed here and
+every operation listed here is registered. ``x-required-role`` gives the least role an
+operation needs (admin > supervisor > viewer); ``security: []`` marks the public ones.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+_SESSION: list[dict[str, list[str]]] = [{"sessionCookie": []}]
+_SESSION_CSRF: list[dict[str, list[str]]] = [{"sessionCookie": [], "csrfToken": []}]
+_PUBLIC: list[dict[str, list[str]]] = []
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"content": {"application/json": {"schema": schema}}}
+
+
+def _err(description: str) -> dict[str, Any]:
+    return {"description": description, **_json(_ref("Error"))}
+
+
+def _op(summary: str, *, security: list[dict[str, list[str]]], role: str | None = "viewer",
+        body: dict[str, Any] | None = None, ok: dict[str, Any] | None = None,
+        params: list[dict[str, Any]] | None = None,
+        errors: dict[str, str] | None = None) -> dict[str, Any]:
+    responses: dict[str, Any] = {"200": {"description": "OK", **_json(ok or {"type": "object"})}}
+    if security:
+        responses["401"] = _err("sign-in required")
+    if security is _SESSION_CSRF:
+        responses["403"] = _err("CSRF token missing or wrong, or role too low")
+    for status, text in (errors or {}).items():
+        responses[status] = _err(text)
+    responses["500"] = _err("internal error (with an id to find in the log)")
+    op: dict[str, Any] = {"summary": summary, "security": security, "responses": responses}
+    if role is not None:
+        op["x-required-role"] = role
+    if body is not None:
+        op["requestBody"] = {"required": True, **_json(body)}
+    if params:
+        op["parameters"] = params
+    return op
+
+
+def _obj(required: list[str], **props: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "object", "required": required, "properties": props}
+
+
+_STR = {"type": "string"}
+_DIGITS = {"type": "string", "pattern": "^[0-9*#A-D]{1,32}$"}
+_NUMBER = {"type": ["string", "null"], "pattern": r"^\+?[0-9]{1,20}$"}
+_PORT = [{"name": "port", "in": "path", "required": True,
+          "schema": {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,32}$"},
+          "description": "board port id: fxs1, fxo2, gsm1, e1.5..."}]
+_NO_SIM = {"404": "no simulated board (the box runs on hardware), or unknown port",
+           "400": "bad argument"}
+
+
+def _sim(summary: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"post": _op(summary, security=_SESSION_CSRF, role="supervisor", body=body,
+                        params=_PORT, errors=_NO_SIM)}
+
+
+_PATHS: dict[str, dict[str, Any]] = {
+    "/health": {"get": _op("Liveness: always {\"status\": \"ok\"}", security=_PUBLIC,
+                           role=None, ok=_obj(["status"], status=_STR))},
+    "/openapi.json": {"get": _op("This document", security=_SESSION)},
+    "/auth/setup": {"post": _op(
+        "First boot: set the admin password (user \"admin\") and sign in",
+        security=_PUBLIC, role=None, body=_obj(["password"], password=_STR), ok=_ref("Me"),
+        errors={"400": "password breaks the policy (the message names the rule)",
+                "409": "already set up"})},
+    "/auth/login": {"post": _op(
+        "Sign in; sets the session cookie, returns the CSRF token", security=_PUBLIC,
+        role=None, body=_obj(["username", "password"], username=_STR, password=_STR),
+        ok=_ref("Me"),
+        errors={"401": "wrong user name or password",
+                "429": "too many failed sign-ins (see Retry-After)"})},
+    "/auth/logout": {"post": _op("Sign out", security=_SESSION_CSRF)},
+    "/auth/me": {"get": _op("Who is signed in (and the session's CSRF token)",
+                            security=_SESSION, ok=_ref("Me"))},
+    "/auth/password": {"post": _op(
+        "Change one's own password (signs out one's other sessions)", security=_SESSION_CSRF,
+        body=_obj(["old", "new"], old=_STR, new=_STR),
+        errors={"400": "current password wrong, or the new one breaks the policy"})},
+    "/info": {"get": _op("Box name, version, board, uptime, config revision",
+                         security=_SESSION)},
+    "/ports": {"get": _op("Every port and its state", security=_SESSION,
+                          ok=_obj(["ports"], ports={"type": "array"}))},
+    "/calls": {"get": _op("Calls in progress", security=_SESSION,
+                          ok=_obj(["calls"], calls={"type": "array"}))},
+    "/cdr": {"get": _op(
+        "Call records, newest first", security=_SESSION,
+        ok=_obj(["cdrs", "limit", "offset"], cdrs={"type": "array"},
+                limit={"type": "integer"}, offset={"type": "integer"}),
+        params=[
+            {"name": "limit", "in": "query",
+             "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}},
+            {"name": "offset", "in": "query",
+             "schema": {"type": "integer", "minimum": 0, "default": 0}},
+            {"name": "since", "in": "query", "schema": {"type": "number", "minimum": 0},
+             "description": "Unix seconds"},
+            {"name": "until", "in": "query", "schema": {"type": "number", "minimum": 0},
+             "description": "Unix seconds"},
+        ],
+        errors={"400": "a query parameter is invalid (the message names it)"})},
+    "/events": {"get": {
+        **_op("Live events (Server-Sent Events): `event: <type>` and `data: <json>`; "
+              "a keep-alive comment every 15 s", security=_SESSION),
+        "responses": {"200": {"description": "event stream",
+                              "content": {"text/event-stream": {"schema": _STR}}},
+                      "401": _err("sign-in required")},
+    }},
+    "/config": {
+        "get": _op("The configuration document and its revision", security=_SESSION,
+                   ok=_obj(["document", "revision"], document={"type": "object"},
+                           revision={"type": "integer"})),
+        "put": _op("Commit a new configuration (applied live)", security=_SESSION_CSRF,
+                   role="admin",
+                   body=_obj(["document"], document={"type": "object"}, comment=_STR,
+                             revision={"type": "integer",
+                                       "description": "the revision edited (optional): "
+                                                      "409 if it is no longer current"}),
+                   ok=_obj(["revision"], revision={"type": "integer"}),
+                   errors={"409": "the configuration changed meanwhile",
+                           "422": "the document is invalid (issues by path)"}),
+    },
+    "/config/validate": {"post": _op(
+        "Check a configuration document without committing it", security=_SESSION_CSRF,
+        body=_obj(["document"], document={"type": "object"}),
+        ok=_obj(["valid"], valid={"const": True}),
+        errors={"422": "the document is invalid (issues by path)"})},
+    "/config/revisions": {"get": _op("Kept revisions", security=_SESSION,
+                                     ok=_obj(["revisions", "current"],
+                                             revisions={"type": "array"},
+                                             current={"type": "integer"}))},
+    "/config/rollback": {"post": _op(
+        "Go back to a kept revision (as a new revision)", security=_SESSION_CSRF,
+        role="admin", body=_obj(["revision"], revision={"type": "integer"}),
+        ok=_obj(["revision"], revision={"type": "integer"}),
+        errors={"404": "no such revision"})},
+    "/sim/state": {"get": _op("Simulated devices (simulated board only)", security=_SESSION,
+                              errors={"404": "no simulated board"})},
+    "/sim/trunks/{port}/call": _sim("A far end calls in on a trunk port",
+                                    _obj([], caller=_NUMBER, called=_NUMBER)),
+    "/sim/trunks/{port}/answer": _sim("The far end answers"),
+    "/sim/trunks/{port}/hangup": _sim("The far end hangs up"),
+    "/sim/trunks/{port}/press": _sim("The far end presses keys (DTMF)",
+                                     _obj(["digits"], digits=_DIGITS)),
+    "/sim/phones/{port}/offhook": _sim("The phone goes off-hook"),
+    "/sim/phones/{port}/onhook": _sim("The phone goes on-hook"),
+    "/sim/phones/{port}/flash": _sim("The phone flashes the hook"),
+    "/sim/phones/{port}/press": _sim("The phone presses keys (DTMF)",
+                                     _obj(["digits"], digits=_DIGITS)),
+}
+
+_DOCUMENT: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "info": {
+        "title": "edgepbx admin API",
+        "version": "1",
+        "description": (
+            "JSON API of the edgepbx box. Sign in with POST /auth/login (or /auth/setup on "
+            "first boot); the session cookie then authenticates, and every POST/PUT/PATCH/"
+            "DELETE must also carry the session's CSRF token in X-CSRF-Token. Errors are "
+            "{\"error\": message}; an invalid configuration gives 422 with \"issues\"."
+        ),
+    },
+    "servers": [{"url": "/api/v1"}],
+    "security": _SESSION,
+    "paths": _PATHS,
+    "components": {
+        "securitySchemes": {
+            "sessionCookie": {"type": "apiKey", "in": "cookie", "name": "edgepbx_session"},
+            "csrfToken": {"type": "apiKey", "in": "header", "name": "X-CSRF-Token"},
+        },
+        "schemas": {
+            "Error": {"type": "object", "required": ["error"], "properties": {
+                "error": _STR,
+                "id": {"type": "string", "description": "500 only: find it in the log"},
+                "issues": {"type": "array", "items": _obj(["path", "message"], path=_STR,
+                                                          message=_STR)},
+            }},
+            "Me": _obj(["username", "role", "csrf_token"], username=_STR,
+                       role={"enum": ["admin", "supervisor", "viewer"]}, csrf_token=_STR),
+        },
+    },
+}
+
+
+def openapi_document() -> dict[str, Any]:
+    return copy.deepcopy(_DOCUMENT)
