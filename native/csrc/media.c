@@ -1,0 +1,431 @@
+/* media.c - the media engine; see media.h. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "dtmf.h"
+#include "g711.h"
+#include "media.h"
+
+enum { PLAY_NONE, PLAY_TONE, PLAY_DTMF, PLAY_PCM };
+
+typedef struct {
+    int codec;
+    int enabled;
+    int dtmf_detect;
+    int listen_only;
+    uint32_t conf;         /* 0 = none */
+    int group;             /* slot holding the conference accumulator, -1 = none */
+    int play;              /* PLAY_* */
+    tone_gen_t *tone;
+    dtmf_gen_t *dtmf;
+    dtmf_det_t *det;
+    int64_t det_base;      /* engine sample index where the detector's stream began */
+    int16_t *pcm;          /* owned prompt buffer */
+    size_t pcm_len, pcm_pos;
+} me_slot_t;
+
+struct me_engine_s {
+    int nslots;
+    int block;
+    int64_t samples;       /* engine time in samples */
+    me_slot_t *slots;
+    int16_t *lin_rx;       /* nslots * block decoded rx */
+    int32_t *acc;          /* nslots * block conference sums (by group slot) */
+    me_event_t events[ME_EVENT_QUEUE_LEN];
+    int ev_head, ev_count;
+    uint32_t ev_dropped;
+};
+
+static int bad_slot(const me_engine_t *e, int slot)
+{
+    return e == NULL || slot < 0 || slot >= e->nslots;
+}
+
+me_engine_t *me_new(int nslots, int block)
+{
+    me_engine_t *e;
+    int i;
+
+    if (nslots < 1 || nslots > ME_MAX_SLOTS || block < 8 || block > ME_MAX_BLOCK
+        || block % 8 != 0)
+        return NULL;
+    e = calloc(1, sizeof(me_engine_t));
+    if (e == NULL)
+        goto fail_engine;
+    e->nslots = nslots;
+    e->block = block;
+    e->slots = calloc((size_t) nslots, sizeof(me_slot_t));
+    if (e->slots == NULL)
+        goto fail_slots;
+    e->lin_rx = calloc((size_t) nslots * (size_t) block, sizeof(int16_t));
+    if (e->lin_rx == NULL)
+        goto fail_rx;
+    e->acc = calloc((size_t) nslots * (size_t) block, sizeof(int32_t));
+    if (e->acc == NULL)
+        goto fail_acc;
+    for (i = 0; i < nslots; i++) {
+        me_slot_t *s = &e->slots[i];
+
+        s->codec = ME_ALAW;
+        s->group = -1;
+        s->tone = tone_gen_new();
+        s->dtmf = dtmf_gen_new();
+        s->det = dtmf_det_new();
+        if (s->tone == NULL || s->dtmf == NULL || s->det == NULL)
+            goto fail_generators;
+    }
+    return e;
+
+fail_generators:
+    for (i = 0; i < nslots; i++) {
+        tone_gen_free(e->slots[i].tone);
+        dtmf_gen_free(e->slots[i].dtmf);
+        dtmf_det_free(e->slots[i].det);
+    }
+    free(e->acc);
+fail_acc:
+    free(e->lin_rx);
+fail_rx:
+    free(e->slots);
+fail_slots:
+    free(e);
+fail_engine:
+    return NULL;
+}
+
+void me_free(me_engine_t *e)
+{
+    int i;
+
+    if (e == NULL)
+        return;
+    for (i = 0; i < e->nslots; i++) {
+        tone_gen_free(e->slots[i].tone);
+        dtmf_gen_free(e->slots[i].dtmf);
+        dtmf_det_free(e->slots[i].det);
+        free(e->slots[i].pcm);
+    }
+    free(e->acc);
+    free(e->lin_rx);
+    free(e->slots);
+    free(e);
+}
+
+int me_nslots(const me_engine_t *e)
+{
+    return e == NULL ? ME_EINVAL : e->nslots;
+}
+
+int me_block(const me_engine_t *e)
+{
+    return e == NULL ? ME_EINVAL : e->block;
+}
+
+int64_t me_time_ms(const me_engine_t *e)
+{
+    return e == NULL ? ME_EINVAL : e->samples / 8;
+}
+
+static void push_event(me_engine_t *e, int slot, int type, int value, int64_t time_ms)
+{
+    me_event_t *ev;
+
+    if (e->ev_count == ME_EVENT_QUEUE_LEN) {   /* full: drop the oldest */
+        e->ev_head = (e->ev_head + 1) % ME_EVENT_QUEUE_LEN;
+        e->ev_count--;
+        e->ev_dropped++;
+    }
+    ev = &e->events[(e->ev_head + e->ev_count) % ME_EVENT_QUEUE_LEN];
+    ev->slot = slot;
+    ev->type = type;
+    ev->value = value;
+    ev->time_ms = time_ms;
+    e->ev_count++;
+}
+
+int me_poll_event(me_engine_t *e, me_event_t *ev)
+{
+    if (e == NULL || ev == NULL)
+        return ME_EINVAL;
+    if (e->ev_count == 0)
+        return 0;
+    *ev = e->events[e->ev_head];
+    e->ev_head = (e->ev_head + 1) % ME_EVENT_QUEUE_LEN;
+    e->ev_count--;
+    return 1;
+}
+
+uint32_t me_events_dropped(const me_engine_t *e)
+{
+    return e == NULL ? 0 : e->ev_dropped;
+}
+
+static void stop_playback(me_slot_t *s)
+{
+    tone_gen_stop(s->tone);
+    dtmf_gen_reset(s->dtmf);
+    s->pcm_pos = s->pcm_len;
+    s->play = PLAY_NONE;
+}
+
+static void restart_detector(me_engine_t *e, me_slot_t *s)
+{
+    dtmf_det_reset(s->det);
+    s->det_base = e->samples;
+}
+
+int me_configure_slot(me_engine_t *e, int slot, int codec, int enabled, int dtmf_detect)
+{
+    me_slot_t *s;
+
+    if (bad_slot(e, slot))
+        return ME_ESLOT;
+    if (codec != ME_ALAW && codec != ME_ULAW)
+        return ME_EINVAL;
+    s = &e->slots[slot];
+    enabled = enabled != 0;
+    dtmf_detect = dtmf_detect != 0;
+    if ((enabled && !s->enabled) || (dtmf_detect && !s->dtmf_detect) || codec != s->codec)
+        restart_detector(e, s);
+    if (!enabled)
+        stop_playback(s);
+    s->codec = codec;
+    s->enabled = enabled;
+    s->dtmf_detect = dtmf_detect;
+    return 0;
+}
+
+/* Recompute each slot's accumulator: the lowest slot of its conference. O(n^2), but only
+ * when membership changes, never in the tick. */
+static void regroup(me_engine_t *e)
+{
+    int i, j;
+
+    for (i = 0; i < e->nslots; i++) {
+        me_slot_t *s = &e->slots[i];
+
+        s->group = -1;
+        if (s->conf == 0)
+            continue;
+        for (j = 0; j <= i; j++)
+            if (e->slots[j].conf == s->conf) {
+                s->group = j;
+                break;
+            }
+    }
+}
+
+int me_join(me_engine_t *e, int slot, uint32_t conf, int listen_only)
+{
+    if (bad_slot(e, slot))
+        return ME_ESLOT;
+    e->slots[slot].conf = conf;
+    e->slots[slot].listen_only = conf != 0 && listen_only != 0;
+    regroup(e);
+    return 0;
+}
+
+int me_leave(me_engine_t *e, int slot)
+{
+    return me_join(e, slot, 0, 0);
+}
+
+static int check_play(const me_engine_t *e, int slot)
+{
+    if (bad_slot(e, slot))
+        return ME_ESLOT;
+    if (!e->slots[slot].enabled)
+        return ME_EDISABLED;
+    return 0;
+}
+
+int me_play_tone(me_engine_t *e, int slot, const tone_segment_t *segs, int nsegs, int repeat)
+{
+    me_slot_t *s;
+    int rc = check_play(e, slot);
+
+    if (rc < 0)
+        return rc;
+    s = &e->slots[slot];
+    stop_playback(s);
+    if (tone_gen_set(s->tone, segs, nsegs, repeat) < 0)
+        return ME_EINVAL;
+    s->play = PLAY_TONE;
+    return 0;
+}
+
+int me_play_dtmf(me_engine_t *e, int slot, const char *digits, float level_dbm0,
+                 float twist_db, int on_ms, int off_ms)
+{
+    me_slot_t *s;
+    int rc = check_play(e, slot);
+
+    if (rc < 0)
+        return rc;
+    if (digits == NULL || digits[0] == '\0')
+        return ME_EINVAL;
+    s = &e->slots[slot];
+    stop_playback(s);
+    if (dtmf_gen_set(s->dtmf, level_dbm0, twist_db, on_ms, off_ms) < 0
+        || dtmf_gen_put(s->dtmf, digits) < 0)
+        return ME_EINVAL;
+    s->play = PLAY_DTMF;
+    return 0;
+}
+
+int me_play_pcm(me_engine_t *e, int slot, const int16_t *pcm, size_t n)
+{
+    me_slot_t *s;
+    int16_t *buf;
+    int rc = check_play(e, slot);
+
+    if (rc < 0)
+        return rc;
+    if (pcm == NULL || n == 0 || n > ME_MAX_PCM_SAMPLES)
+        return ME_EINVAL;
+    buf = malloc(n * sizeof(int16_t));
+    if (buf == NULL)
+        return ME_ENOMEM;
+    memcpy(buf, pcm, n * sizeof(int16_t));
+    s = &e->slots[slot];
+    stop_playback(s);
+    free(s->pcm);
+    s->pcm = buf;
+    s->pcm_len = n;
+    s->pcm_pos = 0;
+    s->play = PLAY_PCM;
+    return 0;
+}
+
+int me_stop_playback(me_engine_t *e, int slot)
+{
+    if (bad_slot(e, slot))
+        return ME_ESLOT;
+    stop_playback(&e->slots[slot]);
+    return 0;
+}
+
+int me_playing(const me_engine_t *e, int slot)
+{
+    if (bad_slot(e, slot))
+        return ME_ESLOT;
+    return e->slots[slot].play != PLAY_NONE;
+}
+
+/* Fill out[0..B) from the slot's playback; returns 1 while it plays, 0 once it has ended
+ * (then *produced says how many samples it still gave this tick). */
+static int run_playback(me_engine_t *e, me_slot_t *s, int16_t *out, int *produced)
+{
+    int b = e->block;
+
+    switch (s->play) {
+    case PLAY_TONE:
+        *produced = tone_gen_block(s->tone, out, b);
+        return tone_gen_active(s->tone);
+    case PLAY_DTMF:
+        *produced = dtmf_gen_block(s->dtmf, out, b);
+        return dtmf_gen_busy(s->dtmf);
+    case PLAY_PCM: {
+        size_t left = s->pcm_len - s->pcm_pos;
+        int n = left < (size_t) b ? (int) left : b;
+
+        memcpy(out, s->pcm + s->pcm_pos, (size_t) n * sizeof(int16_t));
+        memset(out + n, 0, (size_t) (b - n) * sizeof(int16_t));
+        s->pcm_pos += (size_t) n;
+        *produced = n;
+        return s->pcm_pos < s->pcm_len;
+    }
+    default:
+        *produced = 0;
+        return 0;
+    }
+}
+
+static int16_t sat16(int32_t v)
+{
+    return (int16_t) (v > 32767 ? 32767 : (v < -32768 ? -32768 : v));
+}
+
+int me_tick(me_engine_t *e, const uint8_t *rx, uint8_t *tx, size_t len)
+{
+    const int b = e == NULL ? 0 : e->block;
+    int i, k;
+
+    if (e == NULL || rx == NULL || tx == NULL)
+        return ME_EINVAL;
+    if (len != (size_t) e->nslots * (size_t) b)
+        return ME_ELENGTH;
+
+    /* 1. decode and detect */
+    for (i = 0; i < e->nslots; i++) {
+        me_slot_t *s = &e->slots[i];
+        int16_t *lin = e->lin_rx + (size_t) i * b;
+
+        if (!s->enabled)
+            continue;
+        g711_decode(s->codec, lin, rx + (size_t) i * b, b);
+        if (s->dtmf_detect) {
+            dtmf_event_t ev[2 * (ME_MAX_BLOCK / DTMF_DET_BLOCK + 2)];
+            int nev = dtmf_det_rx(s->det, lin, b, ev, (int) (sizeof(ev) / sizeof(ev[0])));
+
+            for (k = 0; k < nev; k++)
+                push_event(e, i,
+                           ev[k].type == DTMF_DIGIT_START ? ME_EV_DTMF_START : ME_EV_DTMF_END,
+                           (unsigned char) ev[k].digit, s->det_base / 8 + ev[k].time_ms);
+        }
+    }
+
+    /* 2. conference sums, one accumulator per conference */
+    for (i = 0; i < e->nslots; i++)
+        if (e->slots[i].group == i)
+            memset(e->acc + (size_t) i * b, 0, (size_t) b * sizeof(int32_t));
+    for (i = 0; i < e->nslots; i++) {
+        const me_slot_t *s = &e->slots[i];
+        int32_t *acc;
+        const int16_t *lin;
+
+        if (s->group < 0 || !s->enabled || s->listen_only)
+            continue;
+        acc = e->acc + (size_t) s->group * b;
+        lin = e->lin_rx + (size_t) i * b;
+        for (k = 0; k < b; k++)
+            acc[k] += lin[k];
+    }
+
+    /* 3 and 4. playback or conference audio, encode */
+    for (i = 0; i < e->nslots; i++) {
+        me_slot_t *s = &e->slots[i];
+        uint8_t *out_codes = tx + (size_t) i * b;
+        int16_t out[ME_MAX_BLOCK];
+
+        if (!s->enabled) {
+            memset(out_codes, g711_silence_code(s->codec), (size_t) b);
+            continue;
+        }
+        if (s->play != PLAY_NONE) {
+            int produced = 0;
+
+            if (!run_playback(e, s, out, &produced)) {
+                s->play = PLAY_NONE;
+                push_event(e, i, ME_EV_PLAYBACK_DONE, 0, (e->samples + produced) / 8);
+            }
+        } else if (s->group >= 0) {
+            const int32_t *acc = e->acc + (size_t) s->group * b;
+            const int16_t *own = e->lin_rx + (size_t) i * b;
+
+            if (s->listen_only) {
+                for (k = 0; k < b; k++)
+                    out[k] = sat16(acc[k]);
+            } else {
+                for (k = 0; k < b; k++)
+                    out[k] = sat16(acc[k] - own[k]);
+            }
+        } else {
+            memset(out, 0, (size_t) b * sizeof(int16_t));
+        }
+        g711_encode(s->codec, out_codes, out, b);
+    }
+
+    e->samples += b;
+    return 0;
+}

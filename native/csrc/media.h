@@ -1,0 +1,106 @@
+/*
+ * media.h - the media engine: every audio channel slot of the box, processed in one call
+ * per tick.
+ *
+ * What: N channel slots (1..ME_MAX_SLOTS) exchange blocks of B samples (B a multiple of 8
+ * in 8..ME_MAX_BLOCK; 160 = 20 ms and 80 = 10 ms are the usual ones) with the ports
+ * through a "highway": two byte arrays of N * B G.711 codes, rx (ports -> engine) and tx
+ * (engine -> ports); slot s occupies bytes [s * B, (s + 1) * B) of each.
+ *
+ * How, per me_tick():
+ *   1. each enabled slot's rx codes are decoded (A-law or mu-law per slot, g711.h) and,
+ *      if DTMF detection is on, fed to its detector (dtmf.h);
+ *   2. conferences: every slot with a conference id c != 0 hears the saturated sum of the
+ *      rx audio of all OTHER enabled slots of conference c; a listen-only member hears the
+ *      conference but is not mixed into it. Two members make a plain cross-connect. One
+ *      32-bit accumulator per conference (kept in the buffer of its lowest slot) holds
+ *      the sum, and each member subtracts itself, so mixing costs O(members), not O(n^2);
+ *   3. playback (a cadenced tone, DTMF digits or a PCM prompt) replaces the slot's tx
+ *      audio while it lasts; when a non-repeating one ends, PLAYBACK_DONE is queued;
+ *   4. tx is encoded per slot codec; disabled slots send the silence code (0xD5 A-law,
+ *      0xFF mu-law), as do enabled slots that neither play nor are in a conference.
+ * Events (DTMF start/end, playback done) go into a fixed ring of ME_EVENT_QUEUE_LEN inside
+ * the engine; when it is full the oldest is dropped and counted. Times are engine time in
+ * ms, ticks * B / 8.
+ *
+ * Rules: nothing in me_tick() allocates; only me_new() and me_play_pcm() do. Every entry
+ * point checks its arguments and returns a negative ME_E* code rather than crash. The
+ * engine has no locks: one thread at a time per engine (the Python wrapper serialises).
+ * Slots start disabled, A-law, DTMF detection off, in no conference.
+ *
+ * Designed to grow (issue 3): echo canceller per slot between decode and detection,
+ * call-progress and caller ID detectors beside the DTMF one, recording taps after mixing.
+ */
+#ifndef EDGEPBX_MEDIA_H
+#define EDGEPBX_MEDIA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tone.h"
+
+#define ME_MAX_SLOTS 256
+#define ME_MAX_BLOCK 480
+#define ME_EVENT_QUEUE_LEN 1024
+#define ME_MAX_PCM_SAMPLES (8000 * 600)   /* prompts up to 10 minutes */
+
+#define ME_ALAW 0   /* = G711_ALAW */
+#define ME_ULAW 1   /* = G711_ULAW */
+
+/* Error codes (all negative). */
+#define ME_EINVAL (-1)     /* bad argument (other than the slot) */
+#define ME_ESLOT (-2)      /* slot index out of range */
+#define ME_ENOMEM (-3)     /* out of memory */
+#define ME_EDISABLED (-4)  /* playback asked on a disabled slot */
+#define ME_ELENGTH (-5)    /* highway length is not nslots * block */
+
+enum {
+    ME_EV_DTMF_START = 1,
+    ME_EV_DTMF_END = 2,
+    ME_EV_PLAYBACK_DONE = 3
+};
+
+typedef struct {
+    int slot;
+    int type;          /* ME_EV_* */
+    int value;         /* the digit (ASCII) for DTMF events, 0 otherwise */
+    int64_t time_ms;   /* engine time */
+} me_event_t;
+
+typedef struct me_engine_s me_engine_t;
+
+/* NULL for bad sizes or out of memory. */
+me_engine_t *me_new(int nslots, int block);
+void me_free(me_engine_t *e);   /* NULL is fine */
+
+int me_nslots(const me_engine_t *e);
+int me_block(const me_engine_t *e);
+int64_t me_time_ms(const me_engine_t *e);
+
+/* codec ME_ALAW / ME_ULAW. Enabling a slot or turning detection on restarts its detector;
+ * disabling a slot stops its playback (without a PLAYBACK_DONE). */
+int me_configure_slot(me_engine_t *e, int slot, int codec, int enabled, int dtmf_detect);
+
+/* Conference membership: conf 0 leaves. */
+int me_join(me_engine_t *e, int slot, uint32_t conf, int listen_only);
+int me_leave(me_engine_t *e, int slot);
+
+/* Playback; a new one replaces the current one (which then sends no PLAYBACK_DONE). */
+int me_play_tone(me_engine_t *e, int slot, const tone_segment_t *segs, int nsegs, int repeat);
+int me_play_dtmf(me_engine_t *e, int slot, const char *digits, float level_dbm0,
+                 float twist_db, int on_ms, int off_ms);
+/* Copies pcm (1..ME_MAX_PCM_SAMPLES samples) into an engine-owned buffer. */
+int me_play_pcm(me_engine_t *e, int slot, const int16_t *pcm, size_t n);
+int me_stop_playback(me_engine_t *e, int slot);
+/* 1 while the slot plays, 0 if not. */
+int me_playing(const me_engine_t *e, int slot);
+
+/* One tick: rx and tx are len = nslots * block bytes. 0 or ME_ELENGTH / ME_EINVAL. */
+int me_tick(me_engine_t *e, const uint8_t *rx, uint8_t *tx, size_t len);
+
+/* Pop the oldest event into *ev: 1, 0 when there is none, ME_EINVAL for NULL. */
+int me_poll_event(me_engine_t *e, me_event_t *ev);
+/* Events dropped because the ring was full. */
+uint32_t me_events_dropped(const me_engine_t *e);
+
+#endif

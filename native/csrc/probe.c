@@ -1,2 +1,0 @@
-#include "probe.h"
-int edgepbx_native_abi(void) { return 1; }

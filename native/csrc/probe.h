@@ -1,1 +1,0 @@
-int edgepbx_native_abi(void);

@@ -1,0 +1,282 @@
+"""The media engine: all channel slots of the box, processed in one C call per tick.
+
+A `MediaEngine` owns N channel slots. Each tick the media thread hands it the rx highway
+(N * block G.711 codes from the ports, slot s at [s * block, (s + 1) * block)) and gets
+the tx highway back: decoded, DTMF-detected, conference-mixed, with tones, DTMF and
+prompts played, encoded per slot codec. See native/csrc/media.h for the C side.
+
+Threading: the C engine has no locks. This wrapper holds an internal `threading.Lock`
+around every C call (and only around it), so a media thread may `tick()` while the asyncio
+thread issues `play_*`, `join` and `poll_events`. The GIL is released during the C calls
+(cffi does that), so the tick does not stall the asyncio loop. Nothing calls back into
+Python from C.
+
+This module owns the binding only: call policy (who hears whom) lives in firmware.
+"""
+
+from __future__ import annotations
+
+import enum
+import itertools
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Literal, TypeVar
+
+from native._native import ffi, lib
+from native.dsp import DTMF_DIGITS, Pcm, ToneSegment, pcm_to_bytes, tone_segments_to_c
+
+__all__ = ["Codec", "MediaEngine", "MediaEvent", "ToneSegment"]
+
+_T = TypeVar("_T")
+
+
+class Codec(enum.IntEnum):
+    """G.711 law of a slot (values match the C ME_ALAW / ME_ULAW)."""
+
+    ALAW = lib.ME_ALAW
+    ULAW = lib.ME_ULAW
+
+
+EventKind = Literal["dtmf_start", "dtmf_end", "playback_done"]
+
+_EVENT_KINDS: dict[int, EventKind] = {
+    lib.ME_EV_DTMF_START: "dtmf_start",
+    lib.ME_EV_DTMF_END: "dtmf_end",
+    lib.ME_EV_PLAYBACK_DONE: "playback_done",
+}
+
+
+@dataclass(frozen=True)
+class MediaEvent:
+    """Something happened on a slot; time_ms is engine time (ticks * block / 8)."""
+
+    slot: int
+    kind: EventKind
+    digit: str | None
+    time_ms: int
+
+
+class MediaEngine:
+    """N channel slots (1..256) with blocks of `block` samples (160 = 20 ms, 80 = 10 ms).
+
+    Slots start disabled (they transmit the codec's silence code) until
+    `configure_slot()` enables them.
+    """
+
+    MAX_SLOTS: int = lib.ME_MAX_SLOTS
+
+    def __init__(self, nslots: int, block: int = 160) -> None:
+        if not isinstance(nslots, int) or not 1 <= nslots <= lib.ME_MAX_SLOTS:
+            raise ValueError(f"nslots must be 1..{lib.ME_MAX_SLOTS}, got {nslots!r}")
+        if not isinstance(block, int) or not 8 <= block <= lib.ME_MAX_BLOCK or block % 8:
+            raise ValueError(
+                f"block must be a multiple of 8 in 8..{lib.ME_MAX_BLOCK}, got {block!r}"
+            )
+        e = lib.me_new(nslots, block)
+        if e == ffi.NULL:
+            raise MemoryError("me_new")
+        self._e: Any = ffi.gc(e, lib.me_free)
+        self._nslots = nslots
+        self._block = block
+        self._lock = threading.Lock()
+        self._conf_ids = itertools.count(1 << 31)  # connect() ids; keep below for yours
+        self._tx = ffi.new("uint8_t[]", nslots * block)
+        self._ev = ffi.new("me_event_t *")
+
+    # -- plumbing ----------------------------------------------------------------------
+
+    @property
+    def nslots(self) -> int:
+        return self._nslots
+
+    @property
+    def block(self) -> int:
+        return self._block
+
+    @property
+    def time_ms(self) -> int:
+        """Engine time: ticks * block / 8."""
+        return int(self._call(lib.me_time_ms))
+
+    @property
+    def events_dropped(self) -> int:
+        """Events lost because the engine's ring buffer was full."""
+        return int(self._call(lib.me_events_dropped))
+
+    def _call(self, fn: Callable[..., _T], *args: object) -> _T:
+        with self._lock:
+            if self._e is None:
+                raise ValueError("media engine is closed")
+            return fn(self._e, *args)
+
+    def _slot(self, slot: int) -> int:
+        if not isinstance(slot, int) or isinstance(slot, bool) or not 0 <= slot < self._nslots:
+            raise ValueError(f"slot must be 0..{self._nslots - 1}, got {slot!r}")
+        return slot
+
+    def _check(self, rc: int, what: str, slot: int | None = None) -> int:
+        if rc >= 0:
+            return rc
+        where = f" on slot {slot}" if slot is not None else ""
+        if rc == lib.ME_ESLOT:
+            raise ValueError(f"{what}: slot {slot} out of range 0..{self._nslots - 1}")
+        if rc == lib.ME_EDISABLED:
+            raise ValueError(f"{what}: slot {slot} is disabled")
+        if rc == lib.ME_ENOMEM:
+            raise MemoryError(f"{what}{where}")
+        raise ValueError(f"{what}{where}: invalid argument")
+
+    def close(self) -> None:
+        """Free the C engine now (idempotent); later calls raise ValueError."""
+        with self._lock:
+            if self._e is not None:
+                ffi.release(self._e)
+                self._e = None
+
+    def __enter__(self) -> MediaEngine:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- slots and conferences ---------------------------------------------------------
+
+    def configure_slot(
+        self,
+        slot: int,
+        codec: Codec = Codec.ALAW,
+        enabled: bool = True,
+        dtmf_detect: bool = True,
+    ) -> None:
+        """Set a slot's codec and switches. Enabling it (or its DTMF detection) restarts
+        the detector; disabling it stops its playback without a playback_done."""
+        self._slot(slot)
+        try:
+            codec = Codec(codec)
+        except ValueError:
+            raise ValueError(f"unknown codec {codec!r}") from None
+        rc = self._call(lib.me_configure_slot, slot, int(codec), int(enabled), int(dtmf_detect))
+        self._check(rc, "configure_slot", slot)
+
+    def join(self, slot: int, conference_id: int, listen_only: bool = False) -> None:
+        """Put a slot in a conference (id 1..2**32-1): it hears all other members;
+        a listen-only member is not heard by anyone. Joining another leaves the first."""
+        self._slot(slot)
+        if not isinstance(conference_id, int) or not 1 <= conference_id < 2**32:
+            raise ValueError(f"conference_id must be 1..2**32-1, got {conference_id!r}")
+        self._check(self._call(lib.me_join, slot, conference_id, int(listen_only)), "join", slot)
+
+    def leave(self, slot: int) -> None:
+        """Take a slot out of its conference (if any)."""
+        self._slot(slot)
+        self._check(self._call(lib.me_leave, slot), "leave", slot)
+
+    def connect(self, a: int, b: int) -> int:
+        """Cross-connect two slots (a fresh two-member conference); returns its id.
+
+        Ids from connect() are >= 2**31; use smaller ones for your own conferences."""
+        self._slot(a)
+        self._slot(b)
+        if a == b:
+            raise ValueError(f"cannot connect slot {a} to itself")
+        conf = next(self._conf_ids)
+        if conf >= 2**32:
+            raise ValueError("conference ids exhausted")
+        self.join(a, conf)
+        self.join(b, conf)
+        return conf
+
+    # -- playback ----------------------------------------------------------------------
+
+    def play_tone(self, slot: int, segments: Sequence[ToneSegment], repeat: bool = True) -> None:
+        """Play a cadenced tone instead of the slot's conference audio."""
+        self._slot(slot)
+        arr = tone_segments_to_c(segments)
+        rc = self._call(lib.me_play_tone, slot, arr, len(segments), int(bool(repeat)))
+        self._check(rc, "play_tone", slot)
+
+    def play_dtmf(
+        self,
+        slot: int,
+        digits: str,
+        on_ms: int = 80,
+        off_ms: int = 80,
+        level_dbm0: float = -10.0,
+    ) -> None:
+        """Send DTMF digits on a slot; playback_done follows the last digit's gap."""
+        self._slot(slot)
+        if not digits or set(digits) - DTMF_DIGITS:
+            raise ValueError(f"digits must be a non-empty string of 0-9*#A-D, got {digits!r}")
+        if len(digits) > lib.DTMF_GEN_QUEUE_LEN:
+            raise ValueError(f"at most {lib.DTMF_GEN_QUEUE_LEN} digits at once")
+        if not isinstance(on_ms, int) or not 1 <= on_ms <= 10000:
+            raise ValueError(f"on_ms must be 1..10000, got {on_ms!r}")
+        if not isinstance(off_ms, int) or not 0 <= off_ms <= 10000:
+            raise ValueError(f"off_ms must be 0..10000, got {off_ms!r}")
+        if not -60.0 <= level_dbm0 <= 3.14:
+            raise ValueError(f"level_dbm0 must be -60..+3.14, got {level_dbm0!r}")
+        rc = self._call(
+            lib.me_play_dtmf, slot, digits.encode("ascii"), level_dbm0, 0.0, on_ms, off_ms
+        )
+        self._check(rc, "play_dtmf", slot)
+
+    def play_pcm(self, slot: int, pcm: Pcm) -> None:
+        """Play a PCM prompt (16-bit, 8 kHz; copied, so the caller may reuse it)."""
+        self._slot(slot)
+        raw = pcm_to_bytes(pcm)
+        n = len(raw) // 2
+        if not 1 <= n <= lib.ME_MAX_PCM_SAMPLES:
+            raise ValueError(f"prompt must have 1..{lib.ME_MAX_PCM_SAMPLES} samples, got {n}")
+        rc = self._call(lib.me_play_pcm, slot, ffi.from_buffer("int16_t[]", raw), n)
+        self._check(rc, "play_pcm", slot)
+
+    def stop_playback(self, slot: int) -> None:
+        """Stop whatever the slot plays (no playback_done); conference audio resumes."""
+        self._slot(slot)
+        self._check(self._call(lib.me_stop_playback, slot), "stop_playback", slot)
+
+    def playing(self, slot: int) -> bool:
+        """True while the slot plays a tone, DTMF or a prompt."""
+        self._slot(slot)
+        return bool(self._check(self._call(lib.me_playing, slot), "playing", slot))
+
+    # -- the tick ----------------------------------------------------------------------
+
+    def tick(self, rx: bytes | bytearray | memoryview) -> bytes:
+        """Process one block of every slot: rx highway in, tx highway out."""
+        expected = self._nslots * self._block
+        if len(rx) != expected:
+            raise ValueError(
+                f"rx highway has {len(rx)} bytes, expected {expected} "
+                f"({self._nslots} slots x {self._block} samples)"
+            )
+        src = ffi.from_buffer("uint8_t[]", rx)
+        with self._lock:
+            if self._e is None:
+                raise ValueError("media engine is closed")
+            rc = lib.me_tick(self._e, src, self._tx, expected)
+            tx = bytes(ffi.buffer(self._tx, expected))
+        self._check(rc, "tick")
+        return tx
+
+    def poll_events(self) -> list[MediaEvent]:
+        """Pop every queued event, oldest first."""
+        out: list[MediaEvent] = []
+        with self._lock:
+            if self._e is None:
+                raise ValueError("media engine is closed")
+            ev = self._ev
+            while lib.me_poll_event(self._e, ev) == 1:
+                kind = _EVENT_KINDS.get(ev.type)
+                if kind is None:
+                    continue
+                digit = chr(ev.value) if kind != "playback_done" else None
+                out.append(MediaEvent(ev.slot, kind, digit, int(ev.time_ms)))
+        return out
