@@ -159,10 +159,10 @@ class Channel(ABC):
         if self._sink is not None:
             self._sink(event)
 
-    async def start(self) -> None:
+    async def start(self) -> None:  # noqa: B027 (a hook: most ports need nothing)
         """Bring the port up (open devices, initialise the chip). Default: nothing."""
 
-    async def stop(self) -> None:
+    async def stop(self) -> None:  # noqa: B027 (a hook: most ports need nothing)
         """Release any call cleanly and close the port. Default: nothing."""
 
     # -- commands -------------------------------------------------------------------------

@@ -1,0 +1,194 @@
+"""FXO port driver: one analog line from the phone company, on a DAA.
+
+Incoming calls: ringing voltage bursts are seen by the DAA; the first burst offers the call
+(ChannelSetup: an analog line carries no called number, so ``called`` is None and the call
+is routed by line). If the ringing stops for longer than ``RING_GONE_S`` before we answer,
+the caller gave up (ChannelReleased, NORMAL_CLEARING). Caller ID sent between the first and
+second ring is decoded by the media plane (a later step) and is not waited for here.
+
+Outgoing calls: seize (go off-hook), wait for dial tone, dial the number in-band as DTMF
+through the media engine, and report the call as alerting. Where the exchange reverses loop
+polarity on answer, that is the answer signal; otherwise the call counts as answered when
+dialing ends (there is no other signal on an analog line).
+
+Far-end disconnect: a loop-current interruption (CPC / open-loop disconnect) or a second
+polarity reversal releases the call. Tone-based supervision (busy/congestion and silence)
+is the media plane's part and arrives through :meth:`far_end_gone`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Protocol
+
+from drivers.analog.chips import DaaChip
+from drivers.channel import (
+    Cause,
+    Channel,
+    ChannelAnswered,
+    ChannelError,
+    ChannelIdle,
+    ChannelKind,
+    ChannelProgress,
+    ChannelReleased,
+    ChannelSetup,
+    ChannelState,
+)
+
+log = logging.getLogger(__name__)
+
+RING_GONE_S = 6.5          # longer than any country's ring pause
+DIAL_TONE_WAIT_S = 0.6     # seize-to-dial delay (dial tone detection comes with the CPD)
+CPC_MIN_S = 0.09           # a loop-current break at least this long is a disconnect
+
+
+class InbandDialer(Protocol):
+    """The media plane's DTMF generator for a slot (native.media.MediaEngine fits)."""
+
+    def play_dtmf(self, slot: int, digits: str, on_ms: int = 80, off_ms: int = 80,
+                  level_dbm0: float = -10.0) -> None: ...
+
+
+class FxoPort(Channel):
+    kind = ChannelKind.FXO
+
+    def __init__(self, channel_id: str, slot: int, chip: DaaChip, dialer: InbandDialer,
+                 answer_on_polarity: bool = False) -> None:
+        super().__init__(channel_id, slot)
+        self.chip = chip
+        self.dialer = dialer
+        self.answer_on_polarity = answer_on_polarity
+        self._ring_gone: asyncio.TimerHandle | None = None
+        self._dial_task: asyncio.Task[None] | None = None
+        self._loop_break_at: float | None = None
+        self.rings = 0
+        chip.on_ring(self._on_ring)
+        chip.on_polarity(self._on_polarity)
+        chip.on_loop_current(self._on_loop_current)
+
+    async def start(self) -> None:
+        self.chip.set_hook(False)
+        self.state = ChannelState.IDLE
+
+    async def stop(self) -> None:
+        await self.release()
+
+    # -- commands -------------------------------------------------------------------------
+    async def place_call(
+        self, called: str | None, caller: str | None = None, caller_name: str | None = None
+    ) -> None:
+        if self.state is not ChannelState.IDLE:
+            raise ChannelError(f"{self.id}: line busy ({self.state})")
+        if not called:
+            raise ChannelError(f"{self.id}: no number to dial")
+        self.state = ChannelState.OUTBOUND
+        self.chip.set_hook(True)
+        self._dial_task = asyncio.create_task(self._dial(called), name=f"dial-{self.id}")
+
+    async def answer(self) -> None:
+        if self.state is not ChannelState.INBOUND:
+            raise ChannelError(f"{self.id}: nothing to answer in state {self.state}")
+        self._cancel_ring_gone()
+        self.chip.set_hook(True)
+        self.state = ChannelState.ACTIVE
+
+    async def release(self, cause: Cause = Cause.NORMAL_CLEARING) -> None:
+        self._cancel_ring_gone()
+        if self._dial_task is not None:
+            self._dial_task.cancel()
+            self._dial_task = None
+        if self.state is ChannelState.IDLE:
+            return
+        if self.state is ChannelState.INBOUND and cause is not Cause.NORMAL_CLEARING:
+            # Rejecting an analog call means answering and hanging up at once; leaving it
+            # ringing is the only gentler option. Do the latter: the line stays on-hook.
+            pass
+        self.chip.set_hook(False)
+        self._set_idle()
+
+    def far_end_gone(self, cause: Cause = Cause.NORMAL_CLEARING) -> None:
+        """Tone/silence supervision from the media plane says the far end hung up."""
+        if self.state in (ChannelState.ACTIVE, ChannelState.ALERTING, ChannelState.OUTBOUND):
+            self._far_released(cause)
+
+    def describe(self) -> dict[str, object]:
+        d = super().describe()
+        d.update(off_hook=self.chip.off_hook, rings=self.rings)
+        return d
+
+    # -- internals ------------------------------------------------------------------------
+    async def _dial(self, number: str) -> None:
+        await asyncio.sleep(DIAL_TONE_WAIT_S)
+        self.dialer.play_dtmf(self.slot, number)
+        await asyncio.sleep(len(number) * 0.16 + 0.1)
+        self._dial_task = None
+        if self.state is ChannelState.OUTBOUND:
+            self.state = ChannelState.ALERTING
+            self.emit(ChannelProgress(self.id))
+            if not self.answer_on_polarity:
+                self.state = ChannelState.ACTIVE
+                self.emit(ChannelAnswered(self.id))
+
+    def _on_ring(self, ringing: bool, ts: float) -> None:
+        if not ringing:
+            return
+        if self.state is ChannelState.IDLE:
+            self.rings = 1
+            self.state = ChannelState.INBOUND
+            self.emit(ChannelSetup(self.id, caller=None, called=None))
+        elif self.state is ChannelState.INBOUND:
+            self.rings += 1
+        else:
+            return
+        self._cancel_ring_gone()
+        loop = asyncio.get_event_loop()
+        self._ring_gone = loop.call_later(RING_GONE_S, self._caller_gave_up)
+
+    def _caller_gave_up(self) -> None:
+        self._ring_gone = None
+        if self.state is ChannelState.INBOUND:
+            self.emit(ChannelReleased(self.id, cause=Cause.NORMAL_CLEARING))
+            self._set_idle()
+
+    def _on_polarity(self, polarity: int, ts: float) -> None:
+        if self.state is ChannelState.ALERTING and self.answer_on_polarity and polarity < 0:
+            self.state = ChannelState.ACTIVE
+            self.emit(ChannelAnswered(self.id))
+        elif self.state is ChannelState.ACTIVE and self.answer_on_polarity and polarity > 0:
+            self._far_released(Cause.NORMAL_CLEARING)
+
+    def _on_loop_current(self, present: bool, ts: float) -> None:
+        if not self.chip.off_hook:
+            return
+        if not present:
+            self._loop_break_at = ts
+            loop = asyncio.get_event_loop()
+            loop.call_later(CPC_MIN_S, self._check_cpc, ts)
+        else:
+            self._loop_break_at = None
+
+    def _check_cpc(self, started: float) -> None:
+        if self._loop_break_at == started and self.state is not ChannelState.IDLE:
+            log.info("loop current interrupted: far end disconnected", extra={"port": self.id})
+            self._far_released(Cause.NORMAL_CLEARING)
+
+    def _far_released(self, cause: Cause) -> None:
+        if self._dial_task is not None:
+            self._dial_task.cancel()
+            self._dial_task = None
+        self.emit(ChannelReleased(self.id, cause=cause))
+        self.chip.set_hook(False)
+        self._set_idle()
+
+    def _cancel_ring_gone(self) -> None:
+        if self._ring_gone is not None:
+            self._ring_gone.cancel()
+            self._ring_gone = None
+
+    def _set_idle(self) -> None:
+        was = self.state
+        self.state = ChannelState.IDLE
+        self._loop_break_at = None
+        if was is not ChannelState.IDLE:
+            self.emit(ChannelIdle(self.id))

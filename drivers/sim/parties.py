@@ -1,0 +1,66 @@
+"""Simulated people at the ends of lines: they speak (DTMF), listen, and remember.
+
+A party has a *mouth* (what it sends into its port: DTMF from a native generator, silence
+otherwise) and *ears* (what the port sends it: run through a native DTMF detector and a
+level meter). The media thread calls :meth:`speak` and :meth:`hear` once per tick; the
+asyncio side calls :meth:`press`; a lock keeps the two apart.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+import threading
+from array import array
+
+from native.dsp import DtmfDetector, DtmfGenerator
+
+
+class SimParty:
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._lock = threading.Lock()
+        self._gen = DtmfGenerator(level_dbm0=-8.0, on_ms=90, off_ms=90)
+        self._det = DtmfDetector()
+        self.active = False                 # ears and mouth connected to a line
+        self.heard_digits = ""              # DTMF heard, in order
+        self.heard_level_dbm0 = -99.0       # level of the last block heard
+        self.heard_audio_ms = 0             # how long something louder than -45 dBm0 was heard
+
+    def press(self, digits: str) -> None:
+        with self._lock:
+            self._gen.queue(digits)
+
+    @property
+    def speaking(self) -> bool:
+        with self._lock:
+            return bool(self._gen.busy)
+
+    # -- media thread ---------------------------------------------------------------------
+    def speak(self, n: int) -> array:
+        with self._lock:
+            return self._gen.generate(n)
+
+    def hear(self, pcm: array) -> None:
+        events = self._det.process(pcm)
+        power = sum(map(operator.mul, pcm, pcm)) / max(1, len(pcm))
+        # 0 dBm0 is a sine of RMS 32768 * 10**(-3.14/20) / sqrt(2) (G.711 overload +3.14 dBm0)
+        level = 10.0 * math.log10(power / (32768.0**2 / 2.0) + 1e-12) + 3.14
+        with self._lock:
+            self.heard_level_dbm0 = level
+            if level > -45.0:
+                self.heard_audio_ms += len(pcm) // 8
+            for ev in events:
+                if ev.kind == "start":
+                    self.heard_digits += ev.digit
+
+    def reset_ears(self) -> None:
+        with self._lock:
+            self.heard_digits = ""
+            self.heard_audio_ms = 0
+
+    def describe(self) -> dict[str, object]:
+        with self._lock:
+            return {"name": self.name, "active": self.active, "heard_digits": self.heard_digits,
+                    "heard_level_dbm0": round(self.heard_level_dbm0, 1),
+                    "heard_audio_ms": self.heard_audio_ms}

@@ -1,0 +1,1 @@
+"""Calls: the call engine, its routing tables and call-progress tones."""

@@ -1,0 +1,116 @@
+"""The service façade: everything the web UI, the console and the cloud link may ask of the box.
+
+The web UI (webui/), the serial console (firmware/console) and the cloud sync all call this
+one surface; none of them reaches into the call engine, the drivers or the stores directly.
+`firmware.app.Box` implements it on a real or simulated board; tests of the front ends may
+implement it with an in-memory fake.
+
+Errors a front end must map to a user-facing message:
+- :class:`firmware.config.ConfigValidationError` (str() lists ``path: message`` lines;
+  ``.issues`` holds them as objects with ``path`` and ``message``),
+- :class:`NotFound` (unknown port, revision, call…), :class:`BadRequest` (bad argument),
+- :class:`Unavailable` (e.g. the simulator API on a real board).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Protocol
+
+
+class ServiceError(Exception):
+    """Base of the errors the façade raises on purpose; str() is a user-facing message."""
+
+
+class NotFound(ServiceError):
+    pass
+
+
+class BadRequest(ServiceError):
+    pass
+
+
+class Unavailable(ServiceError):
+    pass
+
+
+class SimulatorControl(Protocol):
+    """Drive the simulated board (present only when the box runs with --sim).
+
+    Port ids are the board's (``fxs1``, ``fxo2``, ``gsm1``, ``e1.5``...). Every method returns
+    quickly; what follows (ringing, answer, audio) happens on the simulated devices.
+    """
+
+    def state(self) -> dict[str, Any]:
+        """Every simulated device: phones (hook, ringing, caller id shown, digits heard),
+        far ends (call state, digits heard)."""
+        ...
+
+    async def trunk_call(self, port: str, caller: str | None, called: str | None = None) -> None:
+        """A far end calls in on a trunk port (gsm*, fxo*, e1.N)."""
+        ...
+
+    async def far_answer(self, port: str) -> None: ...
+
+    async def far_hangup(self, port: str) -> None: ...
+
+    async def far_press(self, port: str, digits: str) -> None:
+        """The far end on a trunk presses keys: DTMF audio into the call."""
+        ...
+
+    async def phone_offhook(self, port: str) -> None: ...
+
+    async def phone_onhook(self, port: str) -> None: ...
+
+    async def phone_flash(self, port: str) -> None: ...
+
+    async def phone_press(self, port: str, digits: str) -> None:
+        """The phone on an FXS port presses keys: DTMF audio, as a real phone sends."""
+        ...
+
+
+class BoxService(Protocol):
+    def info(self) -> dict[str, Any]:
+        """{"name", "version", "board", "simulated", "uptime_s", "config_revision"}"""
+        ...
+
+    def ports(self) -> list[dict[str, Any]]:
+        """Every channel: {"id", "kind", "slot", "state", ...driver details}."""
+        ...
+
+    def calls(self) -> list[dict[str, Any]]:
+        """Calls in progress: {"id", "state", "caller", "called", "legs": [...], "start"}."""
+        ...
+
+    def cdrs(self, limit: int = 100, offset: int = 0, since: float | None = None,
+             until: float | None = None) -> list[dict[str, Any]]:
+        """Call records, newest first (fields of firmware.store.Cdr as JSON)."""
+        ...
+
+    # configuration
+    def config_current(self) -> dict[str, Any]: ...
+
+    def config_revision(self) -> int: ...
+
+    def config_revisions(self) -> list[dict[str, Any]]: ...
+
+    def config_validate(self, document: dict[str, Any]) -> None: ...
+
+    async def config_commit(self, document: dict[str, Any], author: str, comment: str = "") -> int:
+        """Validate, commit as a new revision and apply live; returns the revision."""
+        ...
+
+    async def config_rollback(self, rev: int, author: str) -> int: ...
+
+    # live events for the UI (SSE/WebSocket): each item is a JSON-able dict with "type"
+    def subscribe(self) -> asyncio.Queue[dict[str, Any]]: ...
+
+    def unsubscribe(self, queue: asyncio.Queue[dict[str, Any]]) -> None: ...
+
+    # audit trail of changes made through the front ends
+    def audit(self, actor: str, action: str, detail: dict[str, Any]) -> None: ...
+
+    @property
+    def sim(self) -> SimulatorControl | None:
+        """The simulator control surface, or None on real hardware."""
+        ...
