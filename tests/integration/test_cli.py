@@ -20,7 +20,8 @@ import pytest
 CMD = [sys.executable, "-m", "firmware.cli"]
 
 
-def edgepbx(*args: str, stdin: str | None = None, timeout: float = 30) -> subprocess.CompletedProcess:
+def edgepbx(*args: str, stdin: str | None = None,
+            timeout: float = 30) -> subprocess.CompletedProcess:
     return subprocess.run([*CMD, *args], input=stdin, capture_output=True, text=True,
                           timeout=timeout)
 
