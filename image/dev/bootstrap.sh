@@ -41,7 +41,7 @@ fi
 
 # Reinstall only when the package definition or the native sources changed.
 STAMP="$VENV/.edgepbx-installed"
-want="$(cat "$ROOT/pyproject.toml" "$ROOT"/native/_build/*.py "$ROOT"/native/csrc/* 2>/dev/null \
+want="$(cat "$ROOT/pyproject.toml" "$ROOT"/native/_build/*.py "$ROOT"/native/_build/cdef/* "$ROOT"/native/csrc/* 2>/dev/null \
         | sha256sum | cut -d' ' -f1)"
 if [[ ! -f "$STAMP" || "$(cat "$STAMP")" != "$want" \
       || -z "$(ls "$ROOT"/native/_native*.so 2>/dev/null)" ]]; then
