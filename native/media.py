@@ -19,6 +19,7 @@ from __future__ import annotations
 import enum
 import itertools
 import threading
+from array import array
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
@@ -246,6 +247,52 @@ class MediaEngine:
         """True while the slot plays a tone, DTMF or a prompt."""
         self._slot(slot)
         return bool(self._check(self._call(lib.me_playing, slot), "playing", slot))
+
+    # -- supervision and recording -----------------------------------------------------
+
+    def whisper(self, slot: int, target: int | None) -> None:
+        """Let ``slot``'s audio reach ``target`` only (None stops). Combined with listen-only
+        membership this is the supervisor's whisper mode (coaching an agent)."""
+        self._slot(slot)
+        t = -1 if target is None else self._slot(target)
+        if t == slot:
+            raise ValueError(f"whisper: slot {slot} cannot whisper to itself")
+        self._check(self._call(lib.me_whisper, slot, t), "whisper", slot)
+
+    def supervise(self, supervisor: int, conference_id: int, mode: str,
+                  agent: int | None = None) -> None:
+        """Put ``supervisor`` on a conference in one of the modes of DOMAIN.md:
+        ``listen`` (hears everyone, heard by none), ``whisper`` (also heard by ``agent``
+        only) or ``barge`` (a full member: everyone hears them)."""
+        if mode not in ("listen", "whisper", "barge"):
+            raise ValueError(f"supervise: mode must be listen, whisper or barge, not {mode!r}")
+        if mode == "whisper" and agent is None:
+            raise ValueError("supervise: whisper needs the agent's slot")
+        self.join(supervisor, conference_id, listen_only=mode != "barge")
+        self.whisper(supervisor, agent if mode == "whisper" else None)
+
+    def record(self, slot: int, on: bool = True) -> None:
+        """Start (or stop) the recording tap of a slot; drain it with :meth:`read_recording`
+        at least every 2 s."""
+        self._slot(slot)
+        self._check(self._call(lib.me_record, slot, int(on)), "record", slot)
+
+    def read_recording(self, slot: int, max_frames: int = 16000) -> array:
+        """Drain up to ``max_frames`` stereo frames (rx, tx interleaved) from the tap."""
+        self._slot(slot)
+        if not 0 < max_frames <= lib.ME_REC_FRAMES:
+            raise ValueError(f"max_frames must be 1..{lib.ME_REC_FRAMES}")
+        buf = ffi.new("int16_t[]", 2 * max_frames)
+        n = self._check(self._call(lib.me_record_read, slot, buf, max_frames),
+                        "read_recording", slot)
+        out = array("h")
+        out.frombytes(ffi.buffer(buf, 4 * n)[:])
+        return out
+
+    def recording_dropped(self, slot: int) -> int:
+        """Frames of the tap lost because it was not drained in time."""
+        self._slot(slot)
+        return int(self._call(lib.me_record_dropped, slot))
 
     # -- the tick ----------------------------------------------------------------------
 

@@ -22,6 +22,10 @@ typedef struct {
     int64_t det_base;      /* engine sample index where the detector's stream began */
     int16_t *pcm;          /* owned prompt buffer */
     size_t pcm_len, pcm_pos;
+    int whisper_to;        /* slot that hears this one's rx privately, -1 = none */
+    int16_t *rec;          /* recording ring: ME_REC_FRAMES stereo frames, NULL = no tap */
+    int rec_head, rec_count;
+    uint32_t rec_dropped;
 } me_slot_t;
 
 struct me_engine_s {
@@ -31,6 +35,7 @@ struct me_engine_s {
     me_slot_t *slots;
     int16_t *lin_rx;       /* nslots * block decoded rx */
     int32_t *acc;          /* nslots * block conference sums (by group slot) */
+    int whisperers;        /* slots with whisper_to >= 0 */
     me_event_t events[ME_EVENT_QUEUE_LEN];
     int ev_head, ev_count;
     uint32_t ev_dropped;
@@ -68,6 +73,7 @@ me_engine_t *me_new(int nslots, int block)
 
         s->codec = ME_ALAW;
         s->group = -1;
+        s->whisper_to = -1;
         s->tone = tone_gen_new();
         s->dtmf = dtmf_gen_new();
         s->det = dtmf_det_new();
@@ -104,6 +110,7 @@ void me_free(me_engine_t *e)
         dtmf_gen_free(e->slots[i].dtmf);
         dtmf_det_free(e->slots[i].det);
         free(e->slots[i].pcm);
+        free(e->slots[i].rec);
     }
     free(e->acc);
     free(e->lin_rx);
@@ -228,6 +235,88 @@ int me_join(me_engine_t *e, int slot, uint32_t conf, int listen_only)
 int me_leave(me_engine_t *e, int slot)
 {
     return me_join(e, slot, 0, 0);
+}
+
+int me_whisper(me_engine_t *e, int slot, int target)
+{
+    me_slot_t *s;
+
+    if (bad_slot(e, slot) || (target != -1 && bad_slot(e, target)))
+        return ME_ESLOT;
+    if (target == slot)
+        return ME_EINVAL;
+    s = &e->slots[slot];
+    e->whisperers += (target >= 0) - (s->whisper_to >= 0);
+    s->whisper_to = target;
+    return 0;
+}
+
+int me_record(me_engine_t *e, int slot, int on)
+{
+    me_slot_t *s;
+
+    if (bad_slot(e, slot))
+        return ME_ESLOT;
+    s = &e->slots[slot];
+    if (on && s->rec == NULL) {
+        s->rec = malloc((size_t) ME_REC_FRAMES * 2 * sizeof(int16_t));
+        if (s->rec == NULL)
+            return ME_ENOMEM;
+    } else if (!on) {
+        free(s->rec);
+        s->rec = NULL;
+    }
+    s->rec_head = 0;
+    s->rec_count = 0;
+    s->rec_dropped = 0;
+    return 0;
+}
+
+int me_record_read(me_engine_t *e, int slot, int16_t *dst, int max_frames)
+{
+    me_slot_t *s;
+    int n, first;
+
+    if (bad_slot(e, slot))
+        return ME_ESLOT;
+    if (dst == NULL || max_frames < 0)
+        return ME_EINVAL;
+    s = &e->slots[slot];
+    if (s->rec == NULL)
+        return 0;
+    n = s->rec_count < max_frames ? s->rec_count : max_frames;
+    first = ME_REC_FRAMES - s->rec_head;          /* frames before the ring wraps */
+    if (first > n)
+        first = n;
+    memcpy(dst, s->rec + (size_t) s->rec_head * 2, (size_t) first * 2 * sizeof(int16_t));
+    memcpy(dst + (size_t) first * 2, s->rec, (size_t) (n - first) * 2 * sizeof(int16_t));
+    s->rec_head = (s->rec_head + n) % ME_REC_FRAMES;
+    s->rec_count -= n;
+    return n;
+}
+
+uint32_t me_record_dropped(const me_engine_t *e, int slot)
+{
+    return bad_slot(e, slot) ? 0 : e->slots[slot].rec_dropped;
+}
+
+/* Append one block of (rx, tx) frames to the slot's ring, dropping the oldest if full. */
+static void tap(me_slot_t *s, const int16_t *rx, const int16_t *txa, int b)
+{
+    int k, over = s->rec_count + b - ME_REC_FRAMES;
+
+    if (over > 0) {
+        s->rec_head = (s->rec_head + over) % ME_REC_FRAMES;
+        s->rec_count -= over;
+        s->rec_dropped += (uint32_t) over;
+    }
+    for (k = 0; k < b; k++) {
+        int pos = (s->rec_head + s->rec_count + k) % ME_REC_FRAMES;
+
+        s->rec[2 * pos] = rx[k];
+        s->rec[2 * pos + 1] = txa[k];
+    }
+    s->rec_count += b;
 }
 
 static int check_play(const me_engine_t *e, int slot)
@@ -423,7 +512,21 @@ int me_tick(me_engine_t *e, const uint8_t *rx, uint8_t *tx, size_t len)
         } else {
             memset(out, 0, (size_t) b * sizeof(int16_t));
         }
+        if (e->whisperers > 0 && s->play == PLAY_NONE) {
+            int j;
+
+            for (j = 0; j < e->nslots; j++) {
+                const int16_t *w = e->lin_rx + (size_t) j * b;
+
+                if (e->slots[j].whisper_to != i || !e->slots[j].enabled)
+                    continue;
+                for (k = 0; k < b; k++)
+                    out[k] = sat16((int32_t) out[k] + w[k]);
+            }
+        }
         g711_encode(s->codec, out_codes, out, b);
+        if (s->rec != NULL)
+            tap(s, e->lin_rx + (size_t) i * b, out, b);
     }
 
     e->samples += b;

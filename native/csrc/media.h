@@ -28,8 +28,17 @@
  * engine has no locks: one thread at a time per engine (the Python wrapper serialises).
  * Slots start disabled, A-law, DTMF detection off, in no conference.
  *
+ * Supervision: a slot may *whisper* to one other slot: its rx audio is added to that slot's
+ * tx (and nobody else's). With listen-only membership this gives the supervisor modes:
+ * listen (listen-only), whisper (listen-only + whisper to the agent), barge (full member).
+ *
+ * Recording taps: a slot with a tap keeps, after step 4, the linear audio it received (rx)
+ * and the audio it sent (tx) as interleaved stereo frames in a ring of ME_REC_FRAMES; the
+ * owner drains it with me_record_read() at least every ME_REC_FRAMES / 8 ms, or the
+ * oldest frames are dropped and counted.
+ *
  * Designed to grow (issue 3): echo canceller per slot between decode and detection,
- * call-progress and caller ID detectors beside the DTMF one, recording taps after mixing.
+ * call-progress and caller ID detectors beside the DTMF one.
  */
 #ifndef EDGEPBX_MEDIA_H
 #define EDGEPBX_MEDIA_H
@@ -43,6 +52,7 @@
 #define ME_MAX_BLOCK 480
 #define ME_EVENT_QUEUE_LEN 1024
 #define ME_MAX_PCM_SAMPLES (8000 * 600)   /* prompts up to 10 minutes */
+#define ME_REC_FRAMES (8000 * 2)           /* recording ring: 2 s of stereo frames */
 
 #define ME_ALAW 0   /* = G711_ALAW */
 #define ME_ULAW 1   /* = G711_ULAW */
@@ -94,6 +104,17 @@ int me_play_pcm(me_engine_t *e, int slot, const int16_t *pcm, size_t n);
 int me_stop_playback(me_engine_t *e, int slot);
 /* 1 while the slot plays, 0 if not. */
 int me_playing(const me_engine_t *e, int slot);
+
+/* Whisper: add slot's rx audio to target's tx; target -1 stops. target == slot: ME_EINVAL. */
+int me_whisper(me_engine_t *e, int slot, int target);
+
+/* Recording tap on/off (on allocates the ring, off frees it and drops what is unread). */
+int me_record(me_engine_t *e, int slot, int on);
+/* Copy up to max_frames stereo frames (rx, tx interleaved: 2 * max_frames int16) into dst;
+ * returns the number of frames copied, 0 when none, negative on error. */
+int me_record_read(me_engine_t *e, int slot, int16_t *dst, int max_frames);
+/* Frames dropped because the ring was not drained in time. */
+uint32_t me_record_dropped(const me_engine_t *e, int slot);
 
 /* One tick: rx and tx are len = nslots * block bytes. 0 or ME_ELENGTH / ME_EINVAL. */
 int me_tick(me_engine_t *e, const uint8_t *rx, uint8_t *tx, size_t len);

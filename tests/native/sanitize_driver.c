@@ -124,8 +124,13 @@ static void engine_run(int nslots, int block)
     for (s = 0; s < nslots; s++) {
         CHECK(me_configure_slot(e, s, s % 2, s % 7 != 6, 1) == 0);
         CHECK(me_join(e, s, (uint32_t) (s % 5), s % 3 == 0) == 0);
+        if (s % 4 == 1)
+            CHECK(me_record(e, s, 1) == 0);
+        if (nslots > 1)
+            CHECK(me_whisper(e, s, (s + 1) % nslots) == 0);
     }
-    for (tick = 0; tick < 60; tick++) {
+    for (tick = 0; tick < 160; tick++) {
+        int16_t frames[2 * 700];
         for (s = 0; s < (int) len; s++)
             rx[s] = (uint8_t) (s * 31 + tick);
         s = (tick * 13) % nslots;
@@ -136,12 +141,20 @@ static void engine_run(int nslots, int block)
         default: me_stop_playback(e, s); me_leave(e, s); break;
         }
         CHECK(me_tick(e, rx, tx, len) == 0);
+        if (tick % 3 == 0)
+            for (s = 1; s < nslots; s += 4)
+                CHECK(me_record_read(e, s, frames, 700) >= 0);
+        if (tick == 100 && nslots > 2)
+            CHECK(me_whisper(e, 2, -1) == 0 && me_record(e, 1, 0) == 0);
         while (me_poll_event(e, &ev) == 1) {
             CHECK(ev.slot >= 0 && ev.slot < nslots);
             nev++;
         }
     }
     CHECK(nev > 0 || nslots == 1);  /* one slot: each playback is replaced first */
+    CHECK(me_whisper(e, 0, 0) == ME_EINVAL);
+    CHECK(me_whisper(e, 0, nslots) == ME_ESLOT);
+    CHECK(me_record_read(e, 0, NULL, 10) == ME_EINVAL);
     CHECK(me_tick(e, rx, tx, len - 1) == ME_ELENGTH);
     CHECK(me_tick(NULL, rx, tx, len) == ME_EINVAL);
     CHECK(me_configure_slot(e, nslots, 0, 1, 1) == ME_ESLOT);
