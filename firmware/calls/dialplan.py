@@ -2,7 +2,8 @@
 
 Built whole from the document on every committed revision and swapped in one assignment,
 so a configuration change never leaves the engine half old and half new, and calls in
-progress keep the legs they already have.
+progress keep the legs they already have. Every section is optional here (the schema
+decides what is required), so the engine runs on any valid document.
 """
 
 from __future__ import annotations
@@ -11,11 +12,24 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from firmware.calls.numbering import COS_LEVELS
+
 
 @dataclass(frozen=True, slots=True)
 class Destination:
-    type: str                   # extension | ring_group | queue | hangup | busy
+    type: str      # extension | ring_group | queue | ivr | voicemail | external |
+    #               announcement | hangup | busy
     target: str | None = None
+
+    @classmethod
+    def parse(cls, d: dict[str, Any] | None, default: Destination | None = None
+              ) -> Destination | None:
+        if not d:
+            return default
+        return cls(str(d["type"]), d.get("target"))
+
+
+HANGUP = Destination("hangup")
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +39,7 @@ class InboundRoute:
     called: str | None
     caller_prefix: str | None
     destination: Destination
+    record: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +49,7 @@ class OutboundRoute:
     trunks: tuple[str, ...]
     strip: int
     prepend: str
+    caller_id: str = "trunk"        # trunk (the line's own) | extension | hidden | a number
 
     def translate(self, digits: str) -> str:
         return self.prepend + digits[self.strip:]
@@ -44,7 +60,75 @@ class Extension:
     number: str
     name: str
     port: str
-    enabled: bool
+    enabled: bool = True
+    cos: str = "mobile"              # the most expensive number class it may dial
+    voicemail: bool = True
+    call_waiting: bool = True
+    pickup_group: str | None = "default"
+    ring_s: int = 20                 # before forward-on-no-answer / voicemail
+    record: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RingMember:
+    target: str                      # an extension number or an external number
+    delay_s: int = 0                 # cascading: when this member joins; sequential: order
+
+    @property
+    def external(self) -> bool:
+        return not self.target.isdigit() or len(self.target) > 6
+
+
+@dataclass(frozen=True, slots=True)
+class RingGroup:
+    id: str
+    name: str
+    strategy: str                    # ringall | sequential | cascading
+    members: tuple[RingMember, ...]
+    member_s: int = 15               # sequential/cascading: ring time per step
+    timeout_s: int = 60              # ring all / overall
+    failover: Destination = HANGUP
+
+
+@dataclass(frozen=True, slots=True)
+class IvrMenu:
+    id: str
+    name: str
+    prompt: str | None               # prompt file name under the data dir, or None (tones)
+    options: dict[str, Destination]
+    timeout_s: float = 5.0
+    retries: int = 3
+    direct_dial: bool = True
+    timeout_destination: Destination = HANGUP
+    invalid_destination: Destination = HANGUP
+
+
+@dataclass(frozen=True, slots=True)
+class TollGuard:
+    allow_international: bool = False
+    allow_premium: bool = False
+    blocked_prefixes: tuple[str, ...] = ()
+    max_outbound_concurrent: int = 4
+    max_calls_per_hour_extension: int = 30
+    max_calls_per_hour_trunk: int = 120
+    max_call_s: int = 3600           # the last safety net on every external call
+
+
+@dataclass(frozen=True, slots=True)
+class FeatureCodes:
+    pickup: str = "*8"
+    directed_pickup: str = "**"
+    forward_always_on: str = "*72"
+    forward_always_off: str = "*73"
+    forward_busy_on: str = "*90"
+    forward_busy_off: str = "*91"
+    forward_no_answer_on: str = "*92"
+    forward_no_answer_off: str = "*93"
+    dnd_on: str = "*78"
+    dnd_off: str = "*79"
+    voicemail: str = "*97"
+    day_night_toggle: str = "*28"
+    park_prefix: str = "70"          # park slots 701..709: dial to park (in a call) or pick up
 
 
 @dataclass(slots=True)
@@ -56,13 +140,25 @@ class Dialplan:
     trunk_ports: dict[str, tuple[str, ...]] = field(default_factory=dict)  # trunk -> ports
     inbound: list[InboundRoute] = field(default_factory=list)
     outbound: list[OutboundRoute] = field(default_factory=list)
+    ring_groups: dict[str, RingGroup] = field(default_factory=dict)
+    ivrs: dict[str, IvrMenu] = field(default_factory=dict)
+    toll: TollGuard = field(default_factory=TollGuard)
+    features: FeatureCodes = field(default_factory=FeatureCodes)
+    park_slots: int = 9
+    park_timeout_s: int = 60
 
     @classmethod
     def from_document(cls, doc: dict[str, Any], port_ids: list[str]) -> Dialplan:
         plan = cls(country=str(doc.get("system", {}).get("country", "EU")))
         for e in doc.get("extensions", []):
+            cos = e.get("cos", "mobile")
             ext = Extension(e["number"], e.get("name", ""), e.get("port") or "",
-                            e.get("enabled", True))
+                            e.get("enabled", True),
+                            cos=cos if cos in COS_LEVELS else "internal",
+                            voicemail=e.get("voicemail", True),
+                            call_waiting=e.get("call_waiting", True),
+                            pickup_group=e.get("pickup_group", "default"),
+                            ring_s=int(e.get("ring_s", 20)), record=e.get("record", False))
             plan.extensions[ext.number] = ext
             if ext.port:
                 plan.by_port[ext.port] = ext
@@ -76,14 +172,45 @@ class Dialplan:
                 plan.trunk_of_port[p] = t["id"]
         for r in doc.get("routes", []):
             m = r.get("match", {})
-            d = r["destination"]
             plan.inbound.append(InboundRoute(
                 r.get("name", ""), m.get("trunk"), m.get("called"), m.get("caller_prefix"),
-                Destination(d["type"], d.get("target"))))
+                Destination.parse(r["destination"]) or HANGUP, r.get("record", False)))
         for o in doc.get("outbound", []):
             plan.outbound.append(OutboundRoute(
                 o.get("name", ""), re.compile(o["pattern"]), tuple(o.get("trunks", [])),
-                int(o.get("strip", 0)), str(o.get("prepend", ""))))
+                int(o.get("strip", 0)), str(o.get("prepend", "")),
+                str(o.get("caller_id", "trunk"))))
+        for g in doc.get("ring_groups", []):
+            members = tuple(
+                RingMember(m, 0) if isinstance(m, str)
+                else RingMember(str(m["target"]), int(m.get("delay_s", 0)))
+                for m in g.get("members", []))
+            plan.ring_groups[g["id"]] = RingGroup(
+                g["id"], g.get("name", ""), g.get("strategy", "ringall"), members,
+                member_s=int(g.get("member_s", g.get("ring_s", 15))),
+                timeout_s=int(g.get("timeout_s", g.get("ring_s", 60))),
+                failover=Destination.parse(g.get("failover"), HANGUP) or HANGUP)
+        for m in doc.get("ivrs", []):
+            plan.ivrs[m["id"]] = IvrMenu(
+                m["id"], m.get("name", ""), m.get("prompt"),
+                {k: d for k, v in m.get("options", {}).items()
+                 if (d := Destination.parse(v)) is not None},
+                timeout_s=float(m.get("timeout_s", 5.0)), retries=int(m.get("retries", 3)),
+                direct_dial=m.get("direct_dial", True),
+                timeout_destination=Destination.parse(m.get("timeout_destination"), HANGUP)
+                or HANGUP,
+                invalid_destination=Destination.parse(m.get("invalid_destination"), HANGUP)
+                or HANGUP)
+        sec = doc.get("security", {}).get("toll_fraud", {})
+        if sec:
+            plan.toll = TollGuard(
+                allow_international=sec.get("allow_international", False),
+                allow_premium=sec.get("allow_premium", False),
+                blocked_prefixes=tuple(sec.get("blocked_prefixes", ())),
+                max_outbound_concurrent=int(sec.get("max_outbound_concurrent", 4)),
+                max_calls_per_hour_extension=int(sec.get("max_calls_per_hour_extension", 30)),
+                max_calls_per_hour_trunk=int(sec.get("max_calls_per_hour_trunk", 120)),
+                max_call_s=int(sec.get("max_call_s", 3600)))
         return plan
 
     def route_inbound(self, trunk: str | None, called: str | None,
@@ -105,5 +232,18 @@ class Dialplan:
                 return o
         return None
 
-    def could_be_extension(self, digits: str) -> bool:
-        return any(n.startswith(digits) and n != digits for n in self.extensions)
+    def could_be_longer(self, digits: str) -> bool:
+        """Whether more digits could still make another extension or code."""
+        f = self.features
+        codes = [f.pickup, f.forward_always_on, f.forward_always_off, f.forward_busy_on,
+                 f.forward_busy_off, f.forward_no_answer_on, f.forward_no_answer_off,
+                 f.dnd_on, f.dnd_off, f.voicemail, f.day_night_toggle]
+        return any(n.startswith(digits) and n != digits
+                   for n in (*self.extensions, *codes))
+
+    def park_slot(self, digits: str) -> int | None:
+        p = self.features.park_prefix
+        if len(digits) == len(p) + 1 and digits.startswith(p) and digits[-1].isdigit():
+            n = int(digits[-1])
+            return n if 1 <= n <= self.park_slots else None
+        return None

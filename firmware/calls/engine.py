@@ -1,28 +1,43 @@
-"""The call engine: calls and their legs over the uniform channel interface.
+"""The call engine: calls, their legs and their scripts, over the uniform channel interface.
 
-What it owns: which channels take part in which call, the call's state, the media
-cross-connects and tones of those channels, and the call record written when a call ends.
-What it must not touch: hardware (it only sends channel commands), configuration storage
-(it is handed a Dialplan on every committed revision), the web UI.
+What it owns: which channels take part in which call, what each call does next (its
+*script*: route, ring, menu, bridge, transfer…), the media cross-connects, tones and
+prompts of those channels, and the call record written when a call ends. What it must
+not touch: hardware (it only sends channel commands), configuration storage (it is handed
+a Dialplan on every committed revision), the web UI.
 
-Event handling is synchronous — state changes as the event arrives, in the order the
-channels reported them — and channel commands (which may wait on a modem) run as tasks
-whose failures come back as releases, so one slow port never holds up another call.
+How it works. Channel events are handled synchronously, in the order the channels report
+them: a ChannelSetup starts a call and its script (an asyncio task); every later event of
+a leg (answered, released, flash, digit) goes into its call's inbox, where the script
+waits for what it needs (``wait``). A script reads like the call flow it implements. When
+the script ends — normally, because the caller's leg went away (``LegGone``), or because
+the engine shuts down — its cleanup releases every leg still up, plays busy tone to a
+phone still off-hook and writes the CDR. Channel commands run as tasks; one that fails
+comes back as a release of its leg, so one slow port never holds up another call.
 
-A call is two legs: the *caller* leg (the channel the call came from: a trunk, or a phone
-that went off-hook) and the *callee* leg (the channel it was sent to). Later steps add
-more legs (ring groups, transfers, conferences) on the same model.
+Feature behaviour on analog phones (the convention of small-office PBXs):
+
+- flash during a call: the other party is held (music or tone) and the phone gets dial
+  tone; dial an extension, an outside number or a park slot (701–709);
+- hang up while the consulted party rings or talks: transfer (blind / attended);
+- flash again while the consulted party rings: back to the held party; while it talks:
+  three-way conference; flash in a conference: the consulted party is dropped;
+- dial 70N in a call (after flash): the other party is parked in slot N; dial 70N from
+  any phone: picks it up; unclaimed after ``park_timeout_s`` it rings the parker back;
+- ``*8``: pick up a call ringing in the same pickup group; ``**`` + extension: directed;
+- ``*72``/``*73`` forward always on/off, ``*90``/``*91`` on busy, ``*92``/``*93`` on no
+  answer, ``*78``/``*79`` do-not-disturb on/off (codes configurable).
 """
 
 from __future__ import annotations
 
 import asyncio
-import enum
 import itertools
 import logging
 import time
 import uuid
-from collections.abc import Callable, Coroutine
+from collections import deque
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -43,98 +58,89 @@ from drivers.channel import (
     ChannelStatus,
 )
 from firmware.calls import tones
-from firmware.calls.dialplan import Dialplan, Extension
+from firmware.calls.dialplan import HANGUP, Destination, Dialplan, Extension, OutboundRoute
+from firmware.calls.features import ExtensionSettings
+from firmware.calls.legs import Inbox, Leg, LegEvent, LegState
+from firmware.calls.numbering import classify, cos_allows
+from firmware.calls.prompts import PromptStore
 from native.dsp import ToneSegment
 from native.media import MediaEvent
 
 log = logging.getLogger(__name__)
 
-RING_TIMEOUT_S = 60.0       # an unanswered extension stops ringing after this
+RING_TIMEOUT_S = 60.0       # an unanswered destination stops ringing after this
 FIRST_DIGIT_S = 10.0        # off-hook with no digit: congestion (off-hook warning)
-INTERDIGIT_S = 4.0          # end of dialing when no route matched yet
+INTERDIGIT_S = 4.0          # end of dialing when nothing matched yet
+MAX_HOPS = 8                # forwarding / menu chains longer than this are loops
 
 
 class MediaControl(Protocol):
     def connect(self, a: int, b: int) -> int: ...
 
+    def join(self, slot: int, conference_id: int, listen_only: bool = False) -> None: ...
+
     def leave(self, slot: int) -> None: ...
 
     def play_tone(self, slot: int, segments: list[ToneSegment], repeat: bool = True) -> None: ...
 
+    def play_pcm(self, slot: int, pcm: Any) -> None: ...
+
     def stop_playback(self, slot: int) -> None: ...
 
 
-class CallState(enum.StrEnum):
-    DIALING = "dialing"        # a phone is collecting digits
-    ROUTING = "routing"
-    RINGING = "ringing"        # the callee is being alerted
-    ACTIVE = "active"
-    ENDED = "ended"
+class LegGone(Exception):
+    """A leg the script depends on was released while it waited for something else."""
+
+    def __init__(self, leg: Leg) -> None:
+        super().__init__(leg.channel.id)
+        self.leg = leg
 
 
-@dataclass(slots=True)
-class Leg:
-    channel: Channel
-    role: str                         # "caller" | "callee"
-    joined_at: float
-    answered_at: float | None = None
-    released_at: float | None = None
-    cause: Cause | None = None
-
-    def describe(self) -> dict[str, Any]:
-        return {"channel": self.channel.id, "kind": str(self.channel.kind), "role": self.role,
-                "joined_at": self.joined_at, "answered_at": self.answered_at,
-                "released_at": self.released_at,
-                "cause": int(self.cause) if self.cause is not None else None}
-
-
-@dataclass(slots=True)
+@dataclass(eq=False)
 class Call:
     id: str
     direction: str                    # inbound | outbound | internal
     caller: str
     start: float
-    caller_leg: Leg
+    origin: Leg
+    inbox: Inbox = field(default_factory=Inbox)
+    legs: list[Leg] = field(default_factory=list)
     called: str = ""
-    state: CallState = CallState.ROUTING
-    callee_leg: Leg | None = None
+    state: str = "routing"            # routing | dialing | ringing | ivr | active | held |
+    #                                   parked | ended
     trunk: str | None = None
     extension: str | None = None
     route: str | None = None
-    answer: float | None = None
+    answer: float | None = None       # when a person first answered
     end: float | None = None
     cause: Cause | None = None
     dialed: str = ""
-    digits: list[tuple[str, str, float]] = field(default_factory=list)  # (leg role, digit, t)
-    timers: list[asyncio.TimerHandle] = field(default_factory=list)
-
-    @property
-    def legs(self) -> list[Leg]:
-        return [leg for leg in (self.caller_leg, self.callee_leg) if leg is not None]
-
-    def other(self, channel_id: str) -> Leg | None:
-        for leg in self.legs:
-            if leg.channel.id != channel_id:
-                return leg
-        return None
-
-    def leg_of(self, channel_id: str) -> Leg | None:
-        for leg in self.legs:
-            if leg.channel.id == channel_id:
-                return leg
-        return None
-
-    def cancel_timers(self) -> None:
-        for t in self.timers:
-            t.cancel()
-        self.timers.clear()
+    digits: str = ""                  # DTMF during the call, every leg, in order
+    transfers: int = 0
+    record: bool = False
+    silent: bool = False              # no CDR (a feature code, a pickup that moved its leg)
+    critical: set[Leg] = field(default_factory=set)
+    visited: set[str] = field(default_factory=set)
+    task: asyncio.Task[None] | None = None
+    conference: int | None = None
+    max_timer: asyncio.TimerHandle | None = None
 
     def describe(self) -> dict[str, Any]:
-        return {"id": self.id, "state": str(self.state), "direction": self.direction,
+        return {"id": self.id, "state": self.state, "direction": self.direction,
                 "caller": self.caller, "called": self.called, "trunk": self.trunk,
                 "extension": self.extension, "route": self.route, "start": self.start,
-                "answer": self.answer, "legs": [leg.describe() for leg in self.legs],
-                "digits": "".join(d for _, d, _ in self.digits)}
+                "answer": self.answer, "transfers": self.transfers,
+                "legs": [leg.describe() for leg in self.legs],
+                "digits": self.digits}
+
+
+@dataclass(eq=False)
+class ParkedCall:
+    call: Call
+    leg: Leg
+    parker: str                       # the parker's extension number
+    parker_port: str
+    retrieved: asyncio.Future[Leg]
 
 
 CdrSink = Callable[[dict[str, Any]], None]
@@ -144,24 +150,33 @@ Listener = Callable[[dict[str, Any]], None]
 class CallEngine:
     def __init__(self, channels: dict[str, Channel], media: MediaControl, cdr_sink: CdrSink,
                  dialplan: Dialplan | None = None, clock: Callable[[], float] = time.time,
-                 ring_timeout_s: float = RING_TIMEOUT_S) -> None:
+                 ring_timeout_s: float = RING_TIMEOUT_S,
+                 settings: ExtensionSettings | None = None,
+                 prompts: PromptStore | None = None) -> None:
         self.channels = channels
         self.media = media
         self._cdr_sink = cdr_sink
         self.dialplan = dialplan or Dialplan()
         self.clock = clock
         self.ring_timeout_s = ring_timeout_s
+        self.settings = settings or ExtensionSettings()
+        self.prompts = prompts or PromptStore(None)
         self._calls: dict[str, Call] = {}
-        self._by_channel: dict[str, Call] = {}
+        self._legs: dict[str, tuple[Call, Leg]] = {}
         self._by_slot: dict[int, str] = {ch.slot: ch.id for ch in channels.values()}
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
         self._listeners: list[Listener] = []
         self._seq = itertools.count(1)
+        self._conf_ids = itertools.count(1)
+        self.parked: dict[int, ParkedCall] = {}
+        self._attempts_ext: dict[str, deque[float]] = {}
+        self._attempts_trunk: dict[str, deque[float]] = {}
+        self.alerts: deque[dict[str, Any]] = deque(maxlen=100)
         self.closing = False
         for ch in channels.values():
             ch.bind(self.on_channel_event)
 
-    # -- public ---------------------------------------------------------------------------
+    # == public ============================================================================
     def apply(self, dialplan: Dialplan) -> None:
         """Swap in new routing tables; calls in progress keep their legs."""
         self.dialplan = dialplan
@@ -170,282 +185,150 @@ class CallEngine:
         self._listeners.append(listener)
 
     def calls(self) -> list[dict[str, Any]]:
-        return [c.describe() for c in self._calls.values()]
+        return [c.describe() for c in self._calls.values() if c.state != "ended"]
 
     @property
     def active_calls(self) -> int:
         return len(self._calls)
 
-    async def shutdown(self, timeout: float = 5.0) -> None:
-        """Release every call cleanly (records written), then wait for the commands."""
-        self.closing = True
-        for call in list(self._calls.values()):
-            self._end(call, Cause.NORMAL_CLEARING, release_all=True)
-        if self._tasks:
-            await asyncio.wait(list(self._tasks), timeout=timeout)
+    def busy_channels(self) -> list[str]:
+        return sorted(self._legs)
 
-    # -- events in ------------------------------------------------------------------------
+    async def shutdown(self, timeout: float = 5.0) -> None:
+        """End every call cleanly (records written), then wait for the port commands."""
+        self.closing = True
+        scripts = [c.task for c in self._calls.values() if c.task is not None]
+        for task in scripts:
+            task.cancel()
+        if scripts:
+            await asyncio.wait(scripts, timeout=timeout)
+        pending = [t for t in self._tasks if not t.done()]
+        if pending:
+            await asyncio.wait(pending, timeout=timeout)
+
+    # == events in =========================================================================
     def on_channel_event(self, ev: ChannelEvent) -> None:
         ch = self.channels.get(ev.channel_id)
         if ch is None:
             log.warning("event from unknown channel", extra={"channel": ev.channel_id})
             return
-        call = self._by_channel.get(ch.id)
-        log.debug("channel event", extra={"event": repr(ev)})
+        entry = self._legs.get(ch.id)
         if isinstance(ev, ChannelSetup):
-            if call is not None:
+            if entry is not None:
                 log.warning("setup on a channel already in a call",
-                            extra={"channel": ch.id, "call": call.id})
+                            extra={"channel": ch.id, "call": entry[0].id})
                 return
             if self.closing:
                 self._spawn(ch.release(Cause.TEMPORARY_FAILURE))
                 return
-            if ch.kind is ChannelKind.FXS:
-                self._phone_off_hook(ch)
-            else:
-                self._trunk_setup(ch, ev)
-        elif isinstance(ev, ChannelAnswered) and call is not None:
-            self._answered(call, ch)
-        elif isinstance(ev, ChannelProgress) and call is not None:
-            self._progress(call, ch)
-        elif isinstance(ev, ChannelReleased):
-            if call is not None:
-                self._end(call, ev.cause, released_by=ch.id)
-        elif isinstance(ev, ChannelDigits) and call is not None:
-            for d in ev.digits:
-                self._digit(call, ch, d)
-        elif isinstance(ev, ChannelIdle):
-            self.media.stop_playback(ch.slot)
-            self.media.leave(ch.slot)
+            self._start_call(ch, ev)
+            return
+        if isinstance(ev, ChannelIdle):
+            if entry is None:
+                self.media.stop_playback(ch.slot)
+                self.media.leave(ch.slot)
             self._notify({"type": "port", "port": ch.id, "state": str(ch.state)})
-        elif isinstance(ev, ChannelFlash):
-            pass  # hold / transfer / conference come with the extension features
-        elif isinstance(ev, ChannelStatus):
+            return
+        if isinstance(ev, ChannelStatus):
             self._notify({"type": "port", "port": ch.id, "in_service": ev.in_service,
                           "detail": ev.detail})
+            return
+        if entry is None:
+            return
+        call, leg = entry
+        if isinstance(ev, ChannelAnswered):
+            if leg.state is LegState.CALLING:
+                leg.state = LegState.UP
+                leg.answered_at = self.clock()
+            call.inbox.put(LegEvent(leg, "answered"))
+        elif isinstance(ev, ChannelProgress):
+            call.inbox.put(LegEvent(leg, "progress"))
+        elif isinstance(ev, ChannelReleased):
+            self._leg_gone(leg, ev.cause)
+            call.inbox.put(LegEvent(leg, "released", cause=ev.cause))
+        elif isinstance(ev, ChannelFlash):
+            call.inbox.put(LegEvent(leg, "flash"))
+        elif isinstance(ev, ChannelDigits):
+            for d in ev.digits:
+                self._digit(call, leg, d)
 
     def on_media_event(self, ev: MediaEvent) -> None:
         if ev.kind != "dtmf_start" or ev.digit is None:
             return
         ch_id = self._by_slot.get(ev.slot)
-        if ch_id is None:
-            return
-        call = self._by_channel.get(ch_id)
-        if call is not None:
-            self._digit(call, self.channels[ch_id], ev.digit)
+        entry = self._legs.get(ch_id) if ch_id else None
+        if entry is not None:
+            self._digit(entry[0], entry[1], ev.digit)
 
-    # -- call flows -----------------------------------------------------------------------
-    def _new_call(self, direction: str, caller: str, leg: Leg) -> Call:
-        call = Call(id=f"{int(self.clock())}-{next(self._seq)}-{uuid.uuid4().hex[:6]}",
-                    direction=direction, caller=caller, start=self.clock(), caller_leg=leg)
-        self._calls[call.id] = call
-        self._by_channel[leg.channel.id] = call
-        return call
-
-    def _trunk_setup(self, ch: Channel, ev: ChannelSetup) -> None:
-        trunk = self.dialplan.trunk_of_port.get(ch.id)
-        caller = "" if ev.caller_withheld else (ev.caller or "")
-        call = self._new_call("inbound", caller, Leg(ch, "caller", self.clock()))
-        call.trunk = trunk
-        call.called = ev.called or ""
-        if trunk is None:
-            log.warning("incoming call on a port with no enabled trunk",
-                        extra={"port": ch.id, "caller": caller})
-            self._end(call, Cause.INCOMING_CALLS_BARRED, release_all=True)
-            return
-        route = self.dialplan.route_inbound(trunk, ev.called, ev.caller)
-        if route is None:
-            log.warning("no inbound route", extra={"trunk": trunk, "called": ev.called})
-            self._end(call, Cause.NO_ROUTE, release_all=True)
-            return
-        call.route = route.name
-        dest = route.destination
-        log.info("inbound call", extra={"call": call.id, "trunk": trunk, "caller": caller,
-                                        "route": route.name, "destination": dest.type})
-        if dest.type == "extension" and dest.target is not None:
-            ext = self.dialplan.extensions.get(dest.target)
-            if ext is None or not ext.enabled:
-                self._end(call, Cause.UNALLOCATED_NUMBER, release_all=True)
-                return
-            self._ring_extension(call, ext, caller, None)
-        elif dest.type == "busy":
-            self._end(call, Cause.USER_BUSY, release_all=True)
-        elif dest.type == "hangup":
-            self._end(call, Cause.CALL_REJECTED, release_all=True)
-        else:
-            log.error("destination type not available yet",
-                      extra={"call": call.id, "type": dest.type})
-            self._end(call, Cause.SERVICE_UNAVAILABLE, release_all=True)
-        self._notify_call(call)
-
-    def _ring_extension(self, call: Call, ext: Extension, caller: str,
-                        caller_name: str | None) -> None:
-        target = self.channels.get(ext.port)
-        call.extension = ext.number
-        call.called = call.called or ext.number
-        if target is None or target.state is not ChannelState.IDLE \
-                or target.id in self._by_channel:
-            self._end(call, Cause.USER_BUSY, release_all=True)
-            return
-        leg = Leg(target, "callee", self.clock())
-        call.callee_leg = leg
-        self._by_channel[target.id] = call
-        call.state = CallState.RINGING
-        self._spawn(target.place_call(None, caller or None, caller_name), leg=leg, call=call)
-        caller_ch = call.caller_leg.channel
-        if caller_ch.kind is ChannelKind.FXS:
-            self._tone(caller_ch, "ringback")
-        call.timers.append(asyncio.get_running_loop().call_later(
-            self.ring_timeout_s, self._ring_timeout, call.id))
-
-    def _ring_timeout(self, call_id: str) -> None:
-        call = self._calls.get(call_id)
-        if call is not None and call.state is CallState.RINGING:
-            self._end(call, Cause.NO_ANSWER, release_all=True)
-
-    def _phone_off_hook(self, ch: Channel) -> None:
-        ext = self.dialplan.by_port.get(ch.id)
-        caller = ext.number if ext else ""
-        call = self._new_call("internal", caller, Leg(ch, "caller", self.clock()))
-        call.state = CallState.DIALING
-        call.extension = caller or None
-        self._tone(ch, "dial")
-        self._restart_digit_timer(call, FIRST_DIGIT_S)
-        self._notify_call(call)
-
-    def _restart_digit_timer(self, call: Call, delay: float) -> None:
-        call.cancel_timers()
-        call.timers.append(asyncio.get_running_loop().call_later(
-            delay, self._dialing_timeout, call.id))
-
-    def _dialing_timeout(self, call_id: str) -> None:
-        call = self._calls.get(call_id)
-        if call is None or call.state is not CallState.DIALING:
-            return
-        self._dialing_failed(call, Cause.INVALID_NUMBER_FORMAT if call.dialed
-                             else Cause.NORMAL_UNSPECIFIED)
-
-    def _dialing_failed(self, call: Call, cause: Cause) -> None:
-        """Nothing to connect to: congestion tone until the phone hangs up."""
-        call.cancel_timers()
-        call.state = CallState.ENDED
-        call.cause = cause
-        self._tone(call.caller_leg.channel, "congestion")
-
-    def _digit(self, call: Call, ch: Channel, digit: str) -> None:
-        leg = call.leg_of(ch.id)
-        if leg is None:
-            return
-        if call.state is CallState.DIALING and leg.role == "caller":
-            if not call.dialed:
-                self.media.stop_playback(ch.slot)
-            call.dialed += digit
-            self._route_dialed(call)
-        elif call.state is CallState.ACTIVE:
-            call.digits.append((leg.role, digit, self.clock()))
+    def _digit(self, call: Call, leg: Leg, digit: str) -> None:
+        if leg.up and call.answer is not None and call.state != "dialing":
+            leg.digits += digit
+            call.digits += digit
             self._notify({"type": "dtmf", "call": call.id, "leg": leg.role, "digit": digit,
-                          "channel": ch.id})
+                          "channel": leg.channel.id})
+        call.inbox.put(LegEvent(leg, "digit", digit=digit))
 
-    def _route_dialed(self, call: Call) -> None:
-        plan, digits = self.dialplan, call.dialed
-        ext = plan.extensions.get(digits)
-        if ext is not None and not plan.could_be_extension(digits):
-            call.cancel_timers()
-            call.direction = "internal"
-            call.called = digits
-            if ext.port == call.caller_leg.channel.id:
-                self._dialing_failed(call, Cause.USER_BUSY)
-                return
-            me = plan.by_port.get(call.caller_leg.channel.id)
-            self._ring_extension(call, ext, call.caller, me.name if me else None)
-            self._notify_call(call)
-            return
-        route = plan.route_outbound(digits)
-        if route is not None:
-            call.cancel_timers()
-            self._dial_out(call, route.name, route.trunks, route.translate(digits))
-            return
-        self._restart_digit_timer(call, INTERDIGIT_S)
-
-    def _dial_out(self, call: Call, route: str, trunks: tuple[str, ...], number: str) -> None:
-        call.direction = "outbound"
-        call.route = route
-        call.called = number
-        for trunk in trunks:
-            for port in self.dialplan.trunk_ports.get(trunk, ()):
-                ch = self.channels.get(port)
-                if ch is None or ch.state is not ChannelState.IDLE or port in self._by_channel:
-                    continue
-                call.trunk = trunk
-                leg = Leg(ch, "callee", self.clock())
-                call.callee_leg = leg
-                self._by_channel[ch.id] = call
-                call.state = CallState.RINGING
-                self._spawn(ch.place_call(number, call.caller or None), leg=leg, call=call)
-                log.info("outbound call", extra={"call": call.id, "trunk": trunk,
-                                                 "port": port, "route": route})
-                self._notify_call(call)
-                return
-        log.warning("no free trunk channel", extra={"call": call.id, "route": route})
-        self._dialing_failed(call, Cause.NO_CIRCUIT_AVAILABLE)
-
-    def _progress(self, call: Call, ch: Channel) -> None:
-        if call.callee_leg is not None and ch is call.callee_leg.channel:
-            caller = call.caller_leg.channel
-            if caller.kind is ChannelKind.FXS:
-                self._tone(caller, "ringback")
-
-    def _answered(self, call: Call, ch: Channel) -> None:
-        leg = call.leg_of(ch.id)
-        if leg is None or leg.role != "callee" or call.state is not CallState.RINGING:
-            return
-        call.cancel_timers()
+    # == call lifecycle ====================================================================
+    def _start_call(self, ch: Channel, ev: ChannelSetup) -> None:
         now = self.clock()
-        leg.answered_at = now
-        call.answer = now
-        call.state = CallState.ACTIVE
-        caller = call.caller_leg.channel
-        if caller.kind is not ChannelKind.FXS and caller.state is ChannelState.INBOUND:
-            self._spawn(caller.answer(), leg=call.caller_leg, call=call)
-        call.caller_leg.answered_at = call.caller_leg.answered_at or now
-        self.media.stop_playback(caller.slot)
-        self.media.stop_playback(ch.slot)
-        self.media.connect(caller.slot, ch.slot)
-        log.info("call answered", extra={"call": call.id, "by": ch.id})
+        leg = Leg(ch, "caller", now, state=LegState.UP if ch.kind is ChannelKind.FXS
+                  else LegState.CALLING)
+        if ch.kind is ChannelKind.FXS:
+            ext = self.dialplan.by_port.get(ch.id)
+            caller = ext.number if ext else ""
+            direction = "internal"
+        else:
+            caller = "" if ev.caller_withheld else (ev.caller or "")
+            direction = "inbound"
+        call = Call(id=f"{int(now)}-{next(self._seq)}-{uuid.uuid4().hex[:6]}",
+                    direction=direction, caller=caller, start=now, origin=leg)
+        leg.number = caller
+        call.legs.append(leg)
+        call.critical.add(leg)
+        self._calls[call.id] = call
+        self._legs[ch.id] = (call, leg)
+        if ch.kind is ChannelKind.FXS:
+            call.extension = caller or None
+            script = self._phone_originates(call)
+        else:
+            call.called = ev.called or ""
+            call.trunk = self.dialplan.trunk_of_port.get(ch.id)
+            script = self._trunk_inbound(call, ev)
+        call.task = asyncio.get_running_loop().create_task(self._run(call, script),
+                                                           name=f"call-{call.id}")
         self._notify_call(call)
 
-    def _end(self, call: Call, cause: Cause, released_by: str | None = None,
-             release_all: bool = False) -> None:
-        """The call is over: release what is left, tone the phones still off-hook, record."""
-        if call.id not in self._calls:
-            return
-        call.cancel_timers()
+    async def _run(self, call: Call, script: Coroutine[Any, Any, None]) -> None:
+        try:
+            await script
+        except LegGone:
+            pass
+        except asyncio.CancelledError:
+            call.cause = call.cause or Cause.NORMAL_CLEARING
+        except Exception:
+            log.exception("call script failed", extra={"call": call.id})
+            call.cause = call.cause or Cause.TEMPORARY_FAILURE
+        finally:
+            self._finish(call)
+
+    def _finish(self, call: Call) -> None:
         now = self.clock()
-        was_dialing_only = call.state is CallState.DIALING or (
-            call.state is CallState.ENDED and call.callee_leg is None)
-        call.state = CallState.ENDED
+        if call.max_timer is not None:
+            call.max_timer.cancel()
         call.end = now
-        call.cause = call.cause if (was_dialing_only and call.cause) else cause
+        call.state = "ended"
+        cause = call.cause or next(
+            (leg.cause for leg in call.legs if leg.cause is not None), Cause.NORMAL_CLEARING)
+        call.cause = cause
         for leg in call.legs:
-            ch = leg.channel
-            self._by_channel.pop(ch.id, None)
-            self.media.leave(ch.slot)
-            if leg.released_at is None:
-                leg.released_at = now
-                leg.cause = cause
-            if ch.id == released_by and not release_all:
-                self.media.stop_playback(ch.slot)
-                continue
-            if ch.kind is ChannelKind.FXS and ch.state in (ChannelState.ACTIVE,
-                                                            ChannelState.INBOUND):
-                self._tone(ch, "busy")
-            else:
-                self.media.stop_playback(ch.slot)
-            self._spawn(ch.release(cause))
-        del self._calls[call.id]
-        if was_dialing_only and not call.dialed:
-            return   # a phone picked up and put down: not a call
-        self._record(call)
+            if not leg.gone and self._legs.get(leg.channel.id, (None, None))[1] is leg:
+                self.hangup(leg, cause)
+        for slot, parked in list(self.parked.items()):
+            if parked.call is call:
+                del self.parked[slot]
+        self._calls.pop(call.id, None)
+        if not call.silent and (call.direction != "internal" or call.dialed):
+            self._record(call)
         self._notify({"type": "call_end", "call": call.id})
 
     def _record(self, call: Call) -> None:
@@ -468,33 +351,989 @@ class CallEngine:
             "disposition": disposition, "cause": int(cause), "route": call.route,
             "wait_s": round((call.answer or end) - call.start, 3),
             "talk_s": round(end - call.answer, 3) if call.answer else 0.0,
-            "legs": [dict(leg.describe(), digits="".join(
-                d for role, d, _ in call.digits if role == leg.role)) for leg in call.legs],
-            "digits": "".join(d for _, d, _ in call.digits),
+            "legs": [leg.describe() for leg in call.legs],
+            "digits": call.digits,
         }
         try:
             self._cdr_sink(record)
         except Exception:
             # The record must not be lost silently: log it whole so it can be recovered.
-            log.exception("CDR could not be stored", extra={"cdr": record})
+            log.exception("CDR could not be stored", extra={"cdr": repr(record)})
 
-    # -- helpers --------------------------------------------------------------------------
-    def _tone(self, ch: Channel, name: str) -> None:
-        self.media.play_tone(ch.slot, tones.tone(self.dialplan.country, name), repeat=True)
+    # == legs ==============================================================================
+    def place(self, call: Call, ch: Channel, number: str | None, role: str,
+              caller: str | None = None, caller_name: str | None = None) -> Leg:
+        """Ring a phone or dial out on a trunk as a new leg of ``call``."""
+        leg = Leg(ch, role, self.clock(), number=number or "")
+        call.legs.append(leg)
+        self._legs[ch.id] = (call, leg)
 
-    def _spawn(self, coro: Coroutine[Any, Any, None], leg: Leg | None = None,
-               call: Call | None = None) -> None:
+        async def go() -> None:
+            try:
+                await ch.place_call(number, caller or None, caller_name)
+            except ChannelError as exc:
+                log.warning("could not place call", extra={"port": ch.id, "error": str(exc)})
+                if self._legs.get(ch.id, (None, None))[1] is leg:
+                    self._leg_gone(leg, Cause.NO_CIRCUIT_AVAILABLE)
+                    call.inbox.put(LegEvent(leg, "released", cause=Cause.NO_CIRCUIT_AVAILABLE))
+
+        self._spawn(go())
+        return leg
+
+    def hangup(self, leg: Leg, cause: Cause = Cause.NORMAL_CLEARING) -> None:
+        """Release a leg now; a phone still off-hook hears busy tone until it hangs up."""
+        ch = leg.channel
+        off_hook_phone = ch.kind is ChannelKind.FXS and ch.state in (
+            ChannelState.ACTIVE, ChannelState.INBOUND)
+        self._leg_gone(leg, cause)
+        if off_hook_phone:
+            self._tone(leg, "busy")
+        self._spawn(ch.release(cause))
+
+    def _leg_gone(self, leg: Leg, cause: Cause) -> None:
+        if leg.state is not LegState.GONE:
+            leg.state = LegState.GONE
+            leg.released_at = self.clock()
+            leg.cause = cause
+        ch = leg.channel
+        if self._legs.get(ch.id, (None, None))[1] is leg:
+            del self._legs[ch.id]
+        self.media.leave(ch.slot)
+        self.media.stop_playback(ch.slot)
+
+    def _move_leg(self, leg: Leg, src: Call, dst: Call, role: str) -> None:
+        """Hand a live leg from one call to another (pickup, park retrieval)."""
+        if leg in src.legs:
+            src.legs.remove(leg)
+        src.critical.discard(leg)
+        src.silent = True
+        leg.role = role
+        dst.legs.append(leg)
+        self._legs[leg.channel.id] = (dst, leg)
+
+    def channel_free(self, ch: Channel) -> bool:
+        return ch.state is ChannelState.IDLE and ch.id not in self._legs
+
+    # == waiting ===========================================================================
+    async def wait(self, call: Call, kinds: Iterable[str], legs: Iterable[Leg] | None = None,
+                   timeout: float | None = None) -> LegEvent | None:
+        """The next event of one of ``kinds`` from one of ``legs``; None on timeout.
+
+        Events of other kinds or legs are dropped, except the release of a *critical* leg
+        (the caller, unless the script took it over), which raises LegGone — unless the
+        script explicitly watches that leg for "released".
+        """
+        wanted = set(kinds)
+        watched = set(legs) if legs is not None else None
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+        while True:
+            remaining = None if deadline is None else max(0.0, deadline - loop.time())
+            if remaining == 0.0 and deadline is not None:
+                ev = await call.inbox.get(0)
+                if ev is None:
+                    return None
+            else:
+                ev = await call.inbox.get(remaining)
+                if ev is None:
+                    return None
+            if ev.kind == "released" and ev.leg in call.critical and (
+                    watched is None or ev.leg not in watched or "released" not in wanted):
+                raise LegGone(ev.leg)
+            if ev.kind in wanted and (watched is None or ev.leg in watched):
+                return ev
+
+    async def collect(self, call: Call, leg: Leg, first_s: float, interdigit_s: float,
+                      done: Callable[[str], bool], stop_on_flash: bool = False
+                      ) -> tuple[str, bool]:
+        """Digits from ``leg`` until ``done(digits)`` or a timeout; (digits, flashed)."""
+        digits = ""
+        timeout = first_s
+        while True:
+            ev = await self.wait(call, ("digit", "flash") if stop_on_flash else ("digit",),
+                                 (leg,), timeout)
+            if ev is None:
+                return digits, False
+            if ev.kind == "flash":
+                return digits, True
+            if not digits:
+                self.media.stop_playback(leg.channel.slot)
+            digits += ev.digit
+            if done(digits):
+                return digits, False
+            timeout = interdigit_s
+
+    # == media =============================================================================
+    def _tone(self, leg: Leg, name: str, repeat: bool = True) -> None:
+        try:
+            self.media.play_tone(leg.channel.slot, tones.tone(self.dialplan.country, name),
+                                 repeat=repeat)
+        except ValueError as exc:
+            log.warning("tone not played", extra={"port": leg.channel.id, "error": str(exc)})
+
+    def play_prompt(self, leg: Leg, prompt: str | None, fallback: str = "beep") -> bool:
+        """Play a prompt (or a fallback tone, once); True if it was the prompt."""
+        pcm = self.prompts.load(prompt)
+        if pcm is not None and len(pcm):
+            self.media.play_pcm(leg.channel.slot, pcm)
+            return True
+        self._tone(leg, fallback, repeat=False)
+        return False
+
+    def connect(self, a: Leg, b: Leg) -> None:
+        for leg in (a, b):
+            self.media.stop_playback(leg.channel.slot)
+        self.media.connect(a.channel.slot, b.channel.slot)
+
+    def conference(self, legs: Iterable[Leg]) -> int:
+        conf = 1_000_000 + next(self._conf_ids)
+        for leg in legs:
+            self.media.stop_playback(leg.channel.slot)
+            self.media.join(leg.channel.slot, conf)
+        return conf
+
+    def hold(self, leg: Leg) -> None:
+        self.media.leave(leg.channel.slot)
+        leg.state = LegState.HELD
+        self.play_prompt_loop(leg, "hold")
+
+    def play_prompt_loop(self, leg: Leg, name: str) -> None:
+        pcm = self.prompts.load(f"{name}.wav")
+        if pcm is not None and len(pcm):
+            self.media.play_pcm(leg.channel.slot, pcm)
+        else:
+            self._tone(leg, "hold" if name == "hold" else name)
+
+    def unhold(self, leg: Leg) -> None:
+        if leg.state is LegState.HELD:
+            leg.state = LegState.UP
+        self.media.stop_playback(leg.channel.slot)
+
+    # == scripts ===========================================================================
+    async def _trunk_inbound(self, call: Call, ev: ChannelSetup) -> None:
+        if call.trunk is None:
+            log.warning("incoming call on a port with no enabled trunk",
+                        extra={"port": call.origin.channel.id, "caller": call.caller})
+            call.cause = Cause.INCOMING_CALLS_BARRED
+            return
+        route = self.dialplan.route_inbound(call.trunk, ev.called, ev.caller)
+        if route is None:
+            log.warning("no inbound route", extra={"trunk": call.trunk, "called": ev.called})
+            call.cause = Cause.NO_ROUTE
+            return
+        call.route = route.name
+        call.record = route.record
+        log.info("inbound call", extra={"call": call.id, "trunk": call.trunk,
+                                        "caller": call.caller, "route": route.name,
+                                        "destination": route.destination.type})
+        await self.goto(call, route.destination)
+
+    async def goto(self, call: Call, dest: Destination, hops: int = 0) -> None:
+        """Send the call to a destination; returns when the call is over there."""
+        if hops > MAX_HOPS:
+            log.error("routing loop", extra={"call": call.id, "destination": dest.type})
+            call.cause = Cause.SWITCHING_EQUIPMENT_CONGESTION
+            return
+        plan = self.dialplan
+        if dest.type == "extension" and dest.target:
+            ext = plan.extensions.get(dest.target)
+            if ext is None or not ext.enabled:
+                call.cause = Cause.UNALLOCATED_NUMBER
+                return
+            await self.to_extension(call, ext, hops)
+        elif dest.type == "ring_group" and dest.target in plan.ring_groups:
+            group = plan.ring_groups[dest.target]
+            leg = await self.ring_group(call, group)
+            if leg is not None:
+                await self.talk(call, leg)
+            else:
+                await self.goto(call, group.failover, hops + 1)
+        elif dest.type == "ivr" and dest.target in plan.ivrs:
+            nxt = await self.ivr(call, dest.target)
+            await self.goto(call, nxt, hops + 1)
+        elif dest.type == "external" and dest.target:
+            leg = await self.dial_external(call, dest.target, check_cos=False)
+            if leg is not None:
+                await self.talk(call, leg)
+        elif dest.type == "announcement":
+            await self.answer_origin(call)
+            call.state = "announcement"
+            self.play_prompt(call.origin, dest.target, fallback="sit")
+            await self.wait(call, ("never",), timeout=self._prompt_seconds(dest.target) + 0.2)
+            call.cause = Cause.NORMAL_CLEARING
+        elif dest.type == "busy":
+            call.cause = Cause.USER_BUSY
+        elif dest.type == "hangup":
+            call.cause = Cause.CALL_REJECTED if call.origin.state is LegState.CALLING \
+                else Cause.NORMAL_CLEARING
+        else:
+            log.error("destination not available", extra={"call": call.id, "type": dest.type,
+                                                          "target": dest.target})
+            call.cause = Cause.SERVICE_UNAVAILABLE
+
+    def _prompt_seconds(self, prompt: str | None) -> float:
+        pcm = self.prompts.load(prompt)
+        return len(pcm) / 8000 if pcm is not None and len(pcm) else 3.0
+
+    async def answer_origin(self, call: Call) -> None:
+        o = call.origin
+        if o.state is LegState.CALLING:
+            o.state = LegState.UP
+            o.answered_at = self.clock()
+            try:
+                await o.channel.answer()
+            except ChannelError as exc:
+                log.warning("could not answer", extra={"port": o.channel.id, "error": str(exc)})
+                raise LegGone(o) from None
+
+    async def to_extension(self, call: Call, ext: Extension, hops: int) -> None:
+        user = self.settings.get(ext.number)
+        call.extension = call.extension if call.direction == "internal" else ext.number
+        call.called = call.called or ext.number
+        if ext.number in call.visited:
+            log.warning("forwarding loop", extra={"call": call.id, "extension": ext.number})
+            call.cause = Cause.USER_BUSY
+            return
+        call.visited.add(ext.number)
+        if user.forward_always:
+            await self.goto(call, self._forward_target(user.forward_always), hops + 1)
+            return
+        ch = self.channels.get(ext.port) if ext.port else None
+        busy = user.dnd or ch is None or not self.channel_free(ch)
+        if busy:
+            if user.forward_busy:
+                await self.goto(call, self._forward_target(user.forward_busy), hops + 1)
+            else:
+                call.cause = Cause.USER_BUSY
+            return
+        assert ch is not None
+        no_answer_target = user.forward_no_answer
+        timeout = float(ext.ring_s) if no_answer_target else self.ring_timeout_s
+        me = self.dialplan.by_port.get(call.origin.channel.id)
+        leg = await self.ring(call, [(ch, ext.number)], timeout,
+                              caller_name=me.name if me else None)
+        if leg is not None:
+            call.extension = call.extension or ext.number
+            await self.talk(call, leg, record=ext.record)
+            return
+        if no_answer_target and call.cause is not Cause.USER_BUSY:
+            call.cause = None
+            await self.goto(call, self._forward_target(no_answer_target), hops + 1)
+
+    def _forward_target(self, number: str) -> Destination:
+        if number in self.dialplan.extensions:
+            return Destination("extension", number)
+        return Destination("external", number)
+
+    async def ring(self, call: Call, targets: list[tuple[Channel, str]], timeout: float,
+                   caller_name: str | None = None, role: str = "callee") -> Leg | None:
+        """Ring every target at once; the first to answer wins, the others stop ringing.
+        None when nobody answered in time (call.cause says why)."""
+        call.state = "ringing"
+        self._notify_call(call)
+        legs = [self.place(call, ch, number, role, call.caller, caller_name)
+                for ch, number in targets]
+        if call.origin.channel.kind is ChannelKind.FXS:
+            self._tone(call.origin, "ringback")
+        return await self._await_answer(call, legs, timeout)
+
+    async def _await_answer(self, call: Call, legs: list[Leg], timeout: float) -> Leg | None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        live = list(legs)
+        causes: list[Cause] = []
+        while live:
+            ev = await self.wait(call, ("answered", "released"), None,
+                                 max(0.0, deadline - loop.time()))
+            if ev is None:
+                call.cause = Cause.NO_ANSWER
+                break
+            if ev.kind == "released" and ev.leg in live:
+                live.remove(ev.leg)
+                causes.append(ev.cause or Cause.NORMAL_UNSPECIFIED)
+                continue
+            if ev.kind == "answered" and (ev.leg in live or ev.leg.role == "pickup"):
+                for other in live:
+                    if other is not ev.leg:
+                        self.hangup(other, Cause.NORMAL_CLEARING)
+                return ev.leg
+        for other in live:
+            self.hangup(other, Cause.NO_ANSWER)
+        if not live and causes:
+            call.cause = Cause.USER_BUSY if Cause.USER_BUSY in causes else causes[-1]
+        return None
+
+    async def ring_group(self, call: Call, group: Any) -> Leg | None:
+        """Ring all / sequential / cascading, members being extensions or outside numbers."""
+        call.state = "ringing"
+        call.route = call.route or f"ring group {group.id}"
+        loop = asyncio.get_running_loop()
+        if call.origin.channel.kind is ChannelKind.FXS:
+            self._tone(call.origin, "ringback")
+        pending = list(group.members)
+        live: list[Leg] = []
+        started = loop.time()
+        end = started + group.timeout_s
+        next_step = started
+        step = 0
+        while True:
+            now = loop.time()
+            if now >= next_step and pending:
+                if group.strategy == "sequential":
+                    for leg in live:
+                        self.hangup(leg, Cause.NO_ANSWER)
+                    live.clear()
+                batch = pending if group.strategy == "ringall" else [pending[0]]
+                for member in list(batch):
+                    pending.remove(member)
+                    member_leg = self._ring_member(call, member)
+                    if member_leg is not None:
+                        live.append(member_leg)
+                step += 1
+                if group.strategy == "ringall":
+                    next_step = end
+                elif group.strategy == "cascading" and pending and pending[0].delay_s:
+                    next_step = started + pending[0].delay_s
+                else:
+                    next_step = now + group.member_s
+                if not live and pending:
+                    next_step = now          # that member was busy: try the next at once
+                    continue
+            if not live and not pending:
+                call.cause = Cause.USER_BUSY if step else Cause.NO_ANSWER
+                return None
+            limit = min(end, next_step) if pending else end
+            if group.strategy == "sequential" and not pending:
+                limit = min(end, next_step)
+            ev = await self.wait(call, ("answered", "released"), None,
+                                 max(0.0, limit - loop.time()))
+            if ev is None:
+                if loop.time() >= end - 1e-3 or (not pending and group.strategy != "ringall"
+                                                 and loop.time() >= next_step - 1e-3):
+                    for leg in live:
+                        self.hangup(leg, Cause.NO_ANSWER)
+                    call.cause = Cause.NO_ANSWER
+                    return None
+                continue
+            if ev.kind == "released" and ev.leg in live:
+                live.remove(ev.leg)
+                if not live and pending:
+                    next_step = loop.time()
+                continue
+            if ev.kind == "answered" and (ev.leg in live or ev.leg.role == "pickup"):
+                for other in live:
+                    if other is not ev.leg:
+                        self.hangup(other, Cause.NORMAL_CLEARING)
+                if ev.leg.number in self.dialplan.extensions:
+                    call.extension = ev.leg.number
+                return ev.leg
+
+    def _ring_member(self, call: Call, member: Any) -> Leg | None:
+        if member.external:
+            return self._dial_trunk_leg(call, member.target, call.caller, role="member")
+        ext = self.dialplan.extensions.get(member.target)
+        if ext is None or not ext.enabled or self.settings.get(ext.number).dnd:
+            return None
+        ch = self.channels.get(ext.port) if ext.port else None
+        if ch is None or not self.channel_free(ch):
+            return None
+        return self.place(call, ch, ext.number, "member", call.caller)
+
+    async def talk(self, call: Call, leg: Leg, record: bool = False) -> None:
+        """A person answered: connect them with the caller until one side is done."""
+        await self.answer_origin(call)
+        now = self.clock()
+        if call.answer is None:
+            call.answer = now
+        call.state = "active"
+        if leg.number in self.dialplan.extensions and call.direction != "internal":
+            call.extension = leg.number
+        log.info("call answered", extra={"call": call.id, "by": leg.channel.id})
+        self._notify_call(call)
+        await self.bridge(call, call.origin, leg)
+
+    async def bridge(self, call: Call, a: Leg, b: Leg) -> None:
+        """Two parties talk; flash on a phone starts a consultation (transfer, conference,
+        park). Returns when the call is over."""
+        while True:
+            call.critical = set()
+            call.state = "active"
+            self.connect(a, b)
+            self._arm_max_length(call, (a, b))
+            ev = await self.wait(call, ("released", "flash"), (a, b))
+            if ev is None or ev.kind == "released":
+                return
+            if ev.leg.channel.kind is not ChannelKind.FXS:
+                continue
+            flasher, held = ev.leg, (b if ev.leg is a else a)
+            pair = await self.consult(call, flasher, held)
+            if pair is None:
+                return
+            a, b = pair
+            self._notify_call(call)
+
+    def _arm_max_length(self, call: Call, legs: tuple[Leg, ...]) -> None:
+        if call.max_timer is not None:
+            return
+        if not any(leg.channel.kind.is_trunk for leg in legs):
+            return
+        limit = self.dialplan.toll.max_call_s
+
+        def expire() -> None:
+            if call.task is not None and not call.task.done():
+                log.warning("maximum call length reached", extra={"call": call.id,
+                                                                  "limit_s": limit})
+                call.cause = Cause.NORMAL_CLEARING
+                call.task.cancel()
+
+        call.max_timer = asyncio.get_running_loop().call_later(limit, expire)
+
+    # -- consultation, transfer, conference, park ------------------------------------------
+    async def consult(self, call: Call, flasher: Leg, held: Leg) -> tuple[Leg, Leg] | None:
+        """After a flash: hold the other party, let the flasher dial, and carry out what
+        they do next. Returns the pair to bridge afterwards, or None if the call is over."""
+        call.state = "held"
+        self.hold(held)
+        self._tone(flasher, "dial")
+        plan = self.dialplan
+        digits, flashed = await self._consult_digits(call, flasher, held)
+        if digits is None:                           # the held party hung up meanwhile
+            self.media.stop_playback(flasher.channel.slot)
+            return None if flasher.gone else (flasher, flasher)
+        if flashed or not digits:
+            if flasher.gone:                         # hung up without dialing: recall
+                return await self._recall(call, held, flasher)
+            self.unhold(held)
+            return flasher, held
+        slot = plan.park_slot(digits)
+        if slot is not None:
+            return await self.park(call, held, flasher, slot)
+        target = await self._consult_target(call, flasher, digits)
+        if target is None:
+            self._tone(flasher, "congestion")
+            ev = await self.wait(call, ("flash", "released"), (flasher, held))
+            if ev is None or ev.leg is held:
+                return None
+            if ev.kind == "released":
+                return await self._recall(call, held, flasher)
+            self.unhold(held)
+            return flasher, held
+        return await self._consulting(call, flasher, held, target)
+
+    async def _consult_digits(self, call: Call, flasher: Leg, held: Leg
+                              ) -> tuple[str | None, bool]:
+        plan = self.dialplan
+        digits = ""
+        timeout = FIRST_DIGIT_S
+        while True:
+            ev = await self.wait(call, ("digit", "flash", "released"), (flasher, held),
+                                 timeout)
+            if ev is None:
+                return digits, False
+            if ev.kind == "released":
+                if ev.leg is held:
+                    return None, False
+                return digits, False                 # the flasher hung up
+            if ev.kind == "flash":
+                return digits, True
+            if ev.leg is not flasher:
+                continue
+            if not digits:
+                self.media.stop_playback(flasher.channel.slot)
+            digits += ev.digit
+            if (digits in plan.extensions and not plan.could_be_longer(digits)) \
+                    or plan.park_slot(digits) is not None \
+                    or plan.route_outbound(digits) is not None:
+                return digits, False
+            timeout = INTERDIGIT_S
+
+    async def _consult_target(self, call: Call, flasher: Leg, digits: str) -> Leg | None:
+        plan = self.dialplan
+        ext = plan.extensions.get(digits)
+        if ext is not None:
+            ch = self.channels.get(ext.port) if ext.port else None
+            if ch is None or not self.channel_free(ch) or self.settings.get(digits).dnd:
+                return None
+            me = plan.by_port.get(flasher.channel.id)
+            leg = self.place(call, ch, digits, "consult", me.number if me else "",
+                             me.name if me else None)
+            self._tone(flasher, "ringback")
+            return leg
+        me = plan.by_port.get(flasher.channel.id)
+        route = plan.route_outbound(digits)
+        if route is None or me is None or not self._outbound_allowed(me, digits, route):
+            return None
+        out_leg = self._dial_route(call, route, route.translate(digits), me.number, "consult")
+        if out_leg is not None:
+            self._tone(flasher, "ringback")
+        return out_leg
+
+    async def _consulting(self, call: Call, flasher: Leg, held: Leg, target: Leg
+                          ) -> tuple[Leg, Leg] | None:
+        watched = (flasher, held, target)
+        while True:
+            ev = await self.wait(call, ("answered", "released", "flash"), watched)
+            if ev is None:
+                continue
+            if ev.leg is target and ev.kind == "answered":
+                self.connect(flasher, target)
+                continue
+            if ev.leg is target and ev.kind == "released":
+                if flasher.gone:
+                    return await self._recall(call, held, flasher)
+                self._tone(flasher, "busy")          # flash to return to the held party
+                continue
+            if ev.leg is held and ev.kind == "released":
+                if target.state is LegState.UP:
+                    return flasher, target
+                if flasher.gone:
+                    self.hangup(target)
+                    return None
+                continue                             # keep consulting; talk if it answers
+            if ev.leg is flasher and ev.kind == "released":
+                # Transfer: the held party goes to the consulted one.
+                call.transfers += 1
+                self.unhold(held)
+                log.info("transfer", extra={"call": call.id, "to": target.channel.id,
+                                            "attended": target.state is LegState.UP})
+                if target.state is LegState.UP:
+                    return held, target
+                if held.channel.kind is ChannelKind.FXS:
+                    self._tone(held, "ringback")
+                else:
+                    self.play_prompt_loop(held, "hold")
+                ev2 = await self._await_answer(call, [target], self.ring_timeout_s)
+                return (held, ev2) if ev2 is not None else await self._recall(call, held,
+                                                                              flasher)
+            if ev.leg is flasher and ev.kind == "flash":
+                if target.state is LegState.UP and not held.gone:
+                    await self._three_way(call, flasher, held, target)
+                    if flasher.gone:
+                        return None
+                    survivors = [leg for leg in (held, target) if not leg.gone]
+                    return (flasher, survivors[0]) if survivors else None
+                self.hangup(target, Cause.NORMAL_CLEARING)
+                self.unhold(held)
+                return flasher, held
+
+    async def _three_way(self, call: Call, flasher: Leg, held: Leg, target: Leg) -> None:
+        """All three talk; a flash drops the consulted party; a leg leaving ends it."""
+        self.unhold(held)
+        call.state = "conference"
+        call.conference = self.conference((flasher, held, target))
+        self._notify_call(call)
+        ev = await self.wait(call, ("released", "flash"), (flasher, held, target))
+        for leg in (flasher, held, target):
+            self.media.leave(leg.channel.slot)
+        if ev is not None and ev.kind == "flash":
+            self.hangup(target, Cause.NORMAL_CLEARING)
+
+    async def _recall(self, call: Call, held: Leg, parker: Leg) -> tuple[Leg, Leg] | None:
+        """The held party is alone: ring the phone that left them (if free) once."""
+        if held.gone:
+            return None
+        ch = parker.channel
+        self.play_prompt_loop(held, "hold")
+        for _ in range(100):                         # give the phone time to go on-hook
+            if self.channel_free(ch):
+                break
+            await asyncio.sleep(0.05)
+        if not self.channel_free(ch):
+            return None
+        call.critical = {held}
+        leg = self.place(call, ch, parker.number, "recall", call.caller)
+        answered = await self._await_answer(call, [leg], self.ring_timeout_s)
+        if answered is None:
+            return None
+        self.unhold(held)
+        return held, answered
+
+    async def park(self, call: Call, held: Leg, parker: Leg, slot: int
+                   ) -> tuple[Leg, Leg] | None:
+        if slot in self.parked:
+            self._tone(parker, "congestion")
+            ev = await self.wait(call, ("flash", "released"), (parker, held))
+            if ev is not None and ev.kind == "flash":
+                self.unhold(held)
+                return parker, held
+            return None if ev is None or ev.leg is held else await self._recall(
+                call, held, parker)
+        me = self.dialplan.by_port.get(parker.channel.id)
+        parked = ParkedCall(call, held, me.number if me else "", parker.channel.id,
+                            asyncio.get_running_loop().create_future())
+        self.parked[slot] = parked
+        call.state = "parked"
+        self._notify({"type": "park", "slot": slot, "call": call.id})
+        log.info("call parked", extra={"call": call.id, "slot": slot})
+        self._tone(parker, "stutter", repeat=False)
+        await asyncio.sleep(0.6)
+        if not parker.gone:
+            self.hangup(parker)
+        call.critical = {held}
+        try:
+            retriever = await asyncio.wait_for(
+                self._wait_retrieval(call, parked), self.dialplan.park_timeout_s)
+        except TimeoutError:
+            retriever = None
+        finally:
+            if self.parked.get(slot) is parked:
+                del self.parked[slot]
+        if retriever is not None:
+            self.unhold(held)
+            return held, retriever
+        log.info("parked call not picked up: ringing the parker", extra={"call": call.id})
+        return await self._recall(call, held, parker)
+
+    async def _wait_retrieval(self, call: Call, parked: ParkedCall) -> Leg | None:
+        waiter = asyncio.ensure_future(self.wait(call, ("retrieved",), None))
+        futures: set[asyncio.Future[Any]] = {waiter, parked.retrieved}
+        done, _ = await asyncio.wait(futures, return_when=asyncio.FIRST_COMPLETED)
+        if parked.retrieved in done:
+            waiter.cancel()
+            return parked.retrieved.result()
+        parked.retrieved.cancel()
+        ev = waiter.result()
+        return ev.leg if ev is not None else None
+
+    # -- phones dialing ---------------------------------------------------------------------
+    async def _phone_originates(self, call: Call) -> None:
+        call.state = "dialing"
+        o = call.origin
+        self._tone(o, "dial")
+        plan = self.dialplan
+        f = plan.features
+
+        def complete(d: str) -> bool:
+            if plan.could_be_longer(d):
+                return False
+            return (d in plan.extensions or plan.park_slot(d) is not None
+                    or plan.route_outbound(d) is not None or d in self._codes()
+                    or (d.startswith(f.directed_pickup) and d[len(f.directed_pickup):]
+                        in plan.extensions)
+                    or any(d.startswith(c) and len(d) > len(c) + 1 and d.endswith("#")
+                           for c in self._forward_on_codes()))
+
+        digits, _ = await self.collect(call, o, FIRST_DIGIT_S, INTERDIGIT_S, complete)
+        call.dialed = digits
+        if not digits:
+            self._tone(o, "congestion")
+            await self.wait(call, ("never",))       # until the phone hangs up
+            return
+        self._notify_call(call)
+        await self._dialed(call, digits)
+
+    def _codes(self) -> set[str]:
+        f = self.dialplan.features
+        return {f.pickup, f.forward_always_off, f.forward_busy_off, f.forward_no_answer_off,
+                f.dnd_on, f.dnd_off}
+
+    def _forward_on_codes(self) -> list[str]:
+        f = self.dialplan.features
+        return [f.forward_always_on, f.forward_busy_on, f.forward_no_answer_on]
+
+    async def _dialed(self, call: Call, digits: str) -> None:
+        plan, o = self.dialplan, call.origin
+        me = plan.by_port.get(o.channel.id)
+        f = plan.features
+        if await self._feature(call, digits):
+            return
+        slot = plan.park_slot(digits)
+        if slot is not None:
+            await self._retrieve_parked(call, slot)
+            return
+        if digits == f.pickup or (digits.startswith(f.directed_pickup)
+                                  and digits[len(f.directed_pickup):] in plan.extensions):
+            target = digits[len(f.directed_pickup):] if digits != f.pickup else None
+            if not self._pickup(call, target):
+                await self._fail(call, Cause.UNALLOCATED_NUMBER)
+            return
+        ext = plan.extensions.get(digits)
+        if ext is not None:
+            call.called = digits
+            if me is not None and ext.port == o.channel.id:
+                await self._fail(call, Cause.USER_BUSY)
+                return
+            await self.to_extension(call, ext, 0)
+            if call.answer is None and not o.gone:
+                await self._fail(call, call.cause or Cause.NO_ANSWER)
+            return
+        route = plan.route_outbound(digits)
+        number_class = classify(digits, plan.country)
+        if route is None and number_class == "emergency":
+            call.direction = "outbound"
+            call.called = digits
+            leg = self._dial_any_trunk(call, digits)
+            if leg is None:
+                await self._fail(call, Cause.NO_CIRCUIT_AVAILABLE)
+                return
+            answered = await self._await_outbound(call, [leg])
+            if answered is not None:
+                await self.talk(call, answered)
+            elif not o.gone:
+                await self._fail(call, call.cause or Cause.NO_ANSWER)
+            return
+        if route is None or me is None:
+            await self._fail(call, Cause.UNALLOCATED_NUMBER)
+            return
+        call.direction = "outbound"
+        call.route = route.name
+        call.called = route.translate(digits)
+        if not self._outbound_allowed(me, digits, route):
+            call.cause = Cause.OUTGOING_CALLS_BARRED
+            await self._fail(call, Cause.OUTGOING_CALLS_BARRED)
+            return
+        leg = await self.dial_external(call, call.called, route=route, caller_ext=me)
+        if leg is not None:
+            await self.talk(call, leg)
+        elif not o.gone:
+            await self._fail(call, call.cause or Cause.NO_CIRCUIT_AVAILABLE)
+
+    async def _fail(self, call: Call, cause: Cause) -> None:
+        """Tell the phone why (busy or congestion tone) and wait for it to hang up."""
+        call.cause = cause
+        call.state = "ended"
+        self._notify_call(call)
+        self._tone(call.origin, "busy" if cause is Cause.USER_BUSY else "congestion")
+        await self.wait(call, ("never",))
+
+    async def _feature(self, call: Call, digits: str) -> bool:
+        plan = self.dialplan
+        me = plan.by_port.get(call.origin.channel.id)
+        if me is None:
+            return False
+        f = plan.features
+        changes: dict[str, Any] | None = None
+        for code, key in ((f.forward_always_on, "forward_always"),
+                          (f.forward_busy_on, "forward_busy"),
+                          (f.forward_no_answer_on, "forward_no_answer")):
+            if digits.startswith(code) and digits.endswith("#") and len(digits) > len(code) + 1:
+                target = digits[len(code):-1]
+                if target == me.number or not target.isdigit():
+                    return False
+                changes = {key: target}
+        simple: dict[str, dict[str, Any]] = {f.forward_always_off: {"forward_always": None},
+                  f.forward_busy_off: {"forward_busy": None},
+                  f.forward_no_answer_off: {"forward_no_answer": None},
+                  f.dnd_on: {"dnd": True}, f.dnd_off: {"dnd": False}}
+        if changes is None:
+            changes = simple.get(digits)
+        if changes is None:
+            return False
+        self.settings.update(me.number, **changes)
+        call.silent = True
+        log.info("extension settings changed", extra={"extension": me.number, **{
+            k: str(v) for k, v in changes.items()}})
+        self._notify({"type": "extension", "extension": me.number, "changes": changes})
+        self._tone(call.origin, "stutter", repeat=False)
+        await self.wait(call, ("never",), timeout=1.0)
+        self._tone(call.origin, "dial")
+        await self.wait(call, ("never",))
+        return True
+
+    def _pickup(self, call: Call, target_ext: str | None) -> bool:
+        """Take over a ringing call of the same pickup group (or of one extension)."""
+        plan = self.dialplan
+        me = plan.by_port.get(call.origin.channel.id)
+        if me is None:
+            return False
+        for other in list(self._calls.values()):
+            if other is call or other.state != "ringing":
+                continue
+            for leg in other.legs:
+                if leg.state is not LegState.CALLING or leg.channel.kind is not ChannelKind.FXS:
+                    continue
+                ext = plan.by_port.get(leg.channel.id)
+                if ext is None or ext.number == me.number:
+                    continue
+                if target_ext is not None and ext.number != target_ext:
+                    continue
+                if target_ext is None and (ext.pickup_group is None
+                                           or ext.pickup_group != me.pickup_group):
+                    continue
+                picker = call.origin
+                self._move_leg(picker, call, other, "pickup")
+                picker.number = me.number
+                picker.answered_at = self.clock()
+                other.inbox.put(LegEvent(picker, "answered"))
+                log.info("call picked up", extra={"call": other.id, "by": me.number})
+                call.cause = Cause.NORMAL_CLEARING
+                return True
+        return False
+
+    async def _retrieve_parked(self, call: Call, slot: int) -> None:
+        parked = self.parked.get(slot)
+        if parked is None or parked.retrieved.done():
+            await self._fail(call, Cause.UNALLOCATED_NUMBER)
+            return
+        me = self.dialplan.by_port.get(call.origin.channel.id)
+        retriever = call.origin
+        self._move_leg(retriever, call, parked.call, "retriever")
+        retriever.number = me.number if me else ""
+        parked.retrieved.set_result(retriever)
+
+    # -- outbound ---------------------------------------------------------------------------
+    def _outbound_allowed(self, ext: Extension, digits: str, route: OutboundRoute) -> bool:
+        """Class of service and the toll-fraud guard; every refusal is an alert."""
+        plan, toll = self.dialplan, self.dialplan.toll
+        number = route.translate(digits)
+        cls = classify(number, plan.country)
+        reason = None
+        if cls == "emergency":
+            return True
+        if any(number.startswith(p) or digits.startswith(p) for p in toll.blocked_prefixes):
+            reason = "blocked prefix"
+        elif cls == "international" and not toll.allow_international:
+            reason = "international calls are blocked (toll-fraud guard)"
+        elif cls == "premium" and not toll.allow_premium:
+            reason = "premium-rate numbers are blocked (toll-fraud guard)"
+        elif cls != "premium" and not cos_allows(ext.cos, cls):
+            reason = f"class of service {ext.cos!r} does not allow {cls} numbers"
+        elif sum(1 for c in self._calls.values() if c.direction == "outbound"
+                 and c.state in ("ringing", "active", "held", "conference")) \
+                >= toll.max_outbound_concurrent:
+            reason = f"more than {toll.max_outbound_concurrent} outbound calls at once"
+        elif not self._rate_ok(self._attempts_ext, ext.number,
+                               toll.max_calls_per_hour_extension):
+            reason = f"extension {ext.number} made {toll.max_calls_per_hour_extension} " \
+                     "outbound calls in the last hour"
+        if reason is not None:
+            self._alert("outbound call refused", extension=ext.number, number=number,
+                        number_class=cls, reason=reason)
+            return False
+        return True
+
+    def _rate_ok(self, table: dict[str, deque[float]], key: str, per_hour: int) -> bool:
+        now = self.clock()
+        q = table.setdefault(key, deque())
+        while q and q[0] < now - 3600:
+            q.popleft()
+        if len(q) >= per_hour:
+            return False
+        q.append(now)
+        return True
+
+    def _alert(self, message: str, **detail: Any) -> None:
+        entry = {"type": "alert", "message": message, "ts": self.clock(), **detail}
+        self.alerts.append(entry)
+        log.warning(message, extra={k: str(v) for k, v in detail.items()})
+        self._notify(entry)
+
+    async def dial_external(self, call: Call, number: str, route: OutboundRoute | None = None,
+                            caller_ext: Extension | None = None, check_cos: bool = True
+                            ) -> Leg | None:
+        """Dial an outside number over the route's trunks in order, failing over on busy
+        trunks and congestion. Returns the answered leg, or None (call.cause says why)."""
+        plan = self.dialplan
+        if route is None:
+            route = plan.route_outbound(number)
+            if route is None:
+                call.cause = Cause.NO_ROUTE
+                return None
+            number = route.translate(number)
+        caller = caller_ext.number if caller_ext else call.caller
+        call.direction = call.direction if call.direction == "inbound" else "outbound"
+        tried: set[str] = set()
+        while True:
+            leg = self._dial_route(call, route, number, caller, "callee", exclude=tried)
+            if leg is None:
+                call.cause = call.cause or Cause.NO_CIRCUIT_AVAILABLE
+                return None
+            tried.add(leg.channel.id)
+            answered = await self._await_outbound(call, [leg])
+            if answered is not None:
+                return answered
+            if call.cause not in (Cause.NO_CIRCUIT_AVAILABLE, Cause.SWITCHING_EQUIPMENT_CONGESTION,
+                                  Cause.TEMPORARY_FAILURE, Cause.NETWORK_OUT_OF_ORDER,
+                                  Cause.REQUESTED_CHANNEL_UNAVAILABLE):
+                return None
+            log.info("trunk failed, trying the next", extra={"call": call.id,
+                                                             "port": leg.channel.id})
+            call.cause = None
+
+    async def _await_outbound(self, call: Call, legs: list[Leg]) -> Leg | None:
+        if call.origin.channel.kind is ChannelKind.FXS:
+            self._tone(call.origin, "ringback")
+        return await self._await_answer(call, legs, self.ring_timeout_s)
+
+    def _dial_route(self, call: Call, route: OutboundRoute, number: str, caller: str,
+                    role: str, exclude: set[str] | None = None) -> Leg | None:
+        for trunk in route.trunks:
+            for port in self.dialplan.trunk_ports.get(trunk, ()):
+                ch = self.channels.get(port)
+                if ch is None or not self.channel_free(ch) or (exclude and port in exclude):
+                    continue
+                if not self._rate_ok(self._attempts_trunk, trunk,
+                                     self.dialplan.toll.max_calls_per_hour_trunk):
+                    self._alert("trunk call rate limit reached", trunk=trunk)
+                    break
+                call.trunk = trunk
+                presented = None if route.caller_id == "hidden" else (
+                    caller if route.caller_id == "extension" else
+                    route.caller_id if route.caller_id not in ("trunk",) else None)
+                log.info("outbound call", extra={"call": call.id, "trunk": trunk,
+                                                 "port": port, "route": route.name})
+                return self.place(call, ch, number, role, presented)
+        return None
+
+    def _dial_trunk_leg(self, call: Call, number: str, caller: str, role: str) -> Leg | None:
+        route = self.dialplan.route_outbound(number)
+        if route is None:
+            return None
+        return self._dial_route(call, route, route.translate(number), caller, role)
+
+    def _dial_any_trunk(self, call: Call, number: str) -> Leg | None:
+        """Emergency calls take any free trunk channel, whatever the routes say."""
+        for port, trunk in self.dialplan.trunk_of_port.items():
+            ch = self.channels.get(port)
+            if ch is not None and self.channel_free(ch):
+                call.trunk = trunk
+                return self.place(call, ch, number, "callee", call.caller)
+        return None
+
+    # -- IVR --------------------------------------------------------------------------------
+    async def ivr(self, call: Call, menu_id: str) -> Destination:
+        """Play the menu's prompt (interruptible), read a choice; returns where to go."""
+        menu = self.dialplan.ivrs[menu_id]
+        await self.answer_origin(call)
+        call.state = "ivr"
+        self._notify_call(call)
+        o = call.origin
+        plan = self.dialplan
+        longest = max([len(k) for k in menu.options] + [1])
+        for _attempt in range(max(1, menu.retries)):
+            self.play_prompt(o, menu.prompt, fallback="dial")
+            prompt_s = self._prompt_seconds(menu.prompt) if menu.prompt else 0.0
+
+            def complete(d: str) -> bool:
+                if d in menu.options and not any(k != d and k.startswith(d)
+                                                 for k in menu.options):
+                    return True
+                if menu.direct_dial and d in plan.extensions and not plan.could_be_longer(d):
+                    return True
+                return len(d) >= max(longest, 6)
+
+            digits, _ = await self.collect(call, o, prompt_s + menu.timeout_s,
+                                           menu.timeout_s, complete)
+            self.media.stop_playback(o.channel.slot)
+            if not digits:
+                return menu.timeout_destination
+            if digits in menu.options:
+                return menu.options[digits]
+            if menu.direct_dial and digits in plan.extensions:
+                return Destination("extension", digits)
+            self._tone(o, "congestion", repeat=False)
+            await self.wait(call, ("never",), timeout=0.5)
+        return menu.invalid_destination if menu.invalid_destination else HANGUP
+
+    # == plumbing ==========================================================================
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
         async def run() -> None:
             try:
                 await coro
             except ChannelError as exc:
                 log.warning("channel command refused", extra={"error": str(exc)})
-                if call is not None and leg is not None and call.id in self._calls:
-                    self._end(call, Cause.TEMPORARY_FAILURE, release_all=True)
             except Exception:
                 log.exception("channel command failed")
-                if call is not None and call.id in self._calls:
-                    self._end(call, Cause.TEMPORARY_FAILURE, release_all=True)
 
         task = asyncio.get_running_loop().create_task(run())
         self._tasks.add(task)

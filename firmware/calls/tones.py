@@ -43,8 +43,15 @@ PLANS: dict[str, _Plan] = {
 
 SIT = [(950, 0, 330), (1400, 0, 330), (1800, 0, 330), (0, 0, 1000)]
 
+# Tones of the box itself (not a network's call progress): a beep before recording, and
+# the fallback "music" on hold when no hold prompt was uploaded (a soft two-note chime).
+COMMON: _Plan = {
+    "beep": [(1000, 0, 300), (0, 0, 200)],
+    "hold": [(660, 0, 200), (0, 0, 100), (550, 0, 300), (0, 0, 3400)],
+}
+
 
 def tone(country: str, name: str, level_dbm0: float = -13.0) -> list[ToneSegment]:
     plan = PLANS.get(country.upper(), _ETSI)
-    spec = SIT if name == "sit" else plan[name]
+    spec = SIT if name == "sit" else plan.get(name) or COMMON[name]
     return [ToneSegment(f1, f2, level_dbm0 if f1 else -99.0, ms) for f1, f2, ms in spec]
