@@ -71,6 +71,7 @@ log = logging.getLogger(__name__)
 RING_TIMEOUT_S = 60.0       # an unanswered destination stops ringing after this
 FIRST_DIGIT_S = 10.0        # off-hook with no digit: congestion (off-hook warning)
 INTERDIGIT_S = 4.0          # end of dialing when nothing matched yet
+IVR_INTERDIGIT_S = 2.0      # in a menu, an option that may begin an extension waits this
 MAX_HOPS = 8                # forwarding / menu chains longer than this are loops
 
 
@@ -444,11 +445,14 @@ class CallEngine:
                 return ev
 
     async def collect(self, call: Call, leg: Leg, first_s: float, interdigit_s: float,
-                      done: Callable[[str], bool], stop_on_flash: bool = False
-                      ) -> tuple[str, bool]:
-        """Digits from ``leg`` until ``done(digits)`` or a timeout; (digits, flashed)."""
-        digits = ""
-        timeout = first_s
+                      done: Callable[[str], bool], stop_on_flash: bool = False,
+                      initial: str = "") -> tuple[str, bool]:
+        """Digits from ``leg`` until ``done(digits)`` or a timeout; (digits, flashed).
+        ``initial``: digits already typed ahead."""
+        digits = initial
+        if digits and done(digits):
+            return digits, False
+        timeout = interdigit_s if digits else first_s
         while True:
             ev = await self.wait(call, ("digit", "flash") if stop_on_flash else ("digit",),
                                  (leg,), timeout)
@@ -1300,20 +1304,29 @@ class CallEngine:
         o = call.origin
         plan = self.dialplan
         longest = max([len(k) for k in menu.options] + [1])
+        typed = ""
         for _attempt in range(max(1, menu.retries)):
-            self.play_prompt(o, menu.prompt, fallback="dial")
+            if not typed:
+                self.play_prompt(o, menu.prompt, fallback="dial")
             prompt_s = self._prompt_seconds(menu.prompt) if menu.prompt else 0.0
 
             def complete(d: str) -> bool:
-                if d in menu.options and not any(k != d and k.startswith(d)
-                                                 for k in menu.options):
+                # An option that is also the start of an extension waits for the next
+                # digit (up to the inter-digit time) before it counts as the option.
+                longer = any(k != d and k.startswith(d) for k in menu.options) or (
+                    menu.direct_dial and any(n.startswith(d) and n != d
+                                             for n in plan.extensions))
+                if d in menu.options and not longer:
                     return True
                 if menu.direct_dial and d in plan.extensions and not plan.could_be_longer(d):
                     return True
+                if not longer and d not in menu.options:
+                    return True          # nothing can match any more: invalid at once
                 return len(d) >= max(longest, 6)
 
             digits, _ = await self.collect(call, o, prompt_s + menu.timeout_s,
-                                           menu.timeout_s, complete)
+                                           min(menu.timeout_s, IVR_INTERDIGIT_S), complete,
+                                           initial=typed)
             self.media.stop_playback(o.channel.slot)
             if not digits:
                 return menu.timeout_destination
@@ -1321,8 +1334,12 @@ class CallEngine:
                 return menu.options[digits]
             if menu.direct_dial and digits in plan.extensions:
                 return Destination("extension", digits)
+            log.info("invalid menu choice", extra={"call": call.id, "menu": menu.id,
+                                                    "digits": digits})
             self._tone(o, "congestion", repeat=False)
-            await self.wait(call, ("never",), timeout=0.5)
+            # A key pressed during the complaint starts the next try (type-ahead).
+            ev = await self.wait(call, ("digit",), (o,), timeout=0.5)
+            typed = ev.digit if ev is not None else ""
         return menu.invalid_destination if menu.invalid_destination else HANGUP
 
     # == plumbing ==========================================================================

@@ -43,9 +43,20 @@ from firmware.config.errors import ConfigError, ConfigValidationError, Validatio
 
 SCHEMA_VERSION: Final = 1
 
-DESTINATION_TYPES: Final = ("extension", "ring_group", "queue", "hangup", "busy")
-# Destination types whose target names another object; the others take no target.
-_TARGET_KINDS: Final = {"extension": "extension", "ring_group": "ring group", "queue": "queue"}
+DESTINATION_TYPES: Final = (
+    "extension", "ring_group", "queue", "ivr", "voicemail", "external", "announcement",
+    "hangup", "busy",
+)
+# Destination types whose target names another object; the others take no target, except
+# "external" (an outside number) and "announcement" (a prompt file name).
+_TARGET_KINDS: Final = {"extension": "extension", "ring_group": "ring group", "queue": "queue",
+                        "ivr": "IVR menu", "voicemail": "extension"}
+_TARGET_SECTION: Final = {"extension": "extension", "ring_group": "ring_group",
+                          "queue": "queue", "ivr": "ivr", "voicemail": "extension"}
+_EXTERNAL_NUMBER: Final = re.compile(r"^\+?[0-9]{2,20}$")
+_PROMPT_NAME: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+COS_LEVELS: Final = ("internal", "local", "national", "mobile", "international")
+RING_STRATEGIES: Final = ("ringall", "sequential", "cascading")
 
 _ID: Final = {"type": "string", "pattern": "^[a-z0-9][a-z0-9_.-]{0,31}$"}
 _EXTENSION_NUMBER: Final = {"type": "string", "pattern": "^[0-9]{2,6}$"}
@@ -65,6 +76,12 @@ def _closed(required: list[str], properties: dict[str, Any]) -> dict[str, Any]:
 
 def _nullable(schema: Mapping[str, Any]) -> dict[str, Any]:
     return {"anyOf": [{"type": "null"}, dict(schema)]}
+
+
+_DESTINATION: Final = _closed(
+    ["type"],
+    {"type": {"enum": list(DESTINATION_TYPES)}, "target": {"type": "string", "maxLength": 64}},
+)
 
 
 DOCUMENT_SCHEMA: Final[dict[str, Any]] = {
@@ -102,6 +119,14 @@ DOCUMENT_SCHEMA: Final[dict[str, Any]] = {
                         # ring groups and queues only, or a future IP phone).
                         "port": _nullable(_PORT_ID),
                         "enabled": {"type": "boolean"},
+                        # the most expensive class of number it may dial (toll-fraud
+                        # limits apply on top); default "mobile"
+                        "cos": {"enum": list(COS_LEVELS)},
+                        "voicemail": {"type": "boolean"},
+                        "call_waiting": {"type": "boolean"},
+                        "pickup_group": _nullable(_ID),
+                        "ring_s": {"type": "integer", "minimum": 5, "maximum": 300},
+                        "record": {"type": "boolean"},
                     },
                 ),
             },
@@ -133,13 +158,8 @@ DOCUMENT_SCHEMA: Final[dict[str, Any]] = {
                                 "caller_prefix": _nullable(_DIGITS),
                             },
                         ),
-                        "destination": _closed(
-                            ["type"],
-                            {
-                                "type": {"enum": list(DESTINATION_TYPES)},
-                                "target": {"type": "string"},
-                            },
-                        ),
+                        "destination": _DESTINATION,
+                        "record": {"type": "boolean"},
                     },
                 ),
             },
@@ -153,6 +173,10 @@ DOCUMENT_SCHEMA: Final[dict[str, Any]] = {
                         "trunks": {"type": "array", "minItems": 1, "items": _ID},
                         "strip": {"type": "integer", "minimum": 0, "maximum": 20},
                         "prepend": {"type": "string", "pattern": "^[0-9*#+]{0,20}$"},
+                        # caller ID shown: the trunk's own, the extension's, none, or
+                        # a fixed number
+                        "caller_id": {"type": "string",
+                                      "pattern": "^(trunk|extension|hidden|\\+?[0-9]{2,20})$"},
                     },
                 ),
             },
@@ -174,12 +198,68 @@ DOCUMENT_SCHEMA: Final[dict[str, Any]] = {
                     {
                         "id": _ID,
                         "name": _LABEL,
-                        "strategy": {"enum": ["ringall", "sequential"]},
-                        "members": {"type": "array", "items": _EXTENSION_NUMBER},
+                        "strategy": {"enum": list(RING_STRATEGIES)},
+                        # an extension number, or {"target": extension or outside
+                        # number (an employee's mobile), "delay_s": when it joins
+                        # (cascading)}
+                        "members": {"type": "array", "items": {"anyOf": [
+                            _EXTENSION_NUMBER,
+                            _closed(["target"], {
+                                "target": {"type": "string", "pattern": "^\\+?[0-9]{2,20}$"},
+                                "delay_s": {"type": "integer", "minimum": 0, "maximum": 600},
+                            }),
+                        ]}},
                         "ring_s": {"type": "integer", "minimum": 5, "maximum": 600},
+                        "member_s": {"type": "integer", "minimum": 3, "maximum": 600},
+                        "timeout_s": {"type": "integer", "minimum": 5, "maximum": 3600},
+                        "failover": _DESTINATION,
                     },
                 ),
             },
+            "ivrs": {
+                "type": "array",
+                "items": _closed(
+                    ["id", "name", "options"],
+                    {
+                        "id": _ID,
+                        "name": _LABEL,
+                        # a prompt file uploaded by the admin; null: a tone instead
+                        "prompt": _nullable({"type": "string", "maxLength": 64}),
+                        "options": {
+                            "type": "object",
+                            "propertyNames": {"pattern": "^[0-9*#]{1,4}$"},
+                            "additionalProperties": _DESTINATION,
+                        },
+                        "timeout_s": {"type": "number", "minimum": 1, "maximum": 60},
+                        "retries": {"type": "integer", "minimum": 1, "maximum": 10},
+                        "direct_dial": {"type": "boolean"},
+                        "timeout_destination": _DESTINATION,
+                        "invalid_destination": _DESTINATION,
+                    },
+                ),
+            },
+            "security": _closed(
+                [],
+                {
+                    # Toll-fraud guard: on by default with these values when absent.
+                    "toll_fraud": _closed(
+                        [],
+                        {
+                            "allow_international": {"type": "boolean"},
+                            "allow_premium": {"type": "boolean"},
+                            "blocked_prefixes": {"type": "array", "items": _DIGITS},
+                            "max_outbound_concurrent": {"type": "integer", "minimum": 1,
+                                                        "maximum": 1000},
+                            "max_calls_per_hour_extension": {"type": "integer", "minimum": 1,
+                                                             "maximum": 10000},
+                            "max_calls_per_hour_trunk": {"type": "integer", "minimum": 1,
+                                                         "maximum": 100000},
+                            "max_call_s": {"type": "integer", "minimum": 60,
+                                           "maximum": 86400},
+                        },
+                    ),
+                },
+            ),
         },
     ),
 }
@@ -376,8 +456,22 @@ def _semantic_issues(doc: Mapping[str, Any], known_ports: frozenset[str]) -> lis
                 f"{limit} exceeds the {capacity} channel(s) of port {_quote(port)}",
             )
 
-    groups: dict[str, set[str]] = {"ring_groups": set(), "queues": set()}
-    for section, noun in (("ring_groups", "ring group"), ("queues", "queue")):
+    # Outbound patterns first: external destinations must be reachable over one.
+    outbound_patterns: list[re.Pattern[str]] = []
+    for _i, rule in _items(doc, "outbound"):
+        pattern = _str(rule, "pattern")
+        if pattern is not None:
+            try:
+                outbound_patterns.append(re.compile(pattern))
+            except re.error:
+                pass  # reported below
+
+    def routable(number: str) -> bool:
+        return any(p.fullmatch(number) for p in outbound_patterns)
+
+    groups: dict[str, set[str]] = {"ring_groups": set(), "queues": set(), "ivrs": set()}
+    for section, noun in (("ring_groups", "ring group"), ("queues", "queue"),
+                          ("ivrs", "IVR menu")):
         for i, group in _items(doc, section):
             group_id = _str(group, "id")
             if group_id is not None:
@@ -388,11 +482,18 @@ def _semantic_issues(doc: Mapping[str, Any], known_ports: frozenset[str]) -> lis
             if isinstance(members, list):
                 seen: set[str] = set()
                 for j, member in enumerate(members):
+                    if isinstance(member, dict):
+                        member = member.get("target")
                     if not isinstance(member, str):
                         continue
-                    if member not in extensions:
+                    outside = member.startswith("+") or len(member) > 6
+                    if outside:
+                        if not routable(member):
+                            issue([section, i, "members", j],
+                                  f"no outbound route matches {_quote(member)}")
+                    elif member not in extensions:
                         issue([section, i, "members", j], f"unknown extension {_quote(member)}")
-                    elif member in seen:
+                    if member in seen:
                         issue([section, i, "members", j], f"duplicate member {_quote(member)}")
                     seen.add(member)
 
@@ -400,7 +501,84 @@ def _semantic_issues(doc: Mapping[str, Any], known_ports: frozenset[str]) -> lis
         "extension": set(extensions),
         "ring_group": groups["ring_groups"],
         "queue": groups["queues"],
+        "ivr": groups["ivrs"],
+        "voicemail": set(extensions),
     }
+
+    def check_destination(parts: list[str | int], destination: object) -> None:
+        if not isinstance(destination, dict):
+            return
+        kind = _str(destination, "type")
+        target = destination.get("target")
+        if kind in _TARGET_KINDS:
+            if isinstance(target, str) and target not in targets[kind]:
+                issue(parts, f"unknown {_TARGET_KINDS[kind]} {_quote(target)}")
+            elif target is None:
+                issue([*parts, "target"], f"{_quote(kind)} needs a target")
+        elif kind == "external":
+            if not isinstance(target, str) or not _EXTERNAL_NUMBER.match(target):
+                issue([*parts, "target"], "an external destination needs an outside number")
+            elif not routable(target):
+                issue([*parts, "target"], f"no outbound route matches {_quote(target)}")
+        elif kind == "announcement":
+            if isinstance(target, str) and not _PROMPT_NAME.match(target):
+                issue([*parts, "target"], f"invalid prompt name {_quote(target)}")
+        elif kind in DESTINATION_TYPES and target is not None:
+            issue([*parts, "target"], f"{_quote(kind)} takes no target")
+
+    # Destinations reached without any caller input, to find loops that never end:
+    # a ring group's failover, an IVR's timeout and invalid-input destinations.
+    automatic: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    first_path: dict[tuple[str, str], list[str | int]] = {}
+
+    def node(destination: object) -> tuple[str, str] | None:
+        if isinstance(destination, dict):
+            kind, target = _str(destination, "type"), destination.get("target")
+            if kind in ("ring_group", "ivr") and isinstance(target, str):
+                return kind, target
+        return None
+
+    for i, group in _items(doc, "ring_groups"):
+        check_destination(["ring_groups", i, "failover"], group.get("failover"))
+        gid, nxt = _str(group, "id"), node(group.get("failover"))
+        if gid is not None and nxt is not None:
+            automatic.setdefault(("ring_group", gid), []).append(nxt)
+            first_path.setdefault(("ring_group", gid), ["ring_groups", i, "failover"])
+    for i, menu in _items(doc, "ivrs"):
+        options = menu.get("options")
+        if isinstance(options, dict):
+            if not options:
+                issue(["ivrs", i, "options"], "a menu needs at least one option")
+            for key, destination in options.items():
+                check_destination(["ivrs", i, "options", key], destination)
+        mid = _str(menu, "id")
+        for key in ("timeout_destination", "invalid_destination"):
+            check_destination(["ivrs", i, key], menu.get(key))
+            nxt = node(menu.get(key))
+            if mid is not None and nxt is not None:
+                automatic.setdefault(("ivr", mid), []).append(nxt)
+                first_path.setdefault(("ivr", mid), ["ivrs", i, key])
+        prompt = menu.get("prompt")
+        if isinstance(prompt, str) and not _PROMPT_NAME.match(prompt):
+            issue(["ivrs", i, "prompt"], f"invalid prompt name {_quote(prompt)}")
+
+    # Follow every automatic edge (a node may have two: timeout and invalid input).
+    reported: set[tuple[str, str]] = set()
+
+    def visit(current: tuple[str, str], path: list[tuple[str, str]]) -> None:
+        for nxt in automatic.get(current, []):
+            if nxt in path:
+                cycle = path[path.index(nxt):]
+                if not reported.intersection(cycle):
+                    names = " -> ".join(f"{k.replace('_', ' ')} {_quote(t)}"
+                                        for k, t in [*cycle, nxt])
+                    issue(first_path[cycle[0]], f"routing loop without caller input: {names}")
+                    reported.update(cycle)
+            elif len(path) <= len(automatic):
+                visit(nxt, [*path, nxt])
+
+    for start in list(automatic):
+        visit(start, [start])
 
     route_names: set[str] = set()
     route_matches: dict[tuple[Any, ...], int] = {}
@@ -424,20 +602,7 @@ def _semantic_issues(doc: Mapping[str, Any], known_ports: frozenset[str]) -> lis
                     )
                 else:
                     route_matches[key] = i
-        destination = route.get("destination")
-        if isinstance(destination, dict):
-            kind = _str(destination, "type")
-            target = destination.get("target")
-            if kind in _TARGET_KINDS:
-                if isinstance(target, str) and target not in targets[kind]:
-                    issue(
-                        ["routes", i, "destination"],
-                        f"unknown {_TARGET_KINDS[kind]} {_quote(target)}",
-                    )
-                elif target is None:
-                    issue(["routes", i, "destination", "target"], f"{_quote(kind)} needs a target")
-            elif kind in DESTINATION_TYPES and target is not None:
-                issue(["routes", i, "destination", "target"], f"{_quote(kind)} takes no target")
+        check_destination(["routes", i, "destination"], route.get("destination"))
 
     outbound_names: set[str] = set()
     for i, rule in _items(doc, "outbound"):

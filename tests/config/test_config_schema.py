@@ -180,13 +180,13 @@ def test_structure_errors_name_the_value() -> None:
     doc = sample()
     doc["schema"] = 2
     doc["system"]["country"] = "Russia"
-    doc["routes"][0]["destination"]["type"] = "voicemail"
+    doc["routes"][0]["destination"]["type"] = "fax"
     doc["routes"][1]["match"]["called"] = "12a"
     doc["extensions"][0]["enabled"] = "yes"
     found = messages(doc)
     assert "schema: 1 was expected" in found
     assert "system.country: 'Russia' does not match '^[A-Z]{2}$'" in found
-    assert any(m.startswith("routes[0].destination.type: 'voicemail' is not one of") for m in found)
+    assert any(m.startswith("routes[0].destination.type: 'fax' is not one of") for m in found)
     assert any(m.startswith("routes[1].match.called: ") and "'12a'" in m for m in found)
     assert "extensions[0].enabled: 'yes' is not of type 'boolean'" in found
 
