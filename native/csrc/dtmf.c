@@ -232,8 +232,8 @@ static const float bin_rot[8][4] = {
  * (a tone 2.5 % off loses up to 3.6 dB in the Hann window; -4 dB). */
 #define LOOSE_LEVEL 0.4f
 /* The two tones (level corrected for frequency offset) carry at least this share of each
- * window's energy (-0.8 dB): DTMF is nearly all tone, speech is not. */
-#define TONE_TO_TOTAL 0.83f
+ * window's energy (-0.46 dB): DTMF is nearly all tone, speech is not. */
+#define TONE_TO_TOTAL 0.9f
 /* Each tone's level in the two windows of a hit agrees within 2 dB (power ratio). */
 #define LEVEL_STEADY 1.585f
 /* The weakest 4 ms quarter of a window has at least this share of the strongest. */

@@ -26,7 +26,7 @@
  *   (within 2 dB between the two windows), within the twist limits (high at most
  *   fwd_twist_db above low, low at most rev_twist_db above high, each applied with 0.5 dB
  *   of grace so a digit at exactly the limit passes and 1 dB beyond fails), and pure: the
- *   two tones hold at least 83 % (-0.8 dB) of each window's energy (speech does not).
+ *   two tones hold at least 90 % (-0.46 dB) of each window's energy (speech does not).
  *   Such a hop is a hit. A digit starts after two consecutive hits (the tone then covers
  *   three windows, 32 ms: tones of 25 ms and less are never accepted, 36 ms and more
  *   always) and ends after three consecutive hops without a hit (a 40 ms pause always
