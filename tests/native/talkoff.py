@@ -10,7 +10,8 @@ Each utterance is cached under ``$EDGEPBX_TALKOFF_CACHE`` (default
 ``/tmp/edgepbx-talkoff``) in a file named by the SHA-256 of everything that determines it
 (text, voice, speed, pitch, level, the espeak-ng and sox versions and this module's format
 version), so a changed recipe or tool rebuilds it and a fresh machine regenerates it.
-``corpus(minutes)`` returns ``(pcm, seconds)``: utterances joined by 300 ms of silence, as ``array('h')``. ``tools_missing()`` names a missing tool, or "".
+``corpus(minutes)`` returns ``(pcm, seconds)``: utterances joined by 300 ms of silence,
+as ``array('h')``. ``tools_missing()`` names a missing tool, or "".
 
 Run ``python -m tests.native.talkoff [minutes]`` to build (or find) the corpus and print
 its path.
