@@ -3,9 +3,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifdef CPT_DEBUG
-#include <stdio.h>
-#endif
 #include "cpt.h"
 #include "osc.h"
 
@@ -550,10 +547,6 @@ static void end_block(cpt_det_t *s, cpt_event_t *ev, int max_ev, int *nev)
         s->cur.nblk++;
     } else {
         if (s->cur.nblk > 0) {
-#ifdef CPT_DEBUG
-            fprintf(stderr, "run cls %d start %lld dur %lld\n", s->cur.cls,
-                    (long long) run_start(&s->cur), (long long) run_dur(&s->cur));
-#endif
             s->hist[s->nhist % HIST] = s->cur;
             s->nhist++;
             run_closed(s, &s->cur, ev, max_ev, nev);
