@@ -22,7 +22,7 @@ class SimParty:
         self._lock = threading.Lock()
         self._gen = DtmfGenerator(level_dbm0=-8.0, on_ms=90, off_ms=90)
         self._det = DtmfDetector()
-        self.active = False                 # ears and mouth connected to a line
+        self._active = False                # ears and mouth connected to a line
         self.heard_digits = ""              # DTMF heard, in order
         self.heard_level_dbm0 = -99.0       # level of the last block heard
         self.heard_audio_ms = 0             # how long something louder than -45 dBm0 was heard
@@ -30,6 +30,22 @@ class SimParty:
     def press(self, digits: str) -> None:
         with self._lock:
             self._gen.queue(digits)
+
+    def stop_talking(self) -> None:
+        """The line went away: keys still sounding or queued are dropped (a real phone
+        stops sending when it hangs up)."""
+        with self._lock:
+            self._gen.reset()
+
+    @property
+    def active(self) -> bool:
+        return self._active
+
+    @active.setter
+    def active(self, value: bool) -> None:
+        if not value:
+            self.stop_talking()
+        self._active = value
 
     @property
     def speaking(self) -> bool:

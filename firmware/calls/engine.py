@@ -989,15 +989,20 @@ class CallEngine:
         return await self._recall(call, held, parker)
 
     async def _wait_retrieval(self, call: Call, parked: ParkedCall) -> Leg | None:
+        # The waiter only watches the inbox for the held party hanging up (LegGone); it
+        # must never outlive this call, or it would eat the events of what comes next.
         waiter = asyncio.ensure_future(self.wait(call, ("retrieved",), None))
         futures: set[asyncio.Future[Any]] = {waiter, parked.retrieved}
-        done, _ = await asyncio.wait(futures, return_when=asyncio.FIRST_COMPLETED)
-        if parked.retrieved in done:
+        try:
+            done, _ = await asyncio.wait(futures, return_when=asyncio.FIRST_COMPLETED)
+            if parked.retrieved in done:
+                return parked.retrieved.result()
+            ev = waiter.result()
+            return ev.leg if ev is not None else None
+        finally:
             waiter.cancel()
-            return parked.retrieved.result()
-        parked.retrieved.cancel()
-        ev = waiter.result()
-        return ev.leg if ev is not None else None
+            if not parked.retrieved.done():
+                parked.retrieved.cancel()
 
     # -- phones dialing ---------------------------------------------------------------------
     async def _phone_originates(self, call: Call) -> None:
@@ -1008,16 +1013,27 @@ class CallEngine:
         f = plan.features
 
         def complete(d: str) -> bool:
+            if d.endswith("#") and len(d) > 1 and not d.startswith("*"):
+                return True                          # "#" ends dialing at once
             if plan.could_be_longer(d):
                 return False
+            if d not in plan.extensions and classify(d, plan.country) == "emergency":
+                return True                          # emergency numbers dial at once
+            if plan.route_outbound(d) is not None:
+                # A pattern of variable length (^8\d{6,15}$) waits for the inter-digit
+                # time while one more digit could still match; a fixed one dials at once.
+                return not any(o.pattern.fullmatch(d + x)
+                               for o in plan.outbound for x in "0123456789")
             return (d in plan.extensions or plan.park_slot(d) is not None
-                    or plan.route_outbound(d) is not None or d in self._codes()
+                    or d in self._codes()
                     or (d.startswith(f.directed_pickup) and d[len(f.directed_pickup):]
                         in plan.extensions)
                     or any(d.startswith(c) and len(d) > len(c) + 1 and d.endswith("#")
                            for c in self._forward_on_codes()))
 
         digits, _ = await self.collect(call, o, FIRST_DIGIT_S, INTERDIGIT_S, complete)
+        if digits.endswith("#") and len(digits) > 1 and not digits.startswith("*"):
+            digits = digits[:-1]
         call.dialed = digits
         if not digits:
             self._tone(o, "congestion")
@@ -1193,7 +1209,7 @@ class CallEngine:
         elif cls != "premium" and not cos_allows(ext.cos, cls):
             reason = f"class of service {ext.cos!r} does not allow {cls} numbers"
         elif sum(1 for c in self._calls.values() if c.direction == "outbound"
-                 and c.state in ("ringing", "active", "held", "conference")) \
+                 and c.trunk is not None and c.state != "ended") \
                 >= toll.max_outbound_concurrent:
             reason = f"more than {toll.max_outbound_concurrent} outbound calls at once"
         elif not self._rate_ok(self._attempts_ext, ext.number,
@@ -1236,6 +1252,8 @@ class CallEngine:
             number = route.translate(number)
         caller = caller_ext.number if caller_ext else call.caller
         call.direction = call.direction if call.direction == "inbound" else "outbound"
+        call.state = "ringing"
+        self._notify_call(call)
         tried: set[str] = set()
         while True:
             leg = self._dial_route(call, route, number, caller, "callee", exclude=tried)

@@ -51,6 +51,13 @@ async def far_hears(box: Any, port: str, digits: str, timeout: float = 5) -> Non
                    what=f"the far end on {port} to hear {digits}")
 
 
+async def hang_up(box: Any, port: str) -> None:
+    """On-hook, and wait until the port has seen a hang-up (not a flash: > 0.7 s)."""
+    await box.sim.phone_onhook(port)
+    await wait_for(lambda: box.channels[port].state.value == "idle", 3,
+                   what=f"{port} back on-hook")
+
+
 async def all_idle(box: Any) -> None:
     await wait_for(lambda: box.calls() == [] and not box.engine.busy_channels() and all(
         ch.state.value == "idle" for ch in box.channels.values()), timeout=8,
@@ -219,7 +226,7 @@ async def test_forward_always_and_dnd_by_feature_code(box):
     await box.sim.phone_press("fxs1", "*73")
     await wait_for(lambda: box.engine.settings.get("101").forward_always is None, 5,
                    what="forwarding cleared")
-    await box.sim.phone_onhook("fxs1")
+    await hang_up(box, "fxs1")
     await box.sim.phone_offhook("fxs1")
     await box.sim.phone_press("fxs1", "*78")
     await wait_for(lambda: box.engine.settings.get("101").dnd, 5, what="DND on")
@@ -275,7 +282,7 @@ async def test_attended_transfer_and_return_to_held(box):
     await box.sim.phone_press("fxs3", "6")
     await hears(box, "fxs1", "6")               # the consultation is private...
     assert not trunk(box, "gsm1")["heard_digits"].endswith("6")   # ...the caller is held
-    await box.sim.phone_onhook("fxs1")
+    await hang_up(box, "fxs1")                  # hang up: attended transfer
     await box.sim.far_press("gsm1", "2")
     await hears(box, "fxs3", "2")
     await box.sim.phone_onhook("fxs3")
@@ -305,7 +312,7 @@ async def test_park_and_retrieve_from_another_phone(box):
     await box.sim.phone_flash("fxs1")
     await box.sim.phone_press("fxs1", "701")
     await wait_for(lambda: 1 in box.engine.parked, 3, what="the call parked in 701")
-    await box.sim.phone_onhook("fxs1")
+    await hang_up(box, "fxs1")
     await box.sim.phone_offhook("fxs3")
     await box.sim.phone_press("fxs3", "701")
     await wait_for(lambda: not box.engine.parked, 5, what="retrieval")
@@ -406,9 +413,12 @@ async def test_failover_to_the_next_trunk_and_emergency_without_route(box):
 
     await configure(box, lambda d: d.update(outbound=[]))
     await dial(box, "fxs3", "112")                       # no route at all: still goes out
-    await wait_for(lambda: any(trunk(box, t).get("dialed") == "112" for t in ("gsm1", "gsm2")),
-                   8, what="the emergency call to be dialed")
+    await wait_for(lambda: [c for c in box.calls() if c["called"] == "112" and c["trunk"]],
+                   8, what="the emergency call to go out on a trunk")
     await box.sim.phone_onhook("fxs3")
+    recs = await wait_for(lambda: [c for c in box.cdrs() if c["called"] == "112"], 5,
+                          what="the emergency call's record")
+    assert recs[0]["direction"] == "outbound" and recs[0]["trunk"]
     await all_idle(box)
 
 
