@@ -13,10 +13,14 @@
  * is exactly 20, so the clocks below are integer and do not drift. */
 #define UNITS_PER_SAMPLE 3
 #define UNITS_PER_BIT 20
-/* From the sample where the correlator output crosses to space (window half in the
- * start bit) to the decision: half a bit, plus one sample so that the decision can sum
- * the three samples around the middle: 10 + 3 units. */
-#define FIRST_DECISION_UNITS 13
+/* A bit decision sums |mark|^2 - |space|^2 over DEC_SPAN consecutive samples. It is
+ * taken FIRST_DECISION_UNITS after the (interpolated) zero crossing of that difference
+ * at a start bit's leading edge, then every bit. With an 8-sample window, the best
+ * decision point was measured (message error rate at 10 and 12 dB SNR, both standards)
+ * at 8 units after the crossing for the first of the three samples: one sample either
+ * way costs a factor of 3 to 10 in errors, so this is tuned, not guessed. */
+#define DEC_SPAN 3
+#define FIRST_DECISION_UNITS (8 + UNITS_PER_SAMPLE * (DEC_SPAN - 1) / 2)
 /* Mark bits after the last stop bit, so a receiver's filters see the stop bit out. */
 #define TX_TAIL_BITS 4
 /* Longest mark between two bytes of a message, in samples (40 bits). */
@@ -531,7 +535,7 @@ struct cid_rx_s {
     float mark_c[CID_CORR_LEN], mark_s[CID_CORR_LEN];
     float space_c[CID_CORR_LEN], space_s[CID_CORR_LEN];
     float prev_mre, prev_mim;          /* previous mark correlator output */
-    float dec[3];                      /* |mark|^2 - |space|^2 of the last 3 samples */
+    float dec[DEC_SPAN];               /* |mark|^2 - |space|^2 of the last samples */
     float pow_avg, band_avg;           /* mean square of the input; of the two bands */
     float thr_on, thr_off;             /* carrier thresholds, mean square */
     int carrier;
@@ -787,6 +791,7 @@ static void fsk_rx(cid_rx_t *s, const int16_t *amp, int n)
         float mr = 0.0f, mi = 0.0f, sr = 0.0f, si = 0.0f, em, es, d;
         const float *w;
         int falling;
+        int32_t edge_units = FIRST_DECISION_UNITS;
 
         s->hist[s->pos] = x;
         s->hist[s->pos + CID_CORR_LEN] = x;
@@ -804,10 +809,15 @@ static void fsk_rx(cid_rx_t *s, const int16_t *amp, int n)
         d = em - es;
         s->pow_avg += (x * x - s->pow_avg) * AVG_ALPHA;
         s->band_avg += ((em + es) * band_norm - s->band_avg) * AVG_ALPHA;
-        falling = s->dec[2] >= 0.0f && d < 0.0f;
-        s->dec[0] = s->dec[1];
-        s->dec[1] = s->dec[2];
-        s->dec[2] = d;
+        falling = s->dec[DEC_SPAN - 1] >= 0.0f && d < 0.0f;
+        if (falling) {
+            /* where between the last sample and this one the output crossed zero */
+            float f = s->dec[DEC_SPAN - 1] / (s->dec[DEC_SPAN - 1] - d);
+            edge_units = FIRST_DECISION_UNITS - (int32_t) (3.0f * (1.0f - f) + 0.5f);
+        }
+        for (k = 0; k < DEC_SPAN - 1; k++)
+            s->dec[k] = s->dec[k + 1];
+        s->dec[DEC_SPAN - 1] = d;
 
         if (!s->carrier) {
             if (s->pow_avg > s->thr_on && s->band_avg > BAND_SHARE_ON * s->pow_avg) {
@@ -839,14 +849,14 @@ static void fsk_rx(cid_rx_t *s, const int16_t *amp, int n)
             if (falling) {
                 s->state = RX_START;
                 s->from_gap = 0;
-                s->units = FIRST_DECISION_UNITS;
+                s->units = edge_units;
             }
             break;
         case RX_GAP:
             if (falling) {
                 s->state = RX_START;
                 s->from_gap = 1;
-                s->units = FIRST_DECISION_UNITS;
+                s->units = edge_units;
             } else if (++s->gap > MAX_GAP_SAMPLES) {
                 fsk_hunt(s);                 /* the message stopped: drop it */
                 s->mark_run = s->gap;
@@ -862,7 +872,10 @@ static void fsk_rx(cid_rx_t *s, const int16_t *amp, int n)
             s->units -= UNITS_PER_SAMPLE;
             if (s->units <= 1) {
                 s->units += UNITS_PER_BIT;
-                fsk_bit(s, s->dec[0] + s->dec[1] + s->dec[2] > 0.0f);
+                float sum = 0.0f;
+                for (k = 0; k < DEC_SPAN; k++)
+                    sum += s->dec[k];
+                fsk_bit(s, sum > 0.0f);
             }
             break;
         default:

@@ -21,18 +21,19 @@
  *     Danish D1# (private) / D2#, D3# (unavailable). 70 ms tones, 70 ms pauses by default.
  *
  * How (receiver)
- *   FSK: two complex correlators over the last CID_CORR_LEN (7) samples, about one bit,
- *   at the mark and space frequencies; the sign of |mark|^2 - |space|^2 is the bit. This
+ *   FSK: two complex correlators over the last CID_CORR_LEN (8) samples, 1.2 bits, at
+ *   the mark and space frequencies; the sign of |mark|^2 - |space|^2 is the bit. This
  *   is a non-coherent matched filter, so it does not care about the line level, and the
  *   comparison does not care about a mark/space level difference (twist) of several dB.
  *   Carrier detect: the signal power (4 ms average) is above the threshold (default
  *   -48 dBm0, settable) and at least 3/4 of it falls in the two correlators' bands (white
- *   noise gives about 0.57, speech less); carrier is dropped when the power falls 3 dB
- *   under the threshold. Bit timing: UART style, re-synchronised on every start bit edge;
- *   each decision sums three samples around the middle of the bit. A message starts only
- *   after at least CID_MIN_MARK_BITS (40) bits of continuous mark, so a channel seizure,
- *   noise or speech cannot start one; a glitch that does not last to the middle of a start
- *   bit is ignored. A framing error, more than 40 bit times of mark between two bytes or
+ *   noise gives about 0.5, speech less); carrier is dropped when the power falls 3 dB
+ *   under the threshold. Bit timing: UART style, re-synchronised on every start bit edge.
+ *   A message starts only after at least CID_MIN_MARK_BITS (40) bits of continuous mark,
+ *   so a channel seizure, noise or speech cannot start one; a glitch that does not last to
+ *   the middle of a start bit is ignored. The start bit's edge is located to a fraction of a sample (zero
+ *   crossing interpolated), and each decision sums three samples at the measured best
+ *   point of the eye. A framing error, more than 40 bit times of mark between two bytes or
  *   loss of carrier abandon the message silently (nothing is reported). A complete
  *   message is reported with its checksum verdict; a message that fails the checksum, or
  *   whose fields are malformed, carries no data (every field empty), only the status.
@@ -77,7 +78,7 @@
 #define CID_SEIZURE_BITS 300
 #define CID_MARK_BITS 180
 #define CID_MIN_MARK_BITS 40
-#define CID_CORR_LEN 7
+#define CID_CORR_LEN 8
 
 /* Message types. */
 #define CID_MSG_SDMF_CALL 0x04
