@@ -135,9 +135,7 @@ def _check_fields(
     if number is not None:
         allowed = "0123456789" if standard == "dtmf" else "0123456789*#+"
         if not 1 <= len(number) <= MAX_NUMBER or any(c not in allowed for c in number):
-            raise ValueError(
-                f"number {number!r}: 1..{MAX_NUMBER} characters of {allowed!r}"
-            )
+            raise ValueError(f"number {number!r}: 1..{MAX_NUMBER} characters of {allowed!r}")
     if name is not None and (
         not 1 <= len(name) <= MAX_NAME or any(not 0x20 <= ord(c) <= 0x7E for c in name)
     ):
@@ -268,9 +266,10 @@ def encode(
     if lib.cid_tx_set_preamble(tx, seizure_bits, mark_bits) < 0:
         raise ValueError(f"seizure/mark bits {seizure_bits}/{mark_bits} outside 0..1000")
     if standard == "dtmf":
-        if len(dtmf_codes) != 2 or lib.cid_tx_set_dtmf_codes(
-            tx, dtmf_codes[0].encode(), dtmf_codes[1].encode()
-        ) < 0:
+        if (
+            len(dtmf_codes) != 2
+            or lib.cid_tx_set_dtmf_codes(tx, dtmf_codes[0].encode(), dtmf_codes[1].encode()) < 0
+        ):
             raise ValueError(f"dtmf_codes {dtmf_codes!r}: start A or D, end C or #")
     m = _message(format, number, name, datetime, absence, name_absence)
     if lib.cid_tx_set_message(tx, m) < 0:
@@ -398,9 +397,7 @@ def _read_wav(path: str | PathLike[str]) -> PcmArray:
             if w.getcomptype() != "NONE":
                 problems.append(f"compression {w.getcomptype()!r} (need PCM)")
             if problems:
-                raise ValueError(
-                    f"{path}: not 8 kHz mono 16-bit PCM WAV: {', '.join(problems)}"
-                )
+                raise ValueError(f"{path}: not 8 kHz mono 16-bit PCM WAV: {', '.join(problems)}")
             data = w.readframes(w.getnframes())
     except wave.Error as e:
         raise ValueError(f"{path}: not a PCM WAV file: {e}") from None

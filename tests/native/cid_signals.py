@@ -54,8 +54,9 @@ def power(samples: list[float]) -> float:
     return sum(s * s for s in samples) / max(1, len(samples))
 
 
-def add_noise(samples: list[float], snr_db: float, seed: int, ref_power: float | None = None
-              ) -> list[float]:
+def add_noise(
+    samples: list[float], snr_db: float, seed: int, ref_power: float | None = None
+) -> list[float]:
     """White Gaussian noise, snr_db under ref_power (default: the signal's own power)."""
     p = power(samples) if ref_power is None else ref_power
     rms = math.sqrt(p / 10 ** (snr_db / 10))

@@ -27,9 +27,9 @@ from cid_signals import (
 )
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from native._native import ffi, lib
 
 from native import callerid as cid
-from native._native import ffi, lib
 from native.dsp import DtmfGenerator
 
 FSK = ("bell202", "v23")
@@ -74,6 +74,7 @@ def channel(
 
 # ---- message layer ----------------------------------------------------------------
 
+
 def test_published_sdmf_example_encodes_and_decodes_bit_exact() -> None:
     # The widely published Bell 202 SDMF worked example: Sept 30, 12:24, (609) 555-1212.
     published = bytes.fromhex("04 12 30 39 33 30 31 32 32 34 36 30 39 35 35 35 31 32 31 32 51")
@@ -117,7 +118,10 @@ names = st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E),
                 min_size=1, max_size=50)  # fmt: skip
 datetimes = st.builds(
     lambda mo, d, h, mi: f"{mo:02d}{d:02d}{h:02d}{mi:02d}",
-    st.integers(1, 12), st.integers(1, 31), st.integers(0, 23), st.integers(0, 59),
+    st.integers(1, 12),
+    st.integers(1, 31),
+    st.integers(0, 23),
+    st.integers(0, 59),
 )
 reasons = st.sampled_from(["O", "P"])
 
@@ -189,18 +193,18 @@ def with_checksum(body: bytes) -> bytes:
     [
         (b"", "bad_message"),
         (b"\x80", "bad_message"),
-        (bytes([0x80, 4, 0x02, 3, 0x31, 0x32, 0x33]), "bad_message"),   # length byte short
-        (bytes([0x80, 4, 0x02, 9, 0x31, 0x32]), "bad_message"),         # param overruns
-        (bytes([0x80, 3, 0x02, 1, 0x41]), "bad_message"),               # 'A' in a number
-        (bytes([0x80, 3, 0x07, 1, 0x07]), "bad_message"),               # control char in name
-        (bytes([0x80, 4, 0x01, 2, 0x31, 0x32]), "bad_message"),         # short date
-        (bytes([0x80, 2, 0x04, 0]), "bad_message"),                     # empty reason
-        (bytes([0x80, 1, 0x02]), "bad_message"),                        # half a header
-        (bytes([0x80, 2, 0x02, 0]), "bad_message"),                     # empty number
-        (bytes([0x04, 8]) + b"01021230", "bad_message"),                # SDMF without number
-        (bytes([0x04, 9]) + b"0102x230" + b"1", "bad_message"),         # SDMF bad date
-        (bytes([0x82, 3, 0x0B, 1, 0xFF]), "unsupported"),               # message waiting
-        (bytes([0x06, 3, 0x42, 0x42, 0x42]), "unsupported"),            # SDMF MWI
+        (bytes([0x80, 4, 0x02, 3, 0x31, 0x32, 0x33]), "bad_message"),  # length byte short
+        (bytes([0x80, 4, 0x02, 9, 0x31, 0x32]), "bad_message"),  # param overruns
+        (bytes([0x80, 3, 0x02, 1, 0x41]), "bad_message"),  # 'A' in a number
+        (bytes([0x80, 3, 0x07, 1, 0x07]), "bad_message"),  # control char in name
+        (bytes([0x80, 4, 0x01, 2, 0x31, 0x32]), "bad_message"),  # short date
+        (bytes([0x80, 2, 0x04, 0]), "bad_message"),  # empty reason
+        (bytes([0x80, 1, 0x02]), "bad_message"),  # half a header
+        (bytes([0x80, 2, 0x02, 0]), "bad_message"),  # empty number
+        (bytes([0x04, 8]) + b"01021230", "bad_message"),  # SDMF without number
+        (bytes([0x04, 9]) + b"0102x230" + b"1", "bad_message"),  # SDMF bad date
+        (bytes([0x82, 3, 0x0B, 1, 0xFF]), "unsupported"),  # message waiting
+        (bytes([0x06, 3, 0x42, 0x42, 0x42]), "unsupported"),  # SDMF MWI
     ],
 )
 def test_malformed_messages_are_rejected(body: bytes, status: str) -> None:
@@ -249,10 +253,10 @@ def test_c_encoder_rejects_what_python_would_not_send() -> None:
     m = ffi.new("cid_message_t *")
     buf = ffi.new("uint8_t[]", 300)
     m.format = lib.CID_FMT_MDMF
-    assert lib.cid_encode_message(lib.CID_V23, m, buf, 300) == lib.CID_EINVAL   # empty
+    assert lib.cid_encode_message(lib.CID_V23, m, buf, 300) == lib.CID_EINVAL  # empty
     m.number = b"123"
     assert lib.cid_encode_message(lib.CID_V23, m, buf, 300) == 8
-    assert lib.cid_encode_message(lib.CID_V23, m, buf, 7) == lib.CID_EINVAL     # too small
+    assert lib.cid_encode_message(lib.CID_V23, m, buf, 7) == lib.CID_EINVAL  # too small
     assert lib.cid_encode_message(9, m, buf, 300) == lib.CID_EINVAL
     m.number_absence = b"P"
     assert lib.cid_encode_message(lib.CID_V23, m, buf, 300) == lib.CID_EINVAL
@@ -326,11 +330,11 @@ def dtmf_audio(digits: str, level: float = -10.0, on: int = 70, off: int = 70) -
 @pytest.mark.parametrize(
     "digits, want",
     [
-        ("A0812345D0899999B10C", {"number": "0812345"}),   # Swedish multi-field form
-        ("D1#", {"absence": "P"}),                          # Danish restricted
-        ("D3#", {"absence": "O"}),                          # Danish technical reasons
+        ("A0812345D0899999B10C", {"number": "0812345"}),  # Swedish multi-field form
+        ("D1#", {"absence": "P"}),  # Danish restricted
+        ("D3#", {"absence": "O"}),  # Danish technical reasons
         ("B00C", {"absence": "O"}),
-        ("123A4567C", {"number": "4567"}),                  # digits before the start ignored
+        ("123A4567C", {"number": "4567"}),  # digits before the start ignored
     ],
 )
 def test_dtmf_receiver_takes_national_variants(digits: str, want: dict[str, str]) -> None:
@@ -454,7 +458,7 @@ def test_fsk_flipped_bit_on_the_line_is_reported_without_data(standard: str) -> 
 @pytest.mark.parametrize("standard", FSK)
 def test_fsk_truncated_or_preamble_only_gives_nothing(standard: str) -> None:
     whole = channel(MSG, standard, -20.0)
-    assert cid.decode_all(whole[: len(whole) // 2 - 300], "auto") == []   # cut mid-message
+    assert cid.decode_all(whole[: len(whole) // 2 - 300], "auto") == []  # cut mid-message
     seizure_only = to_pcm(fsk([i & 1 for i in range(600)] + [1] * 180, standard, -20.0))
     assert cid.decode_all(seizure_only, "auto") == []
     # a mark signal under 40 bits is not a mark signal: no message
@@ -472,6 +476,7 @@ def test_messages_back_to_back_are_all_found() -> None:
 
 
 # ---- rejection of what is not caller ID ----------------------------------------------
+
 
 def test_noise_tones_and_speech_like_signals_decode_nothing() -> None:
     rng = random.Random(11)
@@ -508,6 +513,7 @@ def test_random_bytes_after_a_proper_preamble_never_give_valid_data() -> None:
 
 # ---- block API behaviour ----------------------------------------------------------------
 
+
 @pytest.mark.parametrize("standard", ["bell202", "v23", "dtmf"])
 def test_any_block_size_gives_the_same_result(standard: str) -> None:
     kw = {"number": NUMBER} if standard == "dtmf" else {"number": NUMBER, "name": NAME}
@@ -535,7 +541,7 @@ def test_c_api_arguments_and_memory() -> None:
     assert lib.cid_rx_block(rx, buf, -1) == lib.CID_EINVAL
     assert lib.cid_rx_block(rx, ffi.NULL, 0) == 0
     assert lib.cid_tx_block(tx, buf, -1) == lib.CID_EINVAL
-    assert lib.cid_tx_block(tx, buf, 16) == 0 and not lib.cid_tx_busy(tx)   # idle: silence
+    assert lib.cid_tx_block(tx, buf, 16) == 0 and not lib.cid_tx_busy(tx)  # idle: silence
     assert lib.cid_tx_set_level(tx, 4.0) == lib.CID_EINVAL
     assert lib.cid_tx_set_level(tx, float("nan")) == lib.CID_EINVAL
     assert lib.cid_tx_set_preamble(tx, -1, 0) == lib.CID_EINVAL
@@ -581,6 +587,7 @@ def test_timing_facts_for_the_line_driver() -> None:
 
 
 # ---- technician tools: WAV files ---------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     "standard, kw",
