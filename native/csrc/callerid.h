@@ -54,8 +54,8 @@
  *   cid_rx_get(rx, &r) && r.status == CID_OK) use r.msg.
  * Only the _new functions allocate; the block functions never do.
  *
- * Memory per instance: cid_rx_t is sizeof 848 bytes on x86-64 (cid_rx_state_size()),
- * plus one dtmf_det_t for CID_DTMF; cid_tx_t is cid_tx_state_size() bytes (about 360),
+ * Memory per instance: cid_rx_t is 808 bytes on x86-64 (cid_rx_state_size()),
+ * plus one dtmf_det_t for CID_DTMF; cid_tx_t is 328 bytes (cid_tx_state_size()),
  * plus one dtmf_gen_t for CID_DTMF.
  */
 #ifndef EDGEPBX_CALLERID_H

@@ -475,6 +475,16 @@ def test_messages_back_to_back_are_all_found() -> None:
                                                      ("dtmf", "333")]  # fmt: skip
 
 
+@pytest.mark.parametrize("level", [-5.0, -20.0, -30.0])
+def test_dtmf_caller_id_levels_at_20db_snr(level: float) -> None:
+    """DTMF caller ID, per-tone level -5..-30 dBm0, white noise 20 dB under the tones."""
+    for seed in range(3):
+        tones = list(cid.encode("dtmf", number=NUMBER, level_dbm0=level))
+        pcm = to_pcm(add_noise(silence(100) + tones + silence(100), 20.0, seed, power(tones)))
+        r = cid.decode(pcm, "auto")
+        assert r is not None and r.standard == "dtmf" and r.number == NUMBER, seed
+
+
 # ---- rejection of what is not caller ID ----------------------------------------------
 
 
