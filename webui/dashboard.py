@@ -259,7 +259,7 @@ def span_row(span: str, channels: list[dict[str, Any]], calls: list[dict[str, An
         words, tone = STATE_WORDS.get(str(ch.get("state")), (str(ch.get("state")), "off"))
         n = ch.get("bchan") or str(ch.get("id", "")).rsplit(".", 1)[-1]
         found = call_on_port(calls, str(ch.get("id")))
-        who = f" · {other_party(*found)}" if found else ""
+        who = f" · {call_summary(ch, *found)}" if found else ""
         chips.append(f'<li class="chip {e(tone)}" title="{e(ch.get("id"))}: {e(words)}{e(who)}">'
                      f"<b>{e(n)}</b> {e(words)}{e(who)}</li>")
     details = (f'<details id="{e(span)}-bchans" class="bchans"><summary>B-channels '

@@ -39,14 +39,15 @@ async def setup_page(request: web.Request) -> web.Response:
     body = f"""
 <p>Welcome. This box has no administrator yet: choose the password of the user
 <strong>admin</strong>. There is no default password; keep this one safe.</p>
-<form id="setup-form" class="card narrow">
+<form id="setup-form" class="card narrow" novalidate>
   <label>User name <input name="username" value="admin" readonly autocomplete="username">
   </label>
   <label>Password <input name="password" type="password" required
-    minlength="{MIN_PASSWORD_LENGTH}" autocomplete="new-password"></label>
+    minlength="{MIN_PASSWORD_LENGTH}" autocomplete="new-password"
+    aria-describedby="policy"></label>
   <label>Password again <input name="confirm" type="password" required
     minlength="{MIN_PASSWORD_LENGTH}" autocomplete="new-password"></label>
-  <p class="hint">The password needs {_e(PASSWORD_POLICY)}.</p>
+  <p class="hint" id="policy">The password needs {_e(PASSWORD_POLICY)}.</p>
   <button type="submit">Set the password and sign in</button>
   <p class="message" id="message" role="alert"></p>
 </form>"""

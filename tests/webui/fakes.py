@@ -43,7 +43,7 @@ def _modem(n: int, **over: Any) -> dict[str, Any]:
 PORTS: list[dict[str, Any]] = [
     {"id": "fxs1", "kind": "fxs", "slot": 0, "state": "alerting", "off_hook": False,
      "ringing": True},
-    {"id": "fxs2", "kind": "fxs", "slot": 1, "state": "idle", "off_hook": False,
+    {"id": "fxs2", "kind": "fxs", "slot": 1, "state": "active", "off_hook": True,
      "ringing": False},
     {"id": "fxo1", "kind": "fxo", "slot": 4, "state": "idle", "off_hook": False, "rings": 0},
     {"id": "gsm1", "kind": "gsm", "slot": 6, "state": "inbound", "modem": _modem(1),

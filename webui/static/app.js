@@ -170,7 +170,12 @@
       const r = await api("POST", "/auth/setup", { password: form.password.value });
       if (r.ok) window.location.href = "/";
       else if (r.status === 409) window.location.href = "/login";
-      else say(r.data.error || "setup failed");
+      else {
+        // the server names the rule broken; the whole rule follows, so one try is enough
+        const err = r.data.error || "setup failed";
+        const rule = $("#policy");
+        say(err.charAt(0).toUpperCase() + err.slice(1) + "." + (rule ? " " + rule.textContent : ""));
+      }
     });
   };
 
