@@ -224,13 +224,12 @@ def port_rows(ports: list[dict[str, Any]], calls: list[dict[str, Any]],
         pid = str(port.get("id", ""))
         kind = str(port.get("kind", ""))
         words, tone = port_status(port, calls)
+        # the call first: it is what changes and what a technician looks for
+        details = _call_note(port, calls, now)
         if kind == "gsm":
-            details = _gsm_details(port)
+            details += (" · " if details else "") + _gsm_details(port)
         elif kind == "fxs":
-            details = f'<span>{e(_ext_label(extensions.get(pid)))}</span>'
-        else:
-            details = ""
-        details += _call_note(port, calls, now)
+            details = f'<span>{e(_ext_label(extensions.get(pid)))}</span> ' + details
         rows.append(
             f'<tr id="port-{e(pid)}" class="port {e(kind)}"><th scope="row">{e(pid)}</th>'
             f"<td>{e(KIND_LABEL.get(kind, kind))}</td><td>{badge(words, tone)}</td>"
