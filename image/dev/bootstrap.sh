@@ -11,7 +11,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 VENV="$ROOT/.venv"
 
 # Build: a C compiler and the headers cffi compiles against. Tests: the tools they drive.
-DEB_PACKAGES=(gcc libc6-dev libffi-dev python3-venv python3-dev)
+# chromium: the web UI's browser tests drive Debian's build (never `playwright install`)
+DEB_PACKAGES=(gcc libc6-dev libffi-dev python3-venv python3-dev chromium)
 
 missing=()
 for pkg in "${DEB_PACKAGES[@]}"; do

@@ -28,25 +28,80 @@ class FakeConfigValidationError(ValueError):
         self.issues = issues
 
 
-PORTS = [
-    {"id": "fxs1", "kind": "fxs", "slot": 0, "state": "idle"},
-    {"id": "fxs2", "kind": "fxs", "slot": 1, "state": "idle"},
-    {"id": "fxo1", "kind": "fxo", "slot": 4, "state": "idle"},
-    {"id": "gsm1", "kind": "gsm", "slot": 6, "state": "idle", "signal": -71},
+def _modem(n: int, **over: Any) -> dict[str, Any]:
+    """A GSM module as drivers.gsm describes it (the fields the UI reads)."""
+    modem = {"name": f"gsm{n}", "model": "SIMCOM_SIM800L", "imei": f"86010000000000{n}",
+             "own_number": f"+7900000000{n}", "sim_state": "READY", "pin_rejected": False,
+             "registration": 1, "registration_text": "home", "operator": "SimNet", "rssi": 20,
+             "signal_dbm": -73, "in_service": True,
+             "service_detail": "registered, home network: SimNet", "responsive": True}
+    modem.update(over)
+    return modem
+
+
+# the shapes of firmware.app.Box.ports(): driver details per kind, one row per B-channel
+PORTS: list[dict[str, Any]] = [
+    {"id": "fxs1", "kind": "fxs", "slot": 0, "state": "alerting", "off_hook": False,
+     "ringing": True},
+    {"id": "fxs2", "kind": "fxs", "slot": 1, "state": "active", "off_hook": True,
+     "ringing": False},
+    {"id": "fxo1", "kind": "fxo", "slot": 4, "state": "idle", "off_hook": False, "rings": 0},
+    {"id": "gsm1", "kind": "gsm", "slot": 6, "state": "inbound", "modem": _modem(1),
+     "call": {"direction": "in", "number": "0601"}},
+    *({"id": f"e1.{n}", "kind": "pri", "slot": 7 + n, "state": "active" if n == 3 else "idle",
+       "bchan": n} for n in range(1, 31)),
 ]
+
+# a call from gsm1 ringing fxs1, and one on E1 B-channel 3 talking to fxs2 (as calls() says)
+CALLS: list[dict[str, Any]] = [
+    {"id": "k1", "state": "ringing", "direction": "inbound", "caller": "0601",
+     "called": "+79000000001", "trunk": "gsm1", "extension": "101", "start": 1_700_000_100.0,
+     "answer": None, "digits": "",
+     "legs": [{"channel": "gsm1", "kind": "gsm", "role": "caller", "released_at": None},
+              {"channel": "fxs1", "kind": "fxs", "role": "callee", "released_at": None}]},
+    {"id": "k2", "state": "active", "direction": "inbound", "caller": "0144",
+     "called": "0155500100", "trunk": "e1", "extension": "102", "start": 1_700_000_050.0,
+     "answer": 1_700_000_060.0, "digits": "",
+     "legs": [{"channel": "e1.3", "kind": "pri", "role": "caller", "released_at": None},
+              {"channel": "fxs2", "kind": "fxs", "role": "callee", "released_at": None}]},
+]
+
+
+def _phone(**over: Any) -> dict[str, Any]:
+    phone = {"active": False, "heard_digits": "", "heard_level_dbm0": -99.0,
+             "heard_audio_ms": 0, "off_hook": False, "ringing": False, "ring_bursts": 0,
+             "linefeed": "forward"}
+    phone.update(over)
+    return phone
+
+
+def _far(**over: Any) -> dict[str, Any]:
+    far = {"active": False, "heard_digits": "", "heard_level_dbm0": -99.0, "heard_audio_ms": 0,
+           "call_state": "idle"}
+    far.update(over)
+    return far
 
 
 class FakeSim:
     def __init__(self) -> None:
         self.actions: list[tuple[Any, ...]] = []
+        # the shape of drivers.board.sim.SimBoardControl.state(); tests may change it
+        self.devices: dict[str, Any] = {
+            "phones": {"fxs1": _phone(name="fxs1", ringing=True, ring_bursts=1),
+                       "fxs2": _phone(name="fxs2", active=True, off_hook=True,
+                                      heard_level_dbm0=-66.1, heard_digits="5")},
+            "trunks": {"fxo1": _far(name="fxo1", caller=None, line_off_hook=False),
+                       "gsm1": _far(name="gsm1-far", call_state="incoming", dialed=None),
+                       "e1.3": _far(name="e1.3", active=True, call_state="active",
+                                    caller="0144", called="0155500100")},
+        }
 
     def _port(self, port: str) -> None:
         if port not in {p["id"] for p in PORTS}:
             raise NotFound(f"no port {port}")
 
     def state(self) -> dict[str, Any]:
-        return {"phones": {"fxs1": {"hook": "on", "ringing": False}},
-                "far_ends": {"fxo1": {"state": "idle"}}}
+        return copy.deepcopy(self.devices)
 
     async def trunk_call(self, port: str, caller: str | None, called: str | None = None) -> None:
         self._port(port)
@@ -87,14 +142,25 @@ class FakeBox:
     def __init__(self, sim: SimulatorControl | None = None) -> None:
         self._sim = sim
         self.fail_info: Exception | None = None
-        self.document: dict[str, Any] = {"system": {"name": "office"}, "extensions": []}
+        self.document: dict[str, Any] = {
+            "system": {"name": "office", "timezone": "UTC"},
+            "extensions": [{"number": "101", "name": "Reception", "port": "fxs1"},
+                           {"number": "102", "name": "Extension 102", "port": "fxs2"}]}
         self.revisions: list[dict[str, Any]] = [
             {"revision": 1, "author": "factory", "time": 1_700_000_000.0, "comment": "initial"}
         ]
         self.history: dict[int, dict[str, Any]] = {1: copy.deepcopy(self.document)}
+        self.ports_list = copy.deepcopy(PORTS)
+        self.calls_list = copy.deepcopy(CALLS)
+        # the shape of firmware.store.Cdr as JSON, newest first
         self.records = [
-            {"id": f"c{i}", "start": 1_700_000_000.0 + i, "caller": "100", "called": "200",
-             "duration": i} for i in range(50)
+            {"id": i + 1, "call_id": f"c{i}", "start_ts": 1_700_000_000.0 + 60 * i,
+             "end_ts": 1_700_000_030.0 + 60 * i, "answer_ts": 1_700_000_005.0 + 60 * i,
+             "caller": "0601", "called": f"2{i:02d}", "direction": "inbound",
+             "disposition": "answered" if i % 2 else "no_answer", "cause": 16,
+             "trunk": "gsm1", "extension": "101", "route": "Inbound gsm1", "wait_s": 5.0,
+             "talk_s": 25.0 + i if i % 2 else 0.0, "legs": [], "digits": ""}
+            for i in range(50)
         ][::-1]
         self.cdr_calls: list[dict[str, Any]] = []
         self.audits: list[tuple[str, str, dict[str, Any]]] = []
@@ -108,11 +174,10 @@ class FakeBox:
                 "config_revision": self.config_revision()}
 
     def ports(self) -> list[dict[str, Any]]:
-        return copy.deepcopy(PORTS)
+        return copy.deepcopy(self.ports_list)
 
     def calls(self) -> list[dict[str, Any]]:
-        return [{"id": "k1", "state": "active", "caller": "0601", "called": "100", "legs": [],
-                 "start": 1_700_000_100.0}]
+        return copy.deepcopy(self.calls_list)
 
     def cdrs(self, limit: int = 100, offset: int = 0, since: float | None = None,
              until: float | None = None) -> list[dict[str, Any]]:

@@ -22,7 +22,8 @@ async def test_reads(admin: Browser) -> None:
     info = await (await admin.get("/api/v1/info")).json()
     assert info["name"] == "office" and info["config_revision"] == 1
     ports = await (await admin.get("/api/v1/ports")).json()
-    assert [p["id"] for p in ports["ports"]] == ["fxs1", "fxs2", "fxo1", "gsm1"]
+    ids = [p["id"] for p in ports["ports"]]
+    assert ids == ["fxs1", "fxs2", "fxo1", "gsm1", *(f"e1.{n}" for n in range(1, 31))]
     calls = await (await admin.get("/api/v1/calls")).json()
     assert calls["calls"][0]["id"] == "k1"
     me = await (await admin.get("/api/v1/auth/me")).json()
@@ -34,7 +35,7 @@ async def test_cdr_paging(admin: Browser, box: FakeBox) -> None:
     assert len(body["cdrs"]) == 50 and (body["limit"], body["offset"]) == (100, 0)
     resp = await admin.get("/api/v1/cdr?limit=5&offset=10&since=1700000000&until=1700000100.5")
     body = await resp.json()
-    assert [c["id"] for c in body["cdrs"]] == ["c39", "c38", "c37", "c36", "c35"]
+    assert [c["call_id"] for c in body["cdrs"]] == ["c39", "c38", "c37", "c36", "c35"]
     assert box.cdr_calls[-1] == {"limit": 5, "offset": 10, "since": 1_700_000_000.0,
                                  "until": 1_700_000_100.5}
 

@@ -34,44 +34,93 @@
     el.className = "message " + (ok ? "ok" : "error");
   }
 
-  // ---- tables (same rules as pages.py: columns from the rows unless given)
-  const TIME_KEYS = new Set(["start", "end", "answer", "answered", "ended", "started", "time",
-                             "ts", "timestamp", "created", "at"]);
+  // ---- live parts. The server renders every page; the parts that change carry data-live and
+  // an id. On news from the box we fetch the page again and swap the parts that changed, so
+  // one renderer (pages in Python) draws both the first view and the live one. Fields a person
+  // types into are not live; their enabled state follows the server through data-sync.
+  const served = new WeakMap();   // live element -> the HTML the server sent for it
+  let clockOffset = 0;            // box clock minus browser clock, in seconds
 
-  function cell(key, value) {
-    if (value === null || value === undefined) return "";
-    if (TIME_KEYS.has(key) && typeof value === "number" && value > 1e8) {
-      return new Date(value * 1000).toLocaleString();
-    }
-    if (typeof value === "object") return JSON.stringify(value);
-    return String(value);
+  function readClock(doc) {
+    const main = $("#main", doc);
+    if (main && main.dataset.now) clockOffset = Number(main.dataset.now) - Date.now() / 1000;
   }
 
-  function renderTable(table, rows, columns, empty) {
-    if (!table) return;
-    if (!columns) {
-      columns = [];
-      rows.forEach((r) => Object.keys(r).forEach((k) => {
-        if (!columns.includes(k)) columns.push(k);
-      }));
-    }
-    table.replaceChildren();
-    const tbody = document.createElement("tbody");
-    if (!rows.length) {
-      const td = document.createElement("td");
-      td.className = "empty";
-      td.textContent = empty;
-      tbody.appendChild(document.createElement("tr")).appendChild(td);
-      table.appendChild(tbody);
-      return;
-    }
-    const head = table.appendChild(document.createElement("thead")).insertRow();
-    columns.forEach((c) => { head.appendChild(document.createElement("th")).textContent = c; });
-    rows.forEach((r) => {
-      const tr = tbody.insertRow();
-      columns.forEach((c) => { tr.insertCell().textContent = cell(c, r[c]); });
+  function duration(seconds) {
+    const t = Math.max(0, Math.floor(seconds));
+    const h = Math.floor(t / 3600), m = Math.floor((t % 3600) / 60), s = t % 60;
+    const ss = String(s).padStart(2, "0");
+    return h ? h + ":" + String(m).padStart(2, "0") + ":" + ss : m + ":" + ss;
+  }
+
+  function tick() {
+    const now = Date.now() / 1000 + clockOffset;
+    $$(".tick[data-since]").forEach((el) => {
+      const text = duration(now - Number(el.dataset.since));
+      if (el.textContent !== text) el.textContent = text;
     });
-    table.appendChild(tbody);
+  }
+
+  function openDetails(root) {
+    const all = $$("details[id]", root);
+    if (root.matches("details[id]")) all.push(root);
+    return all.filter((d) => d.open).map((d) => d.id);
+  }
+
+  function swapLive(doc) {
+    $$("[data-live][id]").forEach((old) => {
+      const fresh = doc.getElementById(old.id);
+      if (!fresh) return;
+      const html = fresh.outerHTML;
+      if (served.get(old) === html) return;  // unchanged: keep focus and what the user opened
+      const active = document.activeElement;
+      const focusId = active && old.contains(active) ? active.id : "";
+      const opened = openDetails(old);
+      const node = document.importNode(fresh, true);
+      old.replaceWith(node);
+      served.set(node, html);
+      opened.forEach((id) => { const d = document.getElementById(id); if (d) d.open = true; });
+      if (focusId) { const f = document.getElementById(focusId); if (f) f.focus(); }
+    });
+    $$("[data-sync][id]").forEach((el) => {
+      const fresh = doc.getElementById(el.id);
+      if (fresh) el.disabled = fresh.hasAttribute("disabled");
+    });
+    tick();
+  }
+
+  let reloading = null, again = false;
+  async function reloadLive() {
+    if (reloading) { again = true; return reloading; }
+    reloading = (async () => {
+      do {
+        again = false;
+        try {
+          const res = await fetch(window.location.pathname,
+                                  { credentials: "same-origin", headers: { Accept: "text/html" } });
+          if (res.redirected && new URL(res.url).pathname !== window.location.pathname) {
+            window.location.href = res.url;  // signed out or session expired
+            return;
+          }
+          if (res.ok) {
+            const doc = new DOMParser().parseFromString(await res.text(), "text/html");
+            readClock(doc);
+            swapLive(doc);
+          }
+        } catch (e) { /* the box is restarting: the next event or poll tries again */ }
+      } while (again);
+    })();
+    try { await reloading; } finally { reloading = null; }
+  }
+
+  function startLive(pollSeconds) {
+    readClock(document);
+    $$("[data-live][id]").forEach((el) => served.set(el, el.outerHTML));
+    setInterval(tick, 1000);
+    liveUpdates(reloadLive);
+    // state with no event of its own (GSM signal, what a simulated phone hears) is polled
+    setInterval(() => { if (document.visibilityState === "visible") reloadLive(); },
+                pollSeconds * 1000);
   }
 
   // ---- live updates: SSE read with fetch, so events of every type are seen
@@ -121,7 +170,12 @@
       const r = await api("POST", "/auth/setup", { password: form.password.value });
       if (r.ok) window.location.href = "/";
       else if (r.status === 409) window.location.href = "/login";
-      else say(r.data.error || "setup failed");
+      else {
+        // the server names the rule broken; the whole rule follows, so one try is enough
+        const err = r.data.error || "setup failed";
+        const rule = $("#policy");
+        say(err.charAt(0).toUpperCase() + err.slice(1) + "." + (rule ? " " + rule.textContent : ""));
+      }
     });
   };
 
@@ -137,27 +191,7 @@
   };
 
   pages.dashboard = function () {
-    async function refresh() {
-      const [info, ports, calls, cdr] = await Promise.all([
-        api("GET", "/info"), api("GET", "/ports"), api("GET", "/calls"),
-        api("GET", "/cdr?limit=20"),
-      ]);
-      if (info.ok) {
-        const dl = $("#info");
-        dl.replaceChildren();
-        Object.entries(info.data).forEach(([k, v]) => {
-          dl.appendChild(document.createElement("dt")).textContent = k;
-          dl.appendChild(document.createElement("dd")).textContent = cell(k, v);
-        });
-      }
-      if (ports.ok) renderTable($("#ports"), ports.data.ports, ["id", "kind", "slot", "state"],
-                                "no ports");
-      if (calls.ok) renderTable($("#calls"), calls.data.calls,
-                                ["id", "state", "caller", "called", "start"], "no calls");
-      if (cdr.ok) renderTable($("#cdrs"), cdr.data.cdrs, null, "no call records yet");
-    }
-    liveUpdates(refresh);
-    refresh();
+    startLive(15);
   };
 
   pages.config = function () {
@@ -213,33 +247,50 @@
     }));
   };
 
+  // ---- simulator: every control names its API path in data-sim; "{name}" in the path is
+  // filled from the field of that name in the device's data-sim-scope (the E1 B-channel).
+  function errorWords(r) {
+    if (r.status === 0) return "the box does not answer";
+    if (r.status === 403) return r.data.error || "your role may not do this";
+    if (r.status >= 500) return "the box failed" + (r.data.id ? " (error id " + r.data.id + ")" : "");
+    return r.data.error || "refused (HTTP " + r.status + ")";
+  }
+
   pages.sim = function () {
-    const pre = $("#sim-state");
-    async function refresh() {
-      const [state, ports] = await Promise.all([api("GET", "/sim/state"), api("GET", "/ports")]);
-      if (state.ok && pre) pre.textContent = JSON.stringify(state.data, null, 2);
-      if (ports.ok) {
-        const byId = new Map(ports.data.ports.map((p) => [String(p.id), p.state]));
-        $$("#sim-trunks tbody tr, #sim-phones tbody tr").forEach((tr) => {
-          const id = tr.cells[0].textContent;
-          if (byId.has(id)) tr.cells[1].textContent = cell("state", byId.get(id));
-        });
+    async function act(el, path, body) {
+      const scope = el.closest("[data-sim-scope]") || document;
+      const filled = path.replace(/\{(\w+)\}/g, (_, name) => {
+        const field = $('[name="' + name + '"]', scope);
+        return field ? encodeURIComponent(field.value) : "";
+      });
+      const label = el.dataset.label || "Action";
+      const r = await api("POST", "/sim/" + filled, body);
+      const msg = $(".message", scope);
+      if (msg) {
+        msg.textContent = r.ok ? label + ": done." : label + " refused: " + errorWords(r);
+        msg.className = "message " + (r.ok ? "ok" : "error");
+        clearTimeout(msg.dataset.timer);
+        if (r.ok) msg.dataset.timer = setTimeout(() => { msg.textContent = ""; }, 4000);
       }
+      reloadLive();
+      setTimeout(reloadLive, 700);  // the simulated devices answer a moment later
+      return r.ok;
     }
-    async function act(path, body) {
-      const r = await api("POST", "/sim/" + path, body || {});
-      say(r.ok ? path.replace(/\//g, " ") + ": done" : (r.data.error || "failed"), r.ok);
-      refresh();
-    }
-    $$("button.sim-action").forEach((b) => b.addEventListener("click", () => act(b.dataset.sim)));
-    $$("form.sim").forEach((f) => f.addEventListener("submit", (ev) => {
+    document.addEventListener("click", (ev) => {
+      const b = ev.target.closest("button[data-sim]");
+      if (!b || b.disabled) return;
+      act(b, b.dataset.sim, b.dataset.digits ? { digits: b.dataset.digits } : {});
+    });
+    document.addEventListener("submit", async (ev) => {
+      const f = ev.target.closest("form[data-sim]");
+      if (!f) return;
       ev.preventDefault();
       const body = {};
-      $$("input", f).forEach((i) => { body[i.name] = i.value.trim() === "" ? null : i.value.trim(); });
-      act(f.dataset.sim, body);
-    }));
-    liveUpdates(refresh);
-    setInterval(refresh, 3000);  // device state (ringing, digits heard) has no event of its own
+      $$("input", f).forEach((i) => { const v = i.value.trim(); body[i.name] = v === "" ? null : v; });
+      const ok = await act(f, f.dataset.sim, body);
+      if (ok && f.elements.digits) f.elements.digits.value = "";
+    });
+    startLive(2);
   };
 
   function signOut() {
