@@ -221,11 +221,17 @@ def split_urc(line: str) -> tuple[str, str]:
 def _extra_lines_for(name: str, args: str) -> int:
     """How many lines follow a URC's own line (a PDU or a text body)."""
     if name in ("+CMT", "+CBM"):
-        return 1
+        # PDU mode: "+CMT: [<alpha>],<length>" then the PDU (text mode is not used).
+        return 1 if args.rsplit(",", 1)[-1].strip().isdigit() else 0
     if name == "+CDS":
         # PDU mode: "+CDS: <length>" then the PDU; text mode is a single line.
         return 1 if args.strip().isdigit() else 0
     return 0
+
+
+def _is_hex_line(line: str) -> bool:
+    """A PDU line: hex digits only (every +CMT/+CDS/+CBM extra line in PDU mode)."""
+    return bool(line) and all(c in "0123456789ABCDEFabcdef" for c in line)
 
 
 def _is_text(data: bytes) -> bool:
@@ -336,6 +342,13 @@ class AtParser:
 
         if self._urc is not None:
             name, args, urc_raw, extra, missing = self._urc
+            if not _is_hex_line(line):
+                # The PDU never came (a truncated +CMT/+CDS): report the URC without it
+                # and take this line for what it is, so nothing is swallowed.
+                self._urc = None
+                events.append(Urc(name, args, urc_raw, extra))
+                self._line(raw, events)
+                return
             extra.append(line)
             if missing > 1:
                 self._urc = (name, args, urc_raw, extra, missing - 1)

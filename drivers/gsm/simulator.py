@@ -96,12 +96,12 @@ EC25 = SimProfile(
 E1550 = SimProfile(
     "E1550", "huawei", "E1550", "11.608.13.02.00", iccid_command="^ICCID",
     iccid_prefix="^ICCID: ", boot_urcs=("^SYSSTART", "+CPIN: {sim}"),
-    ussd_packed_hex=True, huawei_call_urcs=True, signal_urc=True, accepts=("^CURC",),
+    ussd_packed_hex=True, huawei_call_urcs=True, signal_urc=True, accepts=("CURC",),
     usb=True)
 E173 = SimProfile(
     "E173", "huawei", "E173", "11.126.85.00.209", iccid_command="^ICCID",
     iccid_prefix="^ICCID: ", boot_urcs=("^SYSSTART", "+CPIN: {sim}"),
-    ussd_packed_hex=True, huawei_call_urcs=True, signal_urc=True, accepts=("^CURC",),
+    ussd_packed_hex=True, huawei_call_urcs=True, signal_urc=True, accepts=("CURC",),
     usb=True)
 PROFILES: dict[str, SimProfile] = {
     p.name: p for p in (SIM800, SIM7600, M35, UC15, EC25, E1550, E173)
@@ -468,11 +468,11 @@ class SimModem:
             self._urc(f"+CMT: ,{length}\r\n{pdu_hex}")
             return
         mem = self.mem[2]
-        if not self._store(mem, 0, pdu_hex):
+        index = self._store(mem, 0, pdu_hex)
+        if index is None:
             self._network_queue.append((pdu_hex, False))
             return
         if mt in (1, 2, 3):
-            index = max(self._storage[mem])
             self._urc(f'+CMTI: "{mem}",{index}')
 
     def deliver_text(self, sender: str, text: str, *, ucs2: bool | None = None,
@@ -500,13 +500,14 @@ class SimModem:
     def stored_messages(self, mem: str = "SM") -> dict[int, str]:
         return {i: p for i, (_, p) in self._storage.get(mem, {}).items()}
 
-    def _store(self, mem: str, stat: int, pdu_hex: str) -> bool:
+    def _store(self, mem: str, stat: int, pdu_hex: str) -> int | None:
+        """Store a PDU at the first free index (as modules do); None when full."""
         box = self._storage.setdefault(mem, {})
         if len(box) >= self.sms_capacity:
-            return False
+            return None
         index = next(i for i in range(1, self.sms_capacity + 2) if i not in box)
         box[index] = (stat, pdu_hex)
-        return True
+        return index
 
     def _retry_network_queue(self) -> None:
         queue, self._network_queue = self._network_queue, []
@@ -523,8 +524,8 @@ class SimModem:
             self._urc(f"+CDS: {_tpdu_length(pdu_hex)}\r\n{pdu_hex}")
         elif ds == 2:
             mem = self.profile.status_report_storage or self.mem[2]
-            if self._store(mem, 0, pdu_hex):
-                index = max(self._storage[mem])
+            index = self._store(mem, 0, pdu_hex)
+            if index is not None:
                 self._urc(f'+CDSI: "{mem}",{index}')
 
     # -- I/O ----------------------------------------------------------------------------
@@ -738,7 +739,7 @@ class SimModem:
             if self._call is not None:
                 self._end_call(None)
             return self._answer([])
-        if not ubody.startswith("+"):
+        if not ubody.startswith(("+", "^")):
             return self._error(100)
         self._extended(body[1:], ubody[1:])
 
