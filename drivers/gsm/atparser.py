@@ -134,6 +134,13 @@ SET_COMMANDS_WITH_RESPONSE = frozenset(
 answer OK/ERROR, so a ``+X:`` line during them is a URC (``AT+CUSD=1,...`` → ``+CUSD:``)."""
 
 
+RESPONSE_ALIASES: dict[str, tuple[str, ...]] = {
+    "+ICCID:": ("+CICCID:", "+CCID:"),  # SIMCom SIM7600: AT+CICCID → +ICCID: ...
+    "+CCID:": ("+CICCID:", "+ICCID:"),
+}
+"""Answers named otherwise than their command (``answer prefix`` → command prefixes)."""
+
+
 # -- events -------------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class Response:
@@ -412,8 +419,14 @@ class AtParser:
             return None  # a stray error result (late answer to an abandoned command)
         if self._command is None:
             return (name, args) if line[0] in "+^*" or name in self._named_urcs else None
-        if name not in self._named_urcs:
-            return None
         if self._prefix is not None and self._prefix == name + ":":
             return None  # AT+CREG? → +CREG: is the response
+        if self._prefix is not None and self._prefix in RESPONSE_ALIASES.get(name + ":", ()):
+            return None  # AT+CICCID → +ICCID:
+        if name not in self._named_urcs:
+            # An unknown "+X:"/"^X:" line while a command whose answer is "+Y:" is in
+            # flight is a vendor URC, not part of the answer.
+            if self._prefix is not None and line[0] in "+^" and ":" in line:
+                return name, args
+            return None
         return name, args

@@ -243,7 +243,7 @@ class ModemRecovery:
                 self._set_state(RecoveryState.REATTACH)
                 outcome = await self._reattach()
                 self._record(RecoveryState.REATTACH, reason, outcome)
-                if outcome == "recovered":
+                if outcome.startswith("recovered"):
                     break
             self._set_state(RecoveryState.FAILED)
             log.error("%s: recovery failed; trying again in %g s", self.modem.name, backoff)
