@@ -1068,3 +1068,68 @@ class GsmChannel(Channel):
         if self._call is not None:
             description["call"] = {"direction": self._call.direction, "number": self._call.number}
         return description
+
+
+async def probe(engine: AtEngine, timeout: float = 3.0) -> dict[str, object]:
+    """What an installer checks first, with basic 27.007 commands only (any module):
+    identity, SIM, registration, operator, signal.  Reads; changes nothing but echo
+    (ATE0).  Raises :class:`AtTimeout` when the module does not answer AT."""
+
+    async def ask(command: str) -> AtResult | None:
+        try:
+            result = await engine.command(command, timeout)
+        except AtTimeout:
+            return None
+        return result if result.ok else None
+
+    async def first(command: str) -> str | None:
+        result = await ask(command)
+        if result is None or not result.lines:
+            return None
+        line = result.lines[0]
+        return (line.split(":", 1)[1].strip() if line.startswith(("+", "^")) else line).strip('"')
+
+    await engine.command("AT", timeout)
+    await ask("ATE0")
+    manufacturer, model = await first("AT+CGMI"), await first("AT+CGMM")
+    dialect = dialect_for(manufacturer or "", model or "")
+    out: dict[str, object] = {
+        "manufacturer": manufacturer,
+        "model": model,
+        "revision": await first("AT+CGMR"),
+        "imei": await first("AT+CGSN"),
+        "dialect": dialect.name,
+    }
+    cpin = await engine.command("AT+CPIN?", timeout)
+    sim = cpin.line("+CPIN:") if cpin.ok else None
+    out["sim_state"] = sim or ("NOT INSERTED" if cpin.code == 10 else cpin.detail or "UNKNOWN")
+    out["imsi"] = await first("AT+CIMI") if sim == "READY" else None
+    iccid = None
+    if sim == "READY":
+        for command in dict.fromkeys((dialect.iccid_command, "AT+CCID", "AT+ICCID",
+                                      "AT+QCCID", "AT^ICCID?", "AT+CICCID")):
+            result = await ask(command)
+            iccid = parse_iccid(result.lines) if result is not None else None
+            if iccid:
+                break
+    out["iccid"] = iccid
+    creg = await ask("AT+CREG?")
+    parts = _fields(creg.line("+CREG:") or "") if creg is not None else []
+    stat = _int(parts[1]) if len(parts) > 1 else None
+    try:
+        registration = Registration(stat) if stat is not None else None
+    except ValueError:
+        registration = Registration.UNKNOWN
+    out["registration"] = None if registration is None else registration.name.lower()
+    operator = None
+    if registration is not None and registration.in_service:
+        await ask("AT+COPS=3,0")
+        cops = await ask("AT+COPS?")
+        fields = _fields(cops.line("+COPS:") or "") if cops is not None else []
+        operator = fields[2] if len(fields) > 2 and fields[2] else None
+    out["operator"] = operator
+    csq = await ask("AT+CSQ")
+    rssi = _int(_fields(csq.line("+CSQ:") or "")[0]) if csq is not None else None
+    out["rssi"] = rssi
+    out["signal_dbm"] = None if rssi is None else rssi_to_dbm(rssi)
+    return out
