@@ -283,8 +283,11 @@ class SmsService:
     def on_received(self, listener: ReceivedListener) -> None:
         """``listener(sms)`` for every received message (whole, incomplete or undecodable).
         It runs on the loop and must not block; if it raises, the message stays on the
-        module and comes again with the next sweep."""
+        module and comes again with the next sweep.  Until a first listener is attached
+        nothing is taken off the module; attaching it sweeps the storage."""
         self._received.append(listener)
+        if len(self._received) == 1 and self._ready:
+            self.modem._spawn(self.sweep(), "sms-sweep")
 
     def on_status(self, listener: StatusListener) -> None:
         """``listener(sent, report)`` for every status report matched to a sent message."""
@@ -466,6 +469,8 @@ class SmsService:
         return self._deliver(whole)
 
     def _deliver(self, sms: ReceivedSms) -> bool:
+        if not self._received:
+            return False  # nobody to take it yet: it stays on the module
         sms.imei, sms.iccid = self.modem.imei, self.modem.iccid
         self.received_count += 1
         for listener in list(self._received):
