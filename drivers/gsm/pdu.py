@@ -68,7 +68,7 @@ _SEMI = "0123456789*#abc"
 
 
 def _bcd_digits(data: bytes, count: int) -> str:
-    out = []
+    out: list[str] = []
     for byte in data:
         for nibble in (byte & 0x0F, byte >> 4):
             if len(out) >= count:

@@ -287,7 +287,7 @@ class SmsService:
         nothing is taken off the module; attaching it sweeps the storage."""
         self._received.append(listener)
         if len(self._received) == 1 and self._ready:
-            self.modem._spawn(self.sweep(), "sms-sweep")
+            self.modem._spawn(self._sweep_quietly(), "sms-sweep")
 
     def on_status(self, listener: StatusListener) -> None:
         """``listener(sent, report)`` for every status report matched to a sent message."""
@@ -308,7 +308,7 @@ class SmsService:
             log.warning("%s: SMS set-up refused (%s); SMS unavailable", self.modem.name, exc)
             return
         self._ready = True
-        self.modem._spawn(self.sweep(), "sms-sweep")
+        self.modem._spawn(self._sweep_quietly(), "sms-sweep")
 
     @property
     def ready(self) -> bool:
@@ -329,6 +329,9 @@ class SmsService:
                 log.warning("%s: sweeping %s storage failed: %s", self.modem.name, mem, exc)
         self.sweeps += 1
         return handled
+
+    async def _sweep_quietly(self) -> None:
+        await self.sweep()
 
     async def _sweep_storage(self, mem: str) -> int:
         async with self._storage_lock:
