@@ -26,6 +26,8 @@ from typing import Any
 from drivers.board import PortSpec, known_port_ids
 from drivers.board.sim import SimBoard
 from drivers.channel import Channel
+from drivers.gsm.modem import GsmChannel
+from drivers.gsm.sms import ReceivedSms
 from drivers.sim.analog import SimError
 from firmware import __version__
 from firmware.calls.dialplan import Dialplan
@@ -33,7 +35,7 @@ from firmware.calls.engine import CallEngine
 from firmware.config import ConfigStore, default_document
 from firmware.media import MediaRuntime
 from firmware.service import BadRequest, NotFound, ServiceError
-from firmware.store import Cdr, EventStore
+from firmware.store import Cdr, EventStore, SmsRecord
 from native.media import Codec, MediaEngine
 
 log = logging.getLogger(__name__)
@@ -191,6 +193,9 @@ class Box:
         self.board = SimBoard(country=country, block=BLOCK, codec=codec)
         await self.board.start(self.media)
         self.channels = dict(self.board.channels)
+        for channel in self.channels.values():
+            if isinstance(channel, GsmChannel):  # received SMS → store + cloud outbox
+                channel.modem.sms.on_received(self._store_sms)
         port_ids = [p.id for p in ports]
         self.engine = CallEngine(self.channels, self.media, self._store_cdr,
                                  Dialplan.from_document(doc, port_ids))
@@ -226,6 +231,17 @@ class Box:
         log.info("box stopped")
 
     # -- records and live events ----------------------------------------------------------
+    def _store_sms(self, sms: ReceivedSms) -> None:
+        """A received SMS (or its raw PDUs, if undecodable) → the store and, in the same
+        transaction, the cloud outbox (topic "sms").  Raising keeps it on the module."""
+        assert self.store is not None
+        self.store.add_sms(SmsRecord(
+            ts=time.time(), direction="in", modem=sms.modem, peer=sms.sender, text=sms.text,
+            encoding=sms.encoding, iccid=sms.iccid, imei=sms.imei,
+            sent_ts=None if sms.timestamp is None else sms.timestamp.isoformat(),
+            smsc=sms.smsc, parts=sms.parts, missing=list(sms.missing), error=sms.error,
+            raw_pdus=list(sms.raw_pdus)), outbox_topic="sms")
+
     def _store_cdr(self, record: dict[str, Any]) -> None:
         assert self.store is not None
         self.store.add_cdr(Cdr(**record), outbox_topic="cdr")

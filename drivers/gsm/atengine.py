@@ -117,6 +117,8 @@ class AtEngine:
         self.closed = asyncio.Event()
         self.close_reason: str | None = None
         self.garbage_count = 0
+        self.urc_count = 0
+        self.last_rx = asyncio.get_running_loop().time()  # when bytes last arrived
         self._reader_task = asyncio.get_running_loop().create_task(
             self._read_loop(), name=f"{name}-at-reader"
         )
@@ -242,6 +244,7 @@ class AtEngine:
                     self._mark_closed("end of file")
                     return
                 log.debug("%s ← %r", self.name, data)
+                self.last_rx = asyncio.get_running_loop().time()
                 for event in self._parser.feed(data):
                     self._dispatch(event)
         except asyncio.CancelledError:
@@ -263,14 +266,24 @@ class AtEngine:
             self._dispatch_urc(event)
         elif isinstance(event, Garbage):
             self.garbage_count += 1
-            log.debug("%s: garbage %r", self.name, event.raw)
+            # Raw bytes at INFO, rate-limited: a noisy line must not flood the log.
+            if self.garbage_count <= 20 or self.garbage_count % 1000 == 0:
+                log.info("%s: not AT protocol (%d so far): %r", self.name,
+                         self.garbage_count, event.raw[:200])
         elif isinstance(event, Response):
             pass  # collected by the parser into Final.lines
 
+    @property
+    def busy(self) -> bool:
+        """A command is in flight (or waiting for the one in flight)."""
+        return self._lock.locked()
+
     def _dispatch_urc(self, urc: Urc) -> None:
+        self.urc_count += 1
         handlers = [*self._handlers.get(urc.name, ()), *self._catch_all]
         if not handlers:
             log.debug("%s: unhandled URC %r", self.name, urc.raw)
+            return
         for handler in handlers:
             try:
                 handler(urc)

@@ -134,6 +134,13 @@ SET_COMMANDS_WITH_RESPONSE = frozenset(
 answer OK/ERROR, so a ``+X:`` line during them is a URC (``AT+CUSD=1,...`` → ``+CUSD:``)."""
 
 
+RESPONSE_ALIASES: dict[str, tuple[str, ...]] = {
+    "+ICCID:": ("+CICCID:", "+CCID:"),  # SIMCom SIM7600: AT+CICCID → +ICCID: ...
+    "+CCID:": ("+CICCID:", "+ICCID:"),
+}
+"""Answers named otherwise than their command (``answer prefix`` → command prefixes)."""
+
+
 # -- events -------------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class Response:
@@ -221,11 +228,17 @@ def split_urc(line: str) -> tuple[str, str]:
 def _extra_lines_for(name: str, args: str) -> int:
     """How many lines follow a URC's own line (a PDU or a text body)."""
     if name in ("+CMT", "+CBM"):
-        return 1
+        # PDU mode: "+CMT: [<alpha>],<length>" then the PDU (text mode is not used).
+        return 1 if args.rsplit(",", 1)[-1].strip().isdigit() else 0
     if name == "+CDS":
         # PDU mode: "+CDS: <length>" then the PDU; text mode is a single line.
         return 1 if args.strip().isdigit() else 0
     return 0
+
+
+def _is_hex_line(line: str) -> bool:
+    """A PDU line: hex digits only (every +CMT/+CDS/+CBM extra line in PDU mode)."""
+    return bool(line) and all(c in "0123456789ABCDEFabcdef" for c in line)
 
 
 def _is_text(data: bytes) -> bool:
@@ -336,6 +349,13 @@ class AtParser:
 
         if self._urc is not None:
             name, args, urc_raw, extra, missing = self._urc
+            if not _is_hex_line(line):
+                # The PDU never came (a truncated +CMT/+CDS): report the URC without it
+                # and take this line for what it is, so nothing is swallowed.
+                self._urc = None
+                events.append(Urc(name, args, urc_raw, extra))
+                self._line(raw, events)
+                return
             extra.append(line)
             if missing > 1:
                 self._urc = (name, args, urc_raw, extra, missing - 1)
@@ -399,8 +419,14 @@ class AtParser:
             return None  # a stray error result (late answer to an abandoned command)
         if self._command is None:
             return (name, args) if line[0] in "+^*" or name in self._named_urcs else None
-        if name not in self._named_urcs:
-            return None
         if self._prefix is not None and self._prefix == name + ":":
             return None  # AT+CREG? → +CREG: is the response
+        if self._prefix is not None and self._prefix in RESPONSE_ALIASES.get(name + ":", ()):
+            return None  # AT+CICCID → +ICCID:
+        if name not in self._named_urcs:
+            # An unknown "+X:"/"^X:" line while a command whose answer is "+Y:" is in
+            # flight is a vendor URC, not part of the answer.
+            if self._prefix is not None and line[0] in "+^" and ":" in line:
+                return name, args
+            return None
         return name, args

@@ -56,6 +56,8 @@ from drivers.channel import (
 from drivers.gsm.atengine import AtEngine, AtResult, AtTimeout, GsmError, PortClosed
 from drivers.gsm.atparser import Urc
 from drivers.gsm.dialects import DEFAULT_DIALECT, Dialect, dialect_for, parse_iccid
+from drivers.gsm.sms import SmsService
+from drivers.gsm.ussd import UssdService
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +109,10 @@ def _int(text: str, default: int | None = None) -> int | None:
 
 ServiceListener = Callable[[bool, str], None]
 FaultListener = Callable[[str], None]
+UnresponsiveListener = Callable[[int], None]
+
+UNRESPONSIVE_AFTER = 2
+"""Missed health checks in a row after which the module counts as hung (recovery starts)."""
 
 
 class GsmModem:
@@ -159,14 +165,59 @@ class GsmModem:
         self._service: tuple[bool, str] | None = None
         self._service_listeners: list[ServiceListener] = []
         self._fault_listeners: list[FaultListener] = []
+        self._unresponsive_listeners: list[UnresponsiveListener] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self._health_task: asyncio.Task[None] | None = None
+        self._health_wanted = False
+        self._reboot_expected = False  # a reset we asked for: recovery initialises
+        # URC subscriptions live here, not only on the engine: a re-attached module gets a
+        # new engine and every subscriber (channel, SMS, USSD) keeps its handlers.
+        self._urc_handlers: list[tuple[str, Callable[[Urc], None]]] = []
+        self._engine_unsubscribe: list[Callable[[], None]] = []
         self._unsubscribe = [
-            engine.on_urc("+CREG", self._on_creg),
-            engine.on_urc("+CPIN", self._on_cpin),
-            engine.on_urc("RDY", self._on_restart),
+            self.on_urc("+CREG", self._on_creg),
+            self.on_urc("+CPIN", self._on_cpin),
+            self.on_urc("RDY", self._on_restart),
+            self.on_urc("^SYSSTART", self._on_restart),
+            self.on_urc("^RSSI", self._on_rssi),
         ]
-        self._spawn(self._watch_port(), "port-watch")
+        self._port_watch = self._spawn(self._watch_port(engine), "port-watch")
+        self.sms = SmsService(self)
+        self.ussd = UssdService(self)
+
+    # -- URC subscriptions (survive an engine swap) ---------------------------------------
+    def on_urc(self, name: str, handler: Callable[[Urc], None]) -> Callable[[], None]:
+        """Route URCs called ``name`` to ``handler`` on this module, whichever port (engine)
+        it is on now or after a re-attach; returns an unsubscriber."""
+        entry = (name, handler)
+        self._urc_handlers.append(entry)
+        self._engine_unsubscribe.append(self.engine.on_urc(name, handler))
+
+        def unsubscribe() -> None:
+            with contextlib.suppress(ValueError):
+                index = self._urc_handlers.index(entry)
+                del self._urc_handlers[index]
+                self._engine_unsubscribe.pop(index)()
+
+        return unsubscribe
+
+    async def attach_engine(self, engine: AtEngine) -> None:
+        """Carry on over another port (a module that re-enumerated under another tty, found
+        again by its IMEI): handlers move over, the old engine is closed.  The caller then
+        runs :meth:`initialise`."""
+        old = self.engine
+        for unsubscribe in self._engine_unsubscribe:
+            unsubscribe()
+        self.engine = engine
+        self._engine_unsubscribe = [engine.on_urc(n, h) for n, h in self._urc_handlers]
+        engine.add_urcs(self.dialect.extra_urcs | self.dialect.boot_urcs)
+        if old is not engine:
+            self._port_watch.cancel()
+            await old.close()
+        self._port_watch = self._spawn(self._watch_port(engine), "port-watch")
+        self.missed_health_checks = 0
+        if self._health_wanted:
+            self.start_health_check()
 
     # -- listeners ----------------------------------------------------------------------
     def on_service(self, listener: ServiceListener) -> None:
@@ -177,6 +228,11 @@ class GsmModem:
         """``listener(reason)`` when the module restarted or its port went away: any call
         it carried is gone."""
         self._fault_listeners.append(listener)
+
+    def on_unresponsive(self, listener: UnresponsiveListener) -> None:
+        """``listener(missed)`` each time the health check misses its answer
+        :data:`UNRESPONSIVE_AFTER` times or more in a row: the module is hung."""
+        self._unresponsive_listeners.append(listener)
 
     # -- commands -----------------------------------------------------------------------
     async def command(self, command: str, timeout: float | None = None) -> AtResult:
@@ -202,7 +258,7 @@ class GsmModem:
             await self._identify()
             if self._auto_dialect:
                 self.dialect = dialect_for(self.manufacturer or "", self.model or "")
-            self.engine.add_urcs(self.dialect.extra_urcs)
+            self.engine.add_urcs(self.dialect.extra_urcs | self.dialect.boot_urcs)
             await self._ok("AT+CLIP=1")
             await self._ok("AT+CRC=1")
             for command in self.dialect.init_commands:
@@ -215,6 +271,7 @@ class GsmModem:
                 result = await self.command("AT+CCWA=0,0")
                 if not result.ok:
                     log.info("%s: could not switch call waiting off: %s", self.name, result.result)
+                await self.sms.setup()
             await self.refresh_signal()
             self.initialised = True
         except GsmError as exc:
@@ -319,22 +376,38 @@ class GsmModem:
 
     # -- health -------------------------------------------------------------------------
     def start_health_check(self) -> None:
-        """Every ``health_interval``: AT (and +CSQ). A missed answer counts; recovery
-        (CFUN, power key) is a later layer that reads :attr:`missed_health_checks`."""
+        """Every ``health_interval``: AT (and +CSQ). A missed answer counts; from
+        :data:`UNRESPONSIVE_AFTER` in a row the unresponsive listeners (recovery:
+        :mod:`drivers.gsm.recovery`) hear of it."""
+        self._health_wanted = True
         if self._health_task is None or self._health_task.done():
             self._health_task = self._spawn(self._health_loop(), "health")
 
     async def _health_loop(self) -> None:
         while not self.engine.closed.is_set():
             await asyncio.sleep(self.health_interval)
+            engine = self.engine
             try:
-                await self.engine.command("AT", self.health_timeout)
-                await self.refresh_signal()
-            except AtTimeout:
+                # Bounded also while another command holds the port: a module silent
+                # behind a long command (AT+CMGL, ATD) is as hung as one silent to AT.
+                async with asyncio.timeout(2 * self.health_timeout + self.health_interval):
+                    await engine.command("AT", self.health_timeout)
+                    await self.refresh_signal()
+            except (AtTimeout, TimeoutError):
+                loop = asyncio.get_running_loop()
+                if engine.busy and loop.time() - engine.last_rx < self.health_timeout:
+                    continue  # busy, and talking: not hung
                 self.missed_health_checks += 1
                 log.warning(
                     "%s: health check missed (%d in a row)", self.name, self.missed_health_checks
                 )
+                if self.missed_health_checks >= UNRESPONSIVE_AFTER:
+                    self._update_service()
+                    for listener in list(self._unresponsive_listeners):
+                        try:
+                            listener(self.missed_health_checks)
+                        except Exception:
+                            log.exception("%s: unresponsive listener failed", self.name)
                 continue
             except PortClosed:
                 return
@@ -344,6 +417,9 @@ class GsmModem:
                     self.name,
                     self.missed_health_checks,
                 )
+            if self.missed_health_checks >= UNRESPONSIVE_AFTER:
+                self.missed_health_checks = 0
+                self._update_service()
             self.missed_health_checks = 0
 
     @property
@@ -360,6 +436,8 @@ class GsmModem:
         """(in service, why) as the UI and ChannelStatus say it."""
         if self.engine.closed.is_set():
             return False, f"port closed ({self.engine.close_reason})"
+        if self.missed_health_checks >= UNRESPONSIVE_AFTER:
+            return False, f"module not answering ({self.missed_health_checks} health checks)"
         if self.sim_state in ("NOT INSERTED", "NOT READY"):
             return False, "SIM not inserted"
         if self.pin_rejected:
@@ -431,10 +509,17 @@ class GsmModem:
         self.restarts_seen += 1
         self.initialised = False
         self.registration = None
-        log.warning("%s: module restarted (%s); initialising again", self.name, urc.raw)
         self._update_service()
         self._fault("module restarted")
+        if self._reboot_expected:
+            log.info("%s: module restarted as asked (%s)", self.name, urc.raw)
+            return
+        log.warning("%s: module restarted (%s); initialising again", self.name, urc.raw)
         self._spawn(self._reinitialise(), "reinit")
+
+    def expect_reboot(self, expected: bool) -> None:
+        """Recovery says a restart is its own doing: it initialises the module itself."""
+        self._reboot_expected = expected
 
     async def _reinitialise(self) -> None:
         await asyncio.sleep(0.1)  # let the boot URCs settle
@@ -443,10 +528,18 @@ class GsmModem:
         except GsmError as exc:
             log.error("%s: initialising after restart failed: %s", self.name, exc)
 
-    async def _watch_port(self) -> None:
-        await self.engine.closed.wait()
+    async def _watch_port(self, engine: AtEngine) -> None:
+        await engine.closed.wait()
+        if engine is not self.engine:
+            return  # replaced on purpose (attach_engine)
         self._update_service()
-        self._fault(f"port closed ({self.engine.close_reason})")
+        self._fault(f"port closed ({engine.close_reason})")
+
+    def _on_rssi(self, urc: Urc) -> None:
+        """Huawei ^RSSI: <rssi> — the signal, unsolicited, on the +CSQ scale."""
+        value = _int(urc.args.strip())
+        if value is not None:
+            self.rssi = value
 
     def _spawn(self, coro: Coroutine[Any, Any, None], what: str) -> asyncio.Task[None]:
         task = asyncio.get_running_loop().create_task(coro, name=f"{self.name}-{what}")
@@ -458,6 +551,8 @@ class GsmModem:
         """Stop the health check and background work, close the engine (the port)."""
         for unsubscribe in self._unsubscribe:
             unsubscribe()
+        self.sms.close()
+        self.ussd.close()
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()
@@ -493,6 +588,7 @@ class GsmModem:
             "responsive": self.responsive,
             "missed_health_checks": self.missed_health_checks,
             "restarts_seen": self.restarts_seen,
+            "sms": self.sms.info(),
         }
 
 
@@ -510,6 +606,7 @@ class GsmTimings:
     hangup_timeout: float = 5.0
     dtmf_timeout: float = 5.0
     clcc_timeout: float = 3.0
+    silent_polls: int = 3  # AT+CLCC timeouts in a row that end a call (module silent)
 
 
 @dataclass(frozen=True, slots=True)
@@ -610,7 +707,6 @@ class GsmChannel(Channel):
         """Initialise the module and start watching it. A module that cannot be brought
         into service (no SIM, PIN trouble, silent) leaves the channel OUT_OF_SERVICE with a
         ChannelStatus saying why; it does not raise."""
-        engine = self.modem.engine
         handlers: dict[str, Callable[[Urc], None]] = {
             "RING": self._on_ring,
             "+CRING": self._on_ring,
@@ -624,7 +720,7 @@ class GsmChannel(Channel):
             "^CONN": self._on_huawei_call,
             "^CEND": self._on_huawei_call,
         }
-        self._unsubscribe = [engine.on_urc(name, h) for name, h in handlers.items()]
+        self._unsubscribe = [self.modem.on_urc(name, h) for name, h in handlers.items()]
         self.modem.on_service(self._on_service)
         self.modem.on_fault(self._on_fault)
         self._started = True
@@ -836,13 +932,24 @@ class GsmChannel(Channel):
         self._poller = None
 
     async def _poll_calls(self) -> None:
+        silent = 0
         while self._call is not None:
             try:
                 result = await self.modem.command("AT+CLCC", self.timings.clcc_timeout)
             except AtTimeout:
-                continue  # the health check counts a silent module
+                # A module silent mid-call: after a few polls the call is given up (the
+                # caller hears the release, not dead air); the health check and recovery
+                # deal with the module itself.
+                silent += 1
+                call = self._call
+                if silent >= self.timings.silent_polls and call is not None:
+                    log.warning("%s: module silent during a call; releasing it", self.id)
+                    self._finish(call, Cause.TEMPORARY_FAILURE)
+                    return
+                continue
             except PortClosed:
                 return
+            silent = 0
             if result.ok:
                 entries = [
                     ClccEntry.parse(line.partition(":")[2])
@@ -961,3 +1068,68 @@ class GsmChannel(Channel):
         if self._call is not None:
             description["call"] = {"direction": self._call.direction, "number": self._call.number}
         return description
+
+
+async def probe(engine: AtEngine, timeout: float = 3.0) -> dict[str, object]:
+    """What an installer checks first, with basic 27.007 commands only (any module):
+    identity, SIM, registration, operator, signal.  Reads; changes nothing but echo
+    (ATE0).  Raises :class:`AtTimeout` when the module does not answer AT."""
+
+    async def ask(command: str) -> AtResult | None:
+        try:
+            result = await engine.command(command, timeout)
+        except AtTimeout:
+            return None
+        return result if result.ok else None
+
+    async def first(command: str) -> str | None:
+        result = await ask(command)
+        if result is None or not result.lines:
+            return None
+        line = result.lines[0]
+        return (line.split(":", 1)[1].strip() if line.startswith(("+", "^")) else line).strip('"')
+
+    await engine.command("AT", timeout)
+    await ask("ATE0")
+    manufacturer, model = await first("AT+CGMI"), await first("AT+CGMM")
+    dialect = dialect_for(manufacturer or "", model or "")
+    out: dict[str, object] = {
+        "manufacturer": manufacturer,
+        "model": model,
+        "revision": await first("AT+CGMR"),
+        "imei": await first("AT+CGSN"),
+        "dialect": dialect.name,
+    }
+    cpin = await engine.command("AT+CPIN?", timeout)
+    sim = cpin.line("+CPIN:") if cpin.ok else None
+    out["sim_state"] = sim or ("NOT INSERTED" if cpin.code == 10 else cpin.detail or "UNKNOWN")
+    out["imsi"] = await first("AT+CIMI") if sim == "READY" else None
+    iccid = None
+    if sim == "READY":
+        for command in dict.fromkeys((dialect.iccid_command, "AT+CCID", "AT+ICCID",
+                                      "AT+QCCID", "AT^ICCID?", "AT+CICCID")):
+            result = await ask(command)
+            iccid = parse_iccid(result.lines) if result is not None else None
+            if iccid:
+                break
+    out["iccid"] = iccid
+    creg = await ask("AT+CREG?")
+    parts = _fields(creg.line("+CREG:") or "") if creg is not None else []
+    stat = _int(parts[1]) if len(parts) > 1 else None
+    try:
+        registration = Registration(stat) if stat is not None else None
+    except ValueError:
+        registration = Registration.UNKNOWN
+    out["registration"] = None if registration is None else registration.name.lower()
+    operator = None
+    if registration is not None and registration.in_service:
+        await ask("AT+COPS=3,0")
+        cops = await ask("AT+COPS?")
+        fields = _fields(cops.line("+COPS:") or "") if cops is not None else []
+        operator = fields[2] if len(fields) > 2 and fields[2] else None
+    out["operator"] = operator
+    csq = await ask("AT+CSQ")
+    rssi = _int(_fields(csq.line("+CSQ:") or "")[0]) if csq is not None else None
+    out["rssi"] = rssi
+    out["signal_dbm"] = None if rssi is None else rssi_to_dbm(rssi)
+    return out

@@ -1,9 +1,17 @@
-"""A simulated GSM module (SIMCom SIM800 flavoured) speaking AT on a pseudo-terminal.
+"""A simulated GSM module speaking AT on a pseudo-terminal, in the dialect of a real one.
 
 Owns: the modem side of a pty pair and the state a real module keeps (echo, CMEE, CLIP,
-identity, SIM, registration, signal, one voice call), and a control API through which tests
-and the simulated board play the network: ring the SIM, answer or reject a call placed on
-it, lose registration, pull the SIM, make the module go silent or spew noise.
+identity, SIM, registration, signal, one voice call, SMS storage, USSD, power), and a
+control API through which tests and the simulated board play the network: ring the SIM,
+answer or reject a call placed on it, deliver SMS (single, multi-part, UCS2; stored with
++CMTI or direct with +CMT), send status reports, answer USSD, lose registration, change
+the signal, pull the SIM, make the module go silent, spew noise or floods of URCs, reboot,
+power it through a simulated power key (:class:`SimPowerKey`), and re-enumerate it under
+another tty path (a USB module reset).
+
+How each module differs is :class:`SimProfile` — the simulator's own notes from the
+vendors' manuals (SIM800, SIM7600, M35, UC15, EC25, E1550, E173).  It is deliberately
+separate from the driver's dialect table: the tests check the driver's table against it.
 Must not touch: the driver. The driver opens :attr:`SimModem.device_path` with pyserial
 exactly as it opens ``/dev/ttyUSB2``, so the whole serial path is exercised.
 
@@ -17,12 +25,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime
 import errno
 import logging
 import os
 import re
 import tty
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -41,6 +50,62 @@ CME_TEXT = {
     100: "unknown",
 }
 _CLCC_STAT = {"active": 0, "dialing": 2, "alerting": 3, "incoming": 4}
+
+
+@dataclass(frozen=True, slots=True)
+class SimProfile:
+    """How one model behaves where modules differ (from its vendor's AT manual)."""
+
+    name: str
+    manufacturer: str
+    model: str
+    revision: str
+    iccid_command: str = "CCID"  # the extended command name that reads the ICCID
+    iccid_prefix: str = ""  # "+ICCID: " / "+QCCID: " / "^ICCID: " or bare digits
+    boot_urcs: tuple[str, ...] = ("RDY", "+CFUN: 1", "+CPIN: {sim}", "Call Ready",
+                                  "SMS Ready")
+    sms_storages: tuple[str, ...] = ("SM", "ME")
+    status_report_storage: str | None = None  # "SR": a dedicated one; None: with messages
+    ussd_packed_hex: bool = False  # Huawei: USSD strings 7-bit packed in hex
+    huawei_call_urcs: bool = False  # ^ORIG/^CONF/^CONN/^CEND
+    signal_urc: bool = False  # ^RSSI on signal change
+    accepts: tuple[str, ...] = ()  # vendor set commands that just answer OK
+    usb: bool = False  # a USB module: a reset re-enumerates it
+
+
+SIM800 = SimProfile("SIM800", "SIMCOM_Ltd", "SIMCOM_SIM800L", "Revision:1418B04SIM800L24")
+SIM7600 = SimProfile(
+    "SIM7600", "SIMCOM INCORPORATED", "SIMCOM_SIM7600E-H", "LE20B04SIM7600M22",
+    iccid_command="CICCID", iccid_prefix="+ICCID: ",
+    boot_urcs=("RDY", "+CPIN: {sim}", "SMS DONE", "PB DONE"), usb=True)
+M35 = SimProfile(
+    "M35", "Quectel_Ltd", "Quectel_M35", "M35FAR02A03", iccid_command="QCCID",
+    boot_urcs=("RDY", "+CFUN: 1", "+CPIN: {sim}", "Call Ready", "SMS Ready"))
+UC15 = SimProfile(
+    "UC15", "Quectel", "UC15", "UC15AEFAR02A02", iccid_command="QCCID",
+    iccid_prefix="+QCCID: ", boot_urcs=("RDY", "+CPIN: {sim}", "+QIND: SMS DONE",
+                                        "+QIND: PB DONE"),
+    sms_storages=("SM", "ME", "SR"), status_report_storage="SR",
+    accepts=("QURCCFG",), usb=True)
+EC25 = SimProfile(
+    "EC25", "Quectel", "EC25", "EC25EFAR06A06M4G", iccid_command="QCCID",
+    iccid_prefix="+QCCID: ", boot_urcs=("RDY", "+CPIN: {sim}", "+QIND: SMS DONE",
+                                        "+QIND: PB DONE"),
+    sms_storages=("SM", "ME", "SR"), status_report_storage="SR",
+    accepts=("QURCCFG",), usb=True)
+E1550 = SimProfile(
+    "E1550", "huawei", "E1550", "11.608.13.02.00", iccid_command="^ICCID",
+    iccid_prefix="^ICCID: ", boot_urcs=("^SYSSTART", "+CPIN: {sim}"),
+    ussd_packed_hex=True, huawei_call_urcs=True, signal_urc=True, accepts=("CURC",),
+    usb=True)
+E173 = SimProfile(
+    "E173", "huawei", "E173", "11.126.85.00.209", iccid_command="^ICCID",
+    iccid_prefix="^ICCID: ", boot_urcs=("^SYSSTART", "+CPIN: {sim}"),
+    ussd_packed_hex=True, huawei_call_urcs=True, signal_urc=True, accepts=("CURC",),
+    usb=True)
+PROFILES: dict[str, SimProfile] = {
+    p.name: p for p in (SIM800, SIM7600, M35, UC15, EC25, E1550, E173)
+}
 
 
 @dataclass(slots=True)
@@ -64,12 +129,42 @@ class _Call:
     timer: asyncio.TimerHandle | None = field(default=None)
 
 
+class SimPowerKey:
+    """A GPIO output wired to the simulated module's power key (the shape of
+    python-periphery's ``GPIO``: ``write(bool)``, ``close()``).  A press of at least
+    ``min_press`` seconds toggles the power, as on SIM800/EC25-class modules."""
+
+    def __init__(self, modem: SimModem, *, min_press: float = 0.05, active_low: bool = False
+                 ) -> None:
+        self.modem = modem
+        self.min_press = min_press
+        self.active_low = active_low
+        self._pressed_at: float | None = None
+        self.presses = 0
+
+    def write(self, value: bool) -> None:
+        pressed = value != self.active_low
+        now = asyncio.get_running_loop().time()
+        if pressed and self._pressed_at is None:
+            self._pressed_at = now
+        elif not pressed and self._pressed_at is not None:
+            held = now - self._pressed_at
+            self._pressed_at = None
+            if held >= self.min_press:
+                self.presses += 1
+                self.modem.toggle_power()
+
+    def close(self) -> None:
+        pass
+
+
 class SimModem:
     """A virtual modem on a pty. ``async with SimModem() as sim: sim.device_path``."""
 
     def __init__(
         self,
         *,
+        profile: SimProfile = SIM800,
         identity: SimIdentity | None = None,
         pin: str | None = None,
         sim_inserted: bool = True,
@@ -78,8 +173,13 @@ class SimModem:
         ring_interval: float = 3.0,
         alerting_delay: float = 0.2,
         boot_delay: float = 0.2,
+        sms_capacity: int = 10,
+        report_delay: float = 0.1,
+        ussd_delay: float = 0.05,
     ) -> None:
-        self.identity = identity or SimIdentity()
+        self.profile = profile
+        self.identity = identity or SimIdentity(
+            manufacturer=profile.manufacturer, model=profile.model, revision=profile.revision)
         self.pin = pin
         self.ring_interval = ring_interval
         self.alerting_delay = alerting_delay
@@ -100,6 +200,26 @@ class SimModem:
         self._interleave: list[str] = []
         self._call: _Call | None = None
         self._reset_settings()
+        # SMS: storages (index → (stat, pdu)), the network's queue when they are full.
+        self.sms_capacity = sms_capacity
+        self._storage: dict[str, dict[int, tuple[int, str]]] = {
+            mem: {} for mem in profile.sms_storages
+        }
+        self._network_queue: list[tuple[str, bool]] = []
+        self._mr = 0
+        self.report_delay = report_delay
+        self.report_status = 0  # TP-ST of the status reports the "network" sends
+        self.sms_sent_refs: list[int] = []
+        # USSD: code → (answer text, "gsm7" | "ucs2", <m>)
+        self.ussd_delay = ussd_delay
+        self.ussd_answers: dict[str, tuple[str, str, int]] = {
+            "*100#": ("Balance: 12.34 EUR", "gsm7", 0)
+        }
+        self.ussd_requests: list[str] = []
+        self.powered = True
+        self.power_cycles = 0
+        self.enumerations = 0
+        self._flood: asyncio.TimerHandle | None = None
         self._master: int | None = None
         self._slave: int | None = None
         self._rx = bytearray()
@@ -115,22 +235,25 @@ class SimModem:
         self.crc = False
         self.creg_mode = 0
         self.cfun = 1
+        self.cmgf = 0
+        self.cnmi = (0, 0, 0, 0, 0)  # after power-up no indications (27.005 default)
+        self.mem = ["SM", "SM", "SM"]
 
     # -- lifecycle ----------------------------------------------------------------------
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
+        self._open_pty()
+
+    def _open_pty(self) -> None:
+        assert self._loop is not None
         self._master, self._slave = os.openpty()
         tty.setraw(self._slave)  # no echo, no CR/LF translation in the line discipline
         os.set_blocking(self._master, False)
         self.device_path = os.ttyname(self._slave)
         self._loop.add_reader(self._master, self._on_readable)
+        self.enumerations += 1
 
-    async def stop(self) -> None:
-        for timer in self._timers:
-            timer.cancel()
-        self._timers.clear()
-        if self._call is not None and self._call.timer is not None:
-            self._call.timer.cancel()
+    def _close_pty(self) -> None:
         if self._loop is not None and self._master is not None:
             self._loop.remove_reader(self._master)
             self._loop.remove_writer(self._master)
@@ -139,6 +262,16 @@ class SimModem:
                 with contextlib.suppress(OSError):
                     os.close(fd)
         self._master = self._slave = None
+        self._tx.clear()
+        self._rx.clear()
+
+    async def stop(self) -> None:
+        for timer in self._timers:
+            timer.cancel()
+        self._timers.clear()
+        if self._call is not None and self._call.timer is not None:
+            self._call.timer.cancel()
+        self._close_pty()
 
     async def __aenter__(self) -> SimModem:
         await self.start()
@@ -171,6 +304,8 @@ class SimModem:
             raise RuntimeError(f"no outgoing call to answer (call state {self.call_state})")
         self._cancel_call_timer()
         self._set_state("active")
+        if self.profile.huawei_call_urcs:
+            self._urc("^CONN:1,0")
 
     def far_hangup(self, *, silent: bool = False) -> None:
         """The far end hangs up (or an incoming caller gives up): NO CARRIER.
@@ -200,6 +335,8 @@ class SimModem:
 
     def set_signal(self, rssi: int) -> None:
         self._rssi = rssi
+        if self.profile.signal_urc:
+            self._urc(f"^RSSI:{rssi}")
 
     def remove_sim(self) -> None:
         """Pull the SIM: +CPIN: NOT READY, registration lost, any call dropped."""
@@ -238,15 +375,158 @@ class SimModem:
         )
 
         def booted() -> None:
-            self._urc("RDY")
-            self._urc("+CFUN: 1")
-            self._urc(f"+CPIN: {self._sim_state}")
+            if not self.powered:
+                return
+            for line in self.profile.boot_urcs:
+                if line in ("Call Ready", "SMS Ready", "SMS DONE", "PB DONE",
+                            "+QIND: SMS DONE", "+QIND: PB DONE") \
+                        and self._sim_state != "READY":
+                    continue
+                self._urc(line.format(sim=self._sim_state))
             if self._sim_state == "READY":
                 self._registration = self._registration_target
-                self._urc("Call Ready")
-                self._urc("SMS Ready")
+            self._retry_network_queue()
 
         self._later(self.boot_delay, booted)
+
+    # -- control API: power, USB, floods --------------------------------------------------
+    def power_off(self) -> None:
+        """The module switches off: silent, call and settings gone."""
+        if not self.powered:
+            return
+        self.powered = False
+        if self._call is not None:
+            self._cancel_call_timer()
+            self._set_call(None)
+        self._silent = True
+
+    def power_on(self) -> None:
+        """The module switches on: boots (URCs after ``boot_delay``); a USB module comes
+        back under a new tty path."""
+        if self.powered:
+            return
+        self.powered = True
+        self.power_cycles += 1
+        self._silent = False
+        if self.profile.usb:
+            self.reenumerate()
+        self.reboot()
+
+    def toggle_power(self) -> None:
+        """What a press of the power key does."""
+        if self.powered:
+            self.power_off()
+        else:
+            self.power_on()
+
+    def reenumerate(self) -> None:
+        """The USB module drops off the bus and comes back under another tty path: the
+        driver's port sees EOF, the module's settings are kept by its identity."""
+        if self._loop is None:
+            return
+        old = self._master, self._slave
+        self._master = self._slave = None
+        self._open_pty()
+        # Close the old pair after the new one exists, so the path number differs.
+        if self._loop is not None and old[0] is not None:
+            self._loop.remove_reader(old[0])
+            self._loop.remove_writer(old[0])
+        for fd in old:
+            if fd is not None:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        self._tx.clear()
+        self._rx.clear()
+
+    def flood(self, count: int, rate: float = 1000.0, line: str = "+CSQN: 20,0") -> None:
+        """Emit ``count`` URCs at ``rate`` per second (in 10 ms batches)."""
+        batch = max(1, int(rate / 100))
+        remaining = [count]
+
+        def tick() -> None:
+            n = min(batch, remaining[0])
+            remaining[0] -= n
+            self._send((f"\r\n{line}\r\n" * n).encode("latin-1"))
+            if remaining[0] > 0:
+                self._flood = self._later(0.01, tick)
+            else:
+                self._flood = None
+
+        tick()
+
+    # -- control API: SMS and USSD ------------------------------------------------------
+    def deliver_sms(self, pdu_hex: str, *, direct: bool | None = None) -> None:
+        """The network delivers one SMS-DELIVER PDU (SMSC field first).  ``direct``:
+        +CMT (CNMI mt=2) rather than storing it; default: what CNMI asks for.  A full
+        storage keeps it in the network's queue until a message is deleted."""
+        if not self.powered or self._sim_state != "READY":
+            self._network_queue.append((pdu_hex, bool(direct)))
+            return
+        mt = self.cnmi[1]
+        if direct or (direct is None and mt in (2, 3)):
+            length = _tpdu_length(pdu_hex)
+            self._urc(f"+CMT: ,{length}\r\n{pdu_hex}")
+            return
+        mem = self.mem[2]
+        index = self._store(mem, 0, pdu_hex)
+        if index is None:
+            self._network_queue.append((pdu_hex, False))
+            return
+        if mt in (1, 2, 3):
+            self._urc(f'+CMTI: "{mem}",{index}')
+
+    def deliver_text(self, sender: str, text: str, *, ucs2: bool | None = None,
+                     direct: bool | None = None, reference: int = 42, skip: Sequence[int] = (),
+                     part_chars: int | None = None, ref_bits: int = 8) -> list[str]:
+        """Deliver ``text`` from ``sender``, in concatenated parts if it needs them;
+        ``skip`` holds sequence numbers the network loses.  Returns the PDUs."""
+        from drivers.gsm.pdu import Concat, encode_deliver  # the simulator's own helper
+
+        use_ucs2 = ucs2 if ucs2 is not None else not _gsm7_ok(text)
+        size = part_chars or (67 if use_ucs2 else 153)
+        single = 70 if use_ucs2 else 160
+        chunks = [text] if len(text) <= single and part_chars is None else [
+            text[i : i + size] for i in range(0, len(text), size)]
+        now = datetime.datetime(2024, 5, 17, 12, 30, 0, tzinfo=datetime.UTC)
+        pdus = []
+        for seq, chunk in enumerate(chunks, start=1):
+            concat = Concat(reference, len(chunks), seq, ref_bits) if len(chunks) > 1 else None
+            pdus.append(encode_deliver(sender, chunk, now, ucs2=use_ucs2, concat=concat))
+        for seq, pdu_hex in enumerate(pdus, start=1):
+            if seq not in skip:
+                self.deliver_sms(pdu_hex, direct=direct)
+        return pdus
+
+    def stored_messages(self, mem: str = "SM") -> dict[int, str]:
+        return {i: p for i, (_, p) in self._storage.get(mem, {}).items()}
+
+    def _store(self, mem: str, stat: int, pdu_hex: str) -> int | None:
+        """Store a PDU at the first free index (as modules do); None when full."""
+        box = self._storage.setdefault(mem, {})
+        if len(box) >= self.sms_capacity:
+            return None
+        index = next(i for i in range(1, self.sms_capacity + 2) if i not in box)
+        box[index] = (stat, pdu_hex)
+        return index
+
+    def _retry_network_queue(self) -> None:
+        queue, self._network_queue = self._network_queue, []
+        for pdu_hex, direct in queue:
+            self.deliver_sms(pdu_hex, direct=direct or None)
+
+    def _status_report(self, reference: int, recipient: str) -> None:
+        from drivers.gsm.pdu import encode_status_report
+
+        now = datetime.datetime(2024, 5, 17, 12, 31, 0, tzinfo=datetime.UTC)
+        pdu_hex = encode_status_report(reference, recipient, now, now, self.report_status)
+        ds = self.cnmi[3]
+        if ds == 1:
+            self._urc(f"+CDS: {_tpdu_length(pdu_hex)}\r\n{pdu_hex}")
+        elif ds == 2:
+            mem = self.profile.status_report_storage or self.mem[2]
+            index = self._store(mem, 0, pdu_hex)
+            if index is not None:
+                self._urc(f'+CDSI: "{mem}",{index}')
 
     # -- I/O ----------------------------------------------------------------------------
     def _on_readable(self) -> None:
@@ -282,12 +562,35 @@ class SimModem:
             self._payload = None
             self._answer([])
         elif byte == 0x1A:  # Ctrl-Z: send
-            pdu = self._payload.decode("latin-1").strip()
+            pdu_hex = self._payload.decode("latin-1").strip()
             self._payload = None
-            self.sent_sms.append(pdu)
-            self._answer([f"+CMGS: {len(self.sent_sms)}"])
+            self._submit(pdu_hex)
         elif len(self._payload) < 1024:
             self._payload.append(byte)
+
+    def _submit(self, pdu_hex: str) -> None:
+        """AT+CMGS payload: check it is a PDU, give it a TP-MR, maybe report on it."""
+        try:
+            data = bytes.fromhex(pdu_hex)
+            first = data[1 + data[0]]
+            da_len = data[3 + data[0]]
+        except (ValueError, IndexError):
+            self._answer([], "+CMS ERROR: 304")  # invalid PDU mode parameter
+            return
+        if self._registration not in (1, 5):
+            self._answer([], "+CMS ERROR: 331")  # no network service
+            return
+        self._mr = (self._mr + 1) % 256
+        self.sent_sms.append(pdu_hex)
+        self.sms_sent_refs.append(self._mr)
+        self._answer([f"+CMGS: {self._mr}"])
+        if first & 0x20:  # TP-SRR: the sender wants a status report
+            digits = data[5 + data[0] : 5 + data[0] + (da_len + 1) // 2]
+            number = "".join(f"{b & 0x0F:x}{b >> 4:x}" for b in digits)[:da_len]
+            plus = "+" if data[4 + data[0]] & 0x70 == 0x10 else ""
+            reference = self._mr
+            self._later(self.report_delay,
+                        lambda: self._status_report(reference, plus + number))
 
     def _send(self, data: bytes, *, force: bool = False) -> None:
         if (self._silent and not force) or self._master is None:
@@ -362,7 +665,11 @@ class SimModem:
 
     def _end_call(self, report: str | None) -> None:
         self._cancel_call_timer()
+        had_call = self._call is not None
         self._set_call(None)
+        if self.profile.huawei_call_urcs and had_call:
+            cause = {"BUSY": 17, "NO ANSWER": 19}.get(report or "", 16)
+            self._urc(f"^CEND:1,0,104,{cause}")
         if report:
             self._urc(report)
 
@@ -390,10 +697,15 @@ class SimModem:
         self._set_call(_Call(0, number, "dialing"))
         self._answer([])
 
+        if self.profile.huawei_call_urcs:
+            self._urc("^ORIG:1,0")
+
         def alerting() -> None:
             if self._call is not None and self._call.state == "dialing":
                 self._call.timer = None
                 self._set_state("alerting")
+                if self.profile.huawei_call_urcs:
+                    self._urc("^CONF:1")
 
         assert self._call is not None
         self._call.timer = self._later(self.alerting_delay, alerting)
@@ -427,7 +739,7 @@ class SimModem:
             if self._call is not None:
                 self._end_call(None)
             return self._answer([])
-        if not ubody.startswith("+"):
+        if not ubody.startswith(("+", "^")):
             return self._error(100)
         self._extended(body[1:], ubody[1:])
 
@@ -446,10 +758,16 @@ class SimModem:
         }
         if name in simple and op == "":
             return self._answer([simple[name]])
-        if name in ("CIMI", "CCID") and op == "":
+        if name == "CIMI" and op == "":
             if not sim_ready:
                 return self._error(10 if self._sim_state == "NOT INSERTED" else 11)
-            return self._answer([ident.imsi if name == "CIMI" else ident.iccid])
+            return self._answer([ident.imsi])
+        if name == self.profile.iccid_command.lstrip("^") and op in ("", "?"):
+            if not sim_ready:
+                return self._error(10 if self._sim_state == "NOT INSERTED" else 11)
+            return self._answer([self.profile.iccid_prefix + ident.iccid])
+        if name in self.profile.accepts and op == "=":
+            return self._answer([])
         if name == "CMEE" and op == "=" and args in ("0", "1", "2"):
             self.cmee = int(args)
             return self._answer([])
@@ -491,6 +809,10 @@ class SimModem:
                 return self._error(10 if self._sim_state == "NOT INSERTED" else 11)
             self._payload = bytearray()
             return self._send(b"\r\n> ")
+        if name in ("CMGF", "CPMS", "CNMI", "CMGR", "CMGL", "CMGD", "CSMS", "CNMA"):
+            return self._sms_command(name, op, args)
+        if name == "CUSD":
+            return self._cusd(op, args)
         if name == "CFUN":
             if op == "?":
                 return self._answer([f"+CFUN: {self.cfun}"])
@@ -503,6 +825,118 @@ class SimModem:
                 self._update_registration(self._registration_target if self.cfun == 1 else 0)
                 return self._answer([])
         self._error(100)
+
+    def _cms(self, code: int) -> None:
+        self._answer([], f"+CMS ERROR: {code}" if self.cmee else "ERROR")
+
+    def _sms_command(self, name: str, op: str, args: str) -> None:
+        if self._sim_state != "READY" and name != "CMGF":
+            return self._cms(310)  # SIM not inserted / not ready
+        values = [a.strip().strip('"') for a in args.split(",")] if args else []
+        if name == "CMGF":
+            if op == "=" and values in (["0"], ["1"]):
+                self.cmgf = int(values[0])
+                return self._answer([])
+            if op == "?":
+                return self._answer([f"+CMGF: {self.cmgf}"])
+            return self._cms(302)
+        if name == "CSMS":
+            return self._answer(["+CSMS: 0,1,1,1"] if op != "?" else ["+CSMS: 0,1,1,1"])
+        if name == "CNMA":
+            return self._answer([])
+        if name == "CNMI":
+            if op == "=" and values and all(v.isdigit() for v in values):
+                padded = [int(v) for v in values] + [0] * (5 - len(values))
+                self.cnmi = (padded[0], padded[1], padded[2], padded[3], padded[4])
+                return self._answer([])
+            if op == "?":
+                return self._answer(["+CNMI: " + ",".join(map(str, self.cnmi))])
+            return self._cms(303)
+        if name == "CPMS":
+            if op == "=":
+                if not values or any(v not in self._storage for v in values):
+                    return self._cms(302)
+                for i, mem in enumerate(values[:3]):
+                    self.mem[i] = mem
+            if op in ("=", "?"):
+                usage = [f"{len(self._storage[m])},{self.sms_capacity}" for m in self.mem]
+                if op == "?":
+                    usage = [f'"{m}",{u}' for m, u in zip(self.mem, usage, strict=True)]
+                return self._answer(["+CPMS: " + ",".join(usage)])
+            return self._cms(302)
+        if self.cmgf != 0:
+            return self._cms(302)  # only PDU mode is modelled
+        box = self._storage[self.mem[0]]
+        if name == "CMGR" and op == "=" and args.isdigit():
+            entry = box.get(int(args))
+            if entry is None:
+                return self._cms(321)  # invalid memory index
+            stat, pdu_hex = entry
+            if stat == 0:
+                box[int(args)] = (1, pdu_hex)
+            return self._answer([f"+CMGR: {stat},,{_tpdu_length(pdu_hex)}", pdu_hex])
+        if name == "CMGL" and op == "=":
+            wanted = int(values[0]) if values and values[0].isdigit() else 4
+            lines = []
+            for index in sorted(box):
+                stat, pdu_hex = box[index]
+                if wanted in (4, stat):
+                    lines += [f"+CMGL: {index},{stat},,{_tpdu_length(pdu_hex)}", pdu_hex]
+                    if stat == 0:
+                        box[index] = (1, pdu_hex)
+            return self._answer(lines)
+        if name == "CMGD" and op == "=" and values and values[0].isdigit():
+            flag = int(values[1]) if len(values) > 1 and values[1].isdigit() else 0
+            if flag == 4:
+                box.clear()
+            elif flag:
+                for index in [i for i, (st, _) in box.items() if st == 1]:
+                    del box[index]
+            else:
+                box.pop(int(values[0]), None)
+            self._answer([])
+            self._retry_network_queue()
+            return None
+        return self._cms(302)
+
+    def _cusd(self, op: str, args: str) -> None:
+        if op == "?":
+            return self._answer(["+CUSD: 1"])
+        values = [a.strip().strip('"') for a in args.split(",")]
+        if op != "=" or not values or values[0] not in ("0", "1", "2"):
+            return self._error(3)
+        if values[0] == "2" or len(values) < 2:
+            return self._answer([])
+        if self._registration not in (1, 5):
+            return self._error(30)
+        request = values[1]
+        if self.profile.ussd_packed_hex:
+            from drivers.gsm.gsm7 import unpack_ussd
+
+            try:
+                request = unpack_ussd(bytes.fromhex(request))
+            except ValueError:
+                return self._error(3)
+        self.ussd_requests.append(request)
+        self._answer([])
+        answer = self.ussd_answers.get(request)
+
+        def respond() -> None:
+            if answer is None:
+                self._urc("+CUSD: 4")
+                return
+            text, alphabet, m = answer
+            if alphabet == "ucs2":
+                self._urc(f'+CUSD: {m},"{text.encode("utf-16-be").hex().upper()}",72')
+            elif self.profile.ussd_packed_hex:
+                from drivers.gsm.gsm7 import pack_ussd
+
+                self._urc(f'+CUSD: {m},"{pack_ussd(text).hex().upper()}",15')
+            else:
+                self._urc(f'+CUSD: {m},"{text}",15')
+
+        self._later(self.ussd_delay, respond)
+        return None
 
     def _cpin(self, op: str, args: str) -> None:
         if op == "?":
@@ -550,3 +984,14 @@ class SimModem:
             self._urc(f"+CREG: {stat}")
         if stat not in (1, 5) and self._call is not None:
             self._end_call("NO CARRIER")
+
+
+def _tpdu_length(pdu_hex: str) -> int:
+    data = bytes.fromhex(pdu_hex)
+    return len(data) - 1 - data[0]
+
+
+def _gsm7_ok(text: str) -> bool:
+    from drivers.gsm.gsm7 import can_encode
+
+    return can_encode(text)

@@ -15,6 +15,8 @@ from firmware.store.db import (
     Event,
     EventStore,
     OutboxMessage,
+    SimUsage,
+    SmsRecord,
 )
 from firmware.store.migrations import (
     MIGRATIONS,
@@ -27,6 +29,8 @@ from firmware.store.migrations import (
 )
 
 __all__ = [
+    "SimUsage",
+    "SmsRecord",
     "DIRECTIONS",
     "DISPOSITIONS",
     "MIGRATIONS",

@@ -88,6 +88,44 @@ class AuditEntry:
 
 
 @dataclass(frozen=True)
+class SmsRecord:
+    """An SMS as stored. ``direction`` 'in' (peer = sender) or 'out' (peer = recipient);
+    ``text`` None with ``error`` set for a message that could not be decoded (raw kept)."""
+
+    ts: float
+    direction: Literal["in", "out"]
+    modem: str
+    peer: str | None
+    text: str | None
+    encoding: str = ""
+    iccid: str | None = None
+    imei: str | None = None
+    sent_ts: str | None = None  # the SMSC timestamp, ISO 8601 with its zone
+    smsc: str | None = None
+    parts: int = 1
+    missing: list[int] = field(default_factory=list)
+    refs: list[int] = field(default_factory=list)
+    status: str = ""
+    error: str | None = None
+    raw_pdus: list[str] = field(default_factory=list)
+    id: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class SimUsage:
+    iccid: str
+    period: str
+    calls: int = 0
+    failed: int = 0
+    seconds: float = 0.0
+    sms: int = 0
+    recipients: int = 0
+
+
+@dataclass(frozen=True)
 class OutboxMessage:
     id: str
     created_ts: float
@@ -295,6 +333,110 @@ class EventStore:
             AuditEntry(r["id"], r["ts"], r["actor"], r["action"], json.loads(r["detail"]))
             for r in rows
         ]
+
+    # --- SMS ----------------------------------------------------------------------------
+
+    def add_sms(self, sms: SmsRecord, outbox_topic: str | None = None) -> int:
+        """Store an SMS; with ``outbox_topic`` ("sms") queue it for the cloud in the same
+        transaction. Returns its id."""
+        with self.transaction() as conn:
+            cursor = conn.execute(
+                "INSERT INTO sms (ts, direction, modem, iccid, imei, peer, text, encoding, "
+                "sent_ts, smsc, parts, missing, refs, status, error, raw_pdus) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (sms.ts, sms.direction, sms.modem, sms.iccid, sms.imei, sms.peer, sms.text,
+                 sms.encoding, sms.sent_ts, sms.smsc, sms.parts, _dumps(sms.missing),
+                 _dumps(sms.refs), sms.status, sms.error, _dumps(sms.raw_pdus)),
+            )
+            sms_id = cursor.lastrowid
+            assert sms_id is not None
+            if outbox_topic is not None:
+                payload = sms.to_json()
+                payload["id"] = sms_id
+                self.add_outbox(outbox_topic, payload)
+        return sms_id
+
+    def set_sms_status(self, sms_id: int, status: str) -> bool:
+        """Update a sent message's delivery status (from its status reports)."""
+        cursor = self._conn.execute("UPDATE sms SET status = ? WHERE id = ?", (status, sms_id))
+        return cursor.rowcount > 0
+
+    def sms(self, since: float | None = None, iccid: str | None = None,
+            limit: int = 100) -> list[SmsRecord]:
+        """Messages at or after ``since`` (of one SIM if given), newest first."""
+        rows = self._conn.execute(
+            "SELECT * FROM sms WHERE (?1 IS NULL OR ts >= ?1) AND (?2 IS NULL OR iccid = ?2) "
+            "ORDER BY ts DESC, id DESC LIMIT ?3",
+            (since, iccid, limit),
+        ).fetchall()
+        out = []
+        for row in rows:
+            values = dict(row)
+            for key in ("missing", "refs", "raw_pdus"):
+                values[key] = json.loads(values[key])
+            out.append(SmsRecord(**values))
+        return out
+
+    # --- SIM trunk usage ------------------------------------------------------------------
+
+    def add_sim_usage(self, iccid: str, periods: Sequence[str], *, calls: int = 0,
+                      failed: int = 0, seconds: float = 0.0, sms: int = 0,
+                      recipient: str | None = None) -> None:
+        """Add to a SIM's counters for each of ``periods`` (its day and its month)."""
+        with self.transaction() as conn:
+            for period in periods:
+                conn.execute(
+                    "INSERT INTO sim_usage (iccid, period, calls, failed, seconds, sms) "
+                    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (iccid, period) DO UPDATE SET "
+                    "calls = calls + excluded.calls, failed = failed + excluded.failed, "
+                    "seconds = seconds + excluded.seconds, sms = sms + excluded.sms",
+                    (iccid, period, calls, failed, seconds, sms),
+                )
+                if recipient is not None:
+                    conn.execute(
+                        "INSERT OR IGNORE INTO sim_sms_recipient (iccid, period, recipient) "
+                        "VALUES (?, ?, ?)", (iccid, period, recipient))
+
+    def sim_usage(self, iccid: str, period: str) -> SimUsage:
+        row = self._conn.execute(
+            "SELECT calls, failed, seconds, sms FROM sim_usage WHERE iccid = ? AND period = ?",
+            (iccid, period),
+        ).fetchone()
+        recipients = self._conn.execute(
+            "SELECT COUNT(*) FROM sim_sms_recipient WHERE iccid = ? AND period = ?",
+            (iccid, period),
+        ).fetchone()[0]
+        if row is None:
+            return SimUsage(iccid, period, recipients=int(recipients))
+        return SimUsage(iccid, period, int(row["calls"]), int(row["failed"]),
+                        float(row["seconds"]), int(row["sms"]), int(recipients))
+
+    def sim_known_recipient(self, iccid: str, period: str, recipient: str) -> bool:
+        row = self._conn.execute(
+            "SELECT 1 FROM sim_sms_recipient WHERE iccid = ? AND period = ? AND recipient = ?",
+            (iccid, period, recipient),
+        ).fetchone()
+        return row is not None
+
+    def sim_state(self, iccid: str) -> dict[str, Any]:
+        row = self._conn.execute(
+            "SELECT disabled_until, disabled_why, balance, balance_ts FROM sim_state "
+            "WHERE iccid = ?", (iccid,)).fetchone()
+        return {} if row is None else dict(row)
+
+    def set_sim_state(self, iccid: str, **values: Any) -> None:
+        """Set some of disabled_until, disabled_why, balance, balance_ts for a SIM."""
+        allowed = {"disabled_until", "disabled_why", "balance", "balance_ts"}
+        unknown = set(values) - allowed
+        if unknown:
+            raise ValueError(f"unknown SIM state field(s): {sorted(unknown)}")
+        current = {k: None for k in sorted(allowed)} | self.sim_state(iccid) | values
+        self._conn.execute(
+            "INSERT OR REPLACE INTO sim_state (iccid, disabled_until, disabled_why, balance, "
+            "balance_ts) VALUES (?, ?, ?, ?, ?)",
+            (iccid, current["disabled_until"], current["disabled_why"], current["balance"],
+             current["balance_ts"]),
+        )
 
     # --- cloud outbox --------------------------------------------------------------------
 

@@ -12,7 +12,8 @@ Adding a migration: append ``Migration(n + 1, "what", sql_or_callable)`` to
 open transaction and must not commit. Statements that cannot run inside a transaction
 (``VACUUM``, ``PRAGMA journal_mode``) do not belong in migrations.
 
-Planned: ``sms`` and ``callback_jobs`` tables arrive as migrations 2 and 3.
+Migration 2 adds ``sms`` (received and sent messages, raw PDUs kept) and the SIM-trunk
+accounting tables. Planned: ``callback_jobs`` arrives as migration 3.
 """
 
 from __future__ import annotations
@@ -96,8 +97,64 @@ CREATE TABLE outbox (
 CREATE INDEX outbox_created_ts ON outbox (created_ts);
 """
 
+_V2_SMS_AND_SIM_TRUNKS: Final = """
+-- SMS received and sent. A message that could not be decoded keeps its raw PDUs
+-- (raw_pdus, a JSON list) with text NULL and error set: it is never dropped.
+CREATE TABLE sms (
+    id          INTEGER PRIMARY KEY,
+    ts          REAL    NOT NULL,
+    direction   TEXT    NOT NULL CHECK (direction IN ('in', 'out')),
+    modem       TEXT    NOT NULL,
+    iccid       TEXT,
+    imei        TEXT,
+    peer        TEXT,
+    text        TEXT,
+    encoding    TEXT    NOT NULL DEFAULT '',
+    sent_ts     TEXT,
+    smsc        TEXT,
+    parts       INTEGER NOT NULL DEFAULT 1,
+    missing     TEXT    NOT NULL DEFAULT '[]' CHECK (json_valid(missing)),
+    refs        TEXT    NOT NULL DEFAULT '[]' CHECK (json_valid(refs)),
+    status      TEXT    NOT NULL DEFAULT '',
+    error       TEXT,
+    raw_pdus    TEXT    NOT NULL DEFAULT '[]' CHECK (json_valid(raw_pdus))
+);
+CREATE INDEX sms_ts ON sms (ts);
+CREATE INDEX sms_iccid_ts ON sms (iccid, ts);
+
+-- SIM-as-trunk usage: one row per SIM (ICCID) and period (day 'D:2024-05-17' or
+-- month 'M:2024-05'), counters the limits are checked against.
+CREATE TABLE sim_usage (
+    iccid       TEXT    NOT NULL,
+    period      TEXT    NOT NULL,
+    calls       INTEGER NOT NULL DEFAULT 0,
+    failed      INTEGER NOT NULL DEFAULT 0,
+    seconds     REAL    NOT NULL DEFAULT 0,
+    sms         INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (iccid, period)
+);
+
+-- Distinct SMS recipients per SIM and period (the "unique recipients" limit).
+CREATE TABLE sim_sms_recipient (
+    iccid       TEXT    NOT NULL,
+    period      TEXT    NOT NULL,
+    recipient   TEXT    NOT NULL,
+    PRIMARY KEY (iccid, period, recipient)
+);
+
+-- Per-SIM state that must survive a reboot: disabled until (quota spent), balance.
+CREATE TABLE sim_state (
+    iccid          TEXT PRIMARY KEY,
+    disabled_until REAL,
+    disabled_why   TEXT,
+    balance        TEXT,
+    balance_ts     REAL
+);
+"""
+
 MIGRATIONS: Final[tuple[Migration, ...]] = (
     Migration(1, "call records, event log, audit log, cloud outbox", _V1_EVENT_RECORDS),
+    Migration(2, "SMS, SIM trunk usage and state", _V2_SMS_AND_SIM_TRUNKS),
 )
 
 

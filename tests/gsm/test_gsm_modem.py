@@ -199,6 +199,7 @@ async def test_health_check_counts_missed_answers(sim: SimModem) -> None:
     channel, _ = await open_channel(sim, health_interval=0.1, health_timeout=0.1)
     try:
         modem = channel.modem
+        await wait_until(lambda: modem.sms.sweeps > 0)  # the start-up SMS sweep is done
         sim.stop_answering(True)
         await asyncio.sleep(0.6)
         assert modem.missed_health_checks >= 2 and not modem.responsive

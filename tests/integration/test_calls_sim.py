@@ -148,3 +148,20 @@ async def test_unanswered_extension_times_out(box):
     cdr = await last_cdr(box)
     assert cdr["disposition"] == "no_answer" and cdr["cause"] == 19
     await all_idle(box)
+
+
+async def test_received_sms_is_stored_with_an_outbox_row(box: Any) -> None:
+    module = box.board.gsm["gsm1"]
+    module.modem.deliver_text("+79161234567", "Привет from the box 😀")
+    module.modem.deliver_sms("00DEADBEEF")  # undecodable: kept raw
+
+    def stored() -> list[Any]:
+        return box.store.sms()
+
+    rows = await wait_for(lambda: len(stored()) == 2 and stored(), 5, what="two SMS stored")
+    by_error = {r.error is None: r for r in rows}
+    assert by_error[True].text == "Привет from the box 😀" and by_error[True].modem == "gsm1"
+    assert by_error[True].iccid == module.modem.identity.iccid
+    assert by_error[False].text is None and by_error[False].raw_pdus == ["00DEADBEEF"]
+    topics = [m.topic for m in box.store.outbox_pending(limit=1000)]
+    assert topics.count("sms") == 2

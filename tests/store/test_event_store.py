@@ -116,7 +116,7 @@ def test_migrates_from_an_older_version_keeping_rows(tmp_path: Path) -> None:
 
 def test_failed_migration_rolls_back_to_the_previous_version(tmp_path: Path) -> None:
     path = tmp_path / "events.db"
-    with EventStore.open(path) as store:
+    with EventStore.open(path, migrations=MIGRATIONS[:1]) as store:
         store.add_cdr(make_cdr(1))
     broken = Migration(
         2,
@@ -124,7 +124,7 @@ def test_failed_migration_rolls_back_to_the_previous_version(tmp_path: Path) -> 
         "CREATE TABLE sms (id INTEGER PRIMARY KEY);\nINSERT INTO nowhere VALUES (1);",
     )
     with pytest.raises(MigrationError, match=r"migration 2 \(half done\) failed: no such table"):
-        EventStore.open(path, migrations=[*MIGRATIONS, broken])
+        EventStore.open(path, migrations=[*MIGRATIONS[:1], broken])
     conn = connect(path)
     try:
         assert schema_version(conn) == 1
@@ -277,3 +277,36 @@ def test_audit_log(store: EventStore, clock: FakeClock) -> None:
         ("admin", "config.commit", {"rev": 7}),
     ]
     assert len(store.audit_log(limit=1)) == 1
+
+
+def test_sms_is_stored_with_its_outbox_row_and_raw_pdus(tmp_path: Path) -> None:
+    from firmware.store import SmsRecord
+
+    with EventStore.open(tmp_path / "events.db", clock=lambda: 1000.0) as store:
+        good = SmsRecord(ts=1.0, direction="in", modem="gsm1", peer="+447700900999",
+                         text="hello 😀", encoding="ucs2", iccid="8944", raw_pdus=["0011"])
+        raw = SmsRecord(ts=2.0, direction="in", modem="gsm1", peer=None, text=None,
+                        error="truncated PDU", raw_pdus=["00DEAD"])
+        first = store.add_sms(good, outbox_topic="sms")
+        store.add_sms(raw, outbox_topic="sms")
+        assert [m.topic for m in store.outbox_pending()] == ["sms", "sms"]
+        assert store.outbox_pending()[0].payload["id"] == first
+        rows = store.sms()
+        assert [r.text for r in rows] == [None, "hello 😀"]
+        assert rows[0].raw_pdus == ["00DEAD"] and rows[0].error == "truncated PDU"
+        assert store.set_sms_status(first, "delivered")
+        assert store.sms(iccid="8944")[0].status == "delivered"
+
+
+def test_sim_usage_counters_and_state(tmp_path: Path) -> None:
+    with EventStore.open(tmp_path / "events.db") as store:
+        store.add_sim_usage("8944", ["D:2024-05-17", "M:2024-05"], calls=1, seconds=61.5)
+        store.add_sim_usage("8944", ["D:2024-05-17", "M:2024-05"], sms=1, recipient="+1")
+        store.add_sim_usage("8944", ["D:2024-05-17", "M:2024-05"], sms=1, recipient="+1")
+        usage = store.sim_usage("8944", "M:2024-05")
+        assert (usage.calls, usage.seconds, usage.sms, usage.recipients) == (1, 61.5, 2, 1)
+        assert store.sim_usage("8944", "M:2024-06").calls == 0
+        store.set_sim_state("8944", disabled_until=5.0, disabled_why="minutes")
+        store.set_sim_state("8944", balance="12.34")
+        assert store.sim_state("8944")["disabled_until"] == 5.0
+        assert store.sim_state("8944")["balance"] == "12.34"
