@@ -402,7 +402,8 @@ class CallbackEngine:
                 continue
             due = self._due(job, now)
             if due is None:
-                self._close(job, "failed", now, "no working time left in the requested window")
+                reason = "window_expired" if job.window_end is not None else "never open"
+                self._close(job, "failed", now, reason)
                 continue
             if due > now:
                 continue
