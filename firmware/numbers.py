@@ -136,6 +136,28 @@ def national_form(number: str, country: str = "RU") -> str:
     return plan.international_prefixes[0] + digits
 
 
+def normalize_prefix(raw: str, country: str) -> str:
+    """A number prefix in canonical spelling: ``+7 809`` -> ``+7809``; digits kept as given."""
+    text = "".join(ch for ch in raw.strip() if ch not in " -().")
+    if text.startswith("+"):
+        if not text[1:].isdigit() or not 1 <= len(text) - 1 <= 14:
+            raise MalformedNumber(f"{raw!r} is not a number prefix")
+        return text
+    if not text.isdigit():
+        raise MalformedNumber(f"{raw!r} is not a number prefix")
+    # Written nationally ("8916") or with an international prefix ("810 49"): rewrite the
+    # prefix as normalize_number() would rewrite a whole number; a local prefix stays.
+    plan = plan_for(country)
+    for intl in sorted(plan.international_prefixes, key=len, reverse=True):
+        if text.startswith(intl) and len(text) > len(intl):
+            return "+" + text[len(intl):]
+    if plan.country_code is not None:
+        for trunk in plan.trunk_prefixes:
+            if text.startswith(trunk) and len(text) > len(trunk):
+                return "+" + plan.country_code + text[len(trunk):]
+    return text
+
+
 def matches_prefix(number: str, prefix: str) -> bool:
     """A canonical number against a canonical prefix (``+7916``): plain string prefix."""
     return number.startswith(prefix)

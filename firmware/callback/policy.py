@@ -11,9 +11,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from firmware.numbers import MalformedNumber, normalize_number, plan_for
+from firmware.numbers import normalize_number, normalize_prefix
 from firmware.store.callbacks import DialOrder
 from firmware.timeconditions import TimeCondition
+
+__all__ = ["Blacklist", "CallbackSettings", "RetryPolicy", "SourceRule", "normalize_prefix"]
 
 # Seconds to wait before the next attempt, by the outcome of the last one; the n-th retry
 # uses the n-th interval (the last one repeats). An empty list: that outcome is final.
@@ -71,28 +73,6 @@ class Blacklist:
         if not isinstance(number, str):
             return False
         return number in self.numbers or any(number.startswith(p) for p in self.prefixes)
-
-
-def normalize_prefix(raw: str, country: str) -> str:
-    """A number prefix in canonical spelling: ``+7 809`` -> ``+7809``; digits kept as given."""
-    text = "".join(ch for ch in raw.strip() if ch not in " -().")
-    if text.startswith("+"):
-        if not text[1:].isdigit() or not 1 <= len(text) - 1 <= 14:
-            raise MalformedNumber(f"{raw!r} is not a number prefix")
-        return text
-    if not text.isdigit():
-        raise MalformedNumber(f"{raw!r} is not a number prefix")
-    # Written nationally ("8916") or with an international prefix ("810 49"): rewrite the
-    # prefix as normalize_number() would rewrite a whole number; a local prefix stays.
-    plan = plan_for(country)
-    for intl in sorted(plan.international_prefixes, key=len, reverse=True):
-        if text.startswith(intl) and len(text) > len(intl):
-            return "+" + text[len(intl):]
-    if plan.country_code is not None:
-        for trunk in plan.trunk_prefixes:
-            if text.startswith(trunk) and len(text) > len(trunk):
-                return "+" + plan.country_code + text[len(trunk):]
-    return text
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import MONDAY_10, Rig, at, dials, make_rig, office_document
+from cbrig import MONDAY_10, Rig, at, dials, make_rig, office_document
 
 from firmware.callback import (
     CallbackRequestError,
