@@ -3,11 +3,11 @@
 Format (what an office exports from a spreadsheet or a CRM): a header row, then one contact
 per row. Columns are matched by name, case-insensitively:
 
-- ``number`` (or ``phone``, ``telephone``, ``tel``): required; any spelling the number
-  normaliser accepts (``8 (916) 123-45-67``);
-- ``name``: optional;
-- ``priority``: optional integer 0-9 (higher is called first), default 0;
-- ``scheduled`` (or ``date``, ``when``): optional, ISO 8601 date or date-time, in the box's
+- ``number`` (or ``phone``, ``telephone``, ``tel``, ``телефон``): required; any spelling
+  the number normaliser accepts (``8 (916) 123-45-67``);
+- ``name`` (``имя``, ``фио``): optional;
+- ``priority`` (``приоритет``): optional integer 0-9 (higher is called first), default 0;
+- ``scheduled`` (or ``date``, ``when``, ``дата``): optional, ISO 8601 date or date-time, in the box's
   timezone unless it carries an offset; the contact is not called before it;
 - any other column: a custom field, kept as text and shown to the agent (preview).
 
@@ -38,8 +38,10 @@ from firmware.store import CampaignContact, EventStore
 
 MAX_ROWS: Final = 100_000
 MAX_FIELD: Final = 1024
-NUMBER_COLUMNS: Final = ("number", "phone", "telephone", "tel")
-SCHEDULE_COLUMNS: Final = ("scheduled", "date", "when")
+NUMBER_COLUMNS: Final = ("number", "phone", "telephone", "tel", "телефон")
+NAME_COLUMNS: Final = ("name", "имя", "фио")
+PRIORITY_COLUMNS: Final = ("priority", "приоритет")
+SCHEDULE_COLUMNS: Final = ("scheduled", "date", "when", "дата")
 
 
 class ContactImportError(ValueError):
@@ -109,7 +111,8 @@ def parse_contacts(
     if not text.strip():
         raise ContactImportError("the file is empty")
     zone = ZoneInfo(timezone)
-    reader = csv.reader(io.StringIO(text, newline=""), _dialect(text))
+    # strict: a quote left open at the end of the file is an error, not a silent merge
+    reader = csv.reader(io.StringIO(text, newline=""), _dialect(text), strict=True)
     try:
         header = next(reader)
     except csv.Error as exc:
@@ -123,8 +126,8 @@ def parse_contacts(
     duplicates = {n for n in names if n and names.count(n) > 1}
     if duplicates:
         raise ContactImportError(f"line 1: duplicate columns {sorted(duplicates)}")
-    name_col = names.index("name") if "name" in names else None
-    priority_col = names.index("priority") if "priority" in names else None
+    name_col = next((names.index(c) for c in NAME_COLUMNS if c in names), None)
+    priority_col = next((names.index(c) for c in PRIORITY_COLUMNS if c in names), None)
     schedule_col = next((names.index(c) for c in SCHEDULE_COLUMNS if c in names), None)
     known = {number_col, name_col, priority_col, schedule_col}
     custom = [(i, header[i].strip()) for i in range(len(names)) if i not in known and names[i]]
