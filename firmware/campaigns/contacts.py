@@ -7,8 +7,8 @@ per row. Columns are matched by name, case-insensitively:
   the number normaliser accepts (``8 (916) 123-45-67``);
 - ``name`` (``имя``, ``фио``): optional;
 - ``priority`` (``приоритет``): optional integer 0-9 (higher is called first), default 0;
-- ``scheduled`` (or ``date``, ``when``, ``дата``): optional, ISO 8601 date or date-time, in the box's
-  timezone unless it carries an offset; the contact is not called before it;
+- ``scheduled`` (or ``date``, ``when``, ``дата``): optional, ISO 8601 date or date-time,
+  in the box's timezone unless it carries an offset; the contact is not called before it;
 - any other column: a custom field, kept as text and shown to the agent (preview).
 
 The delimiter (``,`` ``;`` or tab) is detected; the text may be UTF-8 (with or without a
