@@ -39,6 +39,7 @@ from typing import Any, Final
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError as _SchemaError
 
+from firmware.config import outbound_schema
 from firmware.config.errors import ConfigError, ConfigValidationError, ValidationIssue
 
 SCHEMA_VERSION: Final = 1
@@ -260,6 +261,8 @@ DOCUMENT_SCHEMA: Final[dict[str, Any]] = {
                     ),
                 },
             ),
+            # time_conditions, blacklist, callback, campaigns (see outbound_schema.py)
+            **outbound_schema.PROPERTIES,
         },
     ),
 }
@@ -631,6 +634,14 @@ def _semantic_issues(doc: Mapping[str, Any], known_ports: frozenset[str]) -> lis
                 elif ref in seen_trunks:
                     issue(["outbound", i, "trunks", j], f"duplicate trunk {_quote(ref)}")
                 seen_trunks.add(ref)
+
+    trunk_ports = {
+        t["id"]: t["port"] for _, t in _items(doc, "trunks")
+        if isinstance(t.get("id"), str) and isinstance(t.get("port"), str)
+    }
+    outbound_schema.semantic_issues(
+        doc, issue, queues=groups["queues"], trunk_ports=trunk_ports, port_kind=port_kind
+    )
 
     # Report in document order (section, then item), whatever order the checks ran in.
     def order(entry: tuple[list[str | int], str]) -> tuple[int, int]:

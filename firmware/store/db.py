@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass, field
 from types import TracebackType
 from typing import Any, Final, Literal, get_args
 
+from firmware.store.callbacks import CallbackRecords
 from firmware.store.migrations import MIGRATIONS, Migration, StoreError, migrate
 
 Direction = Literal["inbound", "outbound", "internal"]
@@ -149,8 +150,11 @@ def _dumps(value: Mapping[str, Any] | Sequence[Any] | None) -> str:
     return json.dumps({} if value is None else value, ensure_ascii=False, separators=(",", ":"))
 
 
-class EventStore:
-    """SQLite event database. Open with ``EventStore.open(path)``."""
+class EventStore(CallbackRecords):
+    """SQLite event database. Open with ``EventStore.open(path)``.
+
+    Callback and campaign rows: see ``firmware.store.callbacks.CallbackRecords``.
+    """
 
     def __init__(self, conn: sqlite3.Connection, path: str, clock: Callable[[], float]) -> None:
         self._conn = conn

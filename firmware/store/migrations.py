@@ -13,7 +13,7 @@ open transaction and must not commit. Statements that cannot run inside a transa
 (``VACUUM``, ``PRAGMA journal_mode``) do not belong in migrations.
 
 Migration 2 adds ``sms`` (received and sent messages, raw PDUs kept) and the SIM-trunk
-accounting tables. Planned: ``callback_jobs`` arrives as migration 3.
+accounting tables; migration 3 the callback jobs and attempts and the campaign contacts.
 """
 
 from __future__ import annotations
@@ -150,11 +150,110 @@ CREATE TABLE sim_state (
     balance        TEXT,
     balance_ts     REAL
 );
+
+# Callback jobs and their dial attempts (firmware/callback), outbound campaign contacts and
+# their attempts (firmware/campaigns). Both follow one rule: a dial is claimed (state
+# 'dialing' plus an attempt row whose outcome is NULL) in a committed transaction before the
+# dial command leaves the engine, so after a crash an attempt with a NULL outcome means "may
+# have dialled" and is never repeated blindly (see firmware/callback/engine.py).
+_V3_CALLBACK_JOBS: Final = """
+CREATE TABLE callback_jobs (
+    id             TEXT    PRIMARY KEY,
+    created_ts     REAL    NOT NULL,  -- the callback request (time to callback starts here)
+    source         TEXT    NOT NULL CHECK (source IN
+                   ('missed', 'abandoned', 'queue', 'reject', 'web', 'cloud', 'campaign')),
+    number         TEXT    NOT NULL,  -- canonical (firmware/numbers.py)
+    target_type    TEXT    NOT NULL CHECK (target_type IN
+                   ('queue', 'agent', 'extension', 'ring_group')),
+    target         TEXT    NOT NULL,
+    mode           TEXT    NOT NULL CHECK (mode IN ('customer_first', 'agent_first')),
+    priority       INTEGER NOT NULL DEFAULT 0,
+    place_ts       REAL,              -- arrival time of the place kept in a queue
+    window_start   REAL,
+    window_end     REAL,
+    state          TEXT    NOT NULL CHECK (state IN
+                   ('pending', 'dialing', 'retry_wait', 'connected', 'failed', 'done',
+                    'cancelled')),
+    attempts       INTEGER NOT NULL DEFAULT 0,
+    next_ts        REAL    NOT NULL,  -- not to be dialled before
+    last_outcome   TEXT,
+    reason         TEXT    NOT NULL DEFAULT '',
+    updated_ts     REAL    NOT NULL,
+    closed_ts      REAL,
+    answered_ts    REAL,              -- the customer first answered
+    connected_ts   REAL,              -- the customer was connected to an agent
+    agent          TEXT,
+    request_id     TEXT    UNIQUE,    -- the web/cloud request id: executed at most once
+    call_id        TEXT,              -- the call that caused the job (missed, queue...)
+    merged         INTEGER NOT NULL DEFAULT 0,  -- later requests merged into this job
+    data           TEXT    NOT NULL DEFAULT '{}' CHECK (json_valid(data))
+);
+CREATE INDEX callback_jobs_state_next ON callback_jobs (state, next_ts);
+CREATE INDEX callback_jobs_created ON callback_jobs (created_ts);
+CREATE INDEX callback_jobs_number ON callback_jobs (number, created_ts);
+-- De-duplication, enforced by the database: one open job per number.
+CREATE UNIQUE INDEX callback_jobs_one_open_per_number ON callback_jobs (number)
+    WHERE state IN ('pending', 'dialing', 'retry_wait');
+
+CREATE TABLE callback_attempts (
+    job_id      TEXT    NOT NULL REFERENCES callback_jobs (id),
+    attempt     INTEGER NOT NULL CHECK (attempt >= 1),
+    number      TEXT    NOT NULL,
+    started_ts  REAL    NOT NULL,
+    trunks      TEXT    NOT NULL DEFAULT '[]' CHECK (json_valid(trunks)),
+    trunk       TEXT,
+    agent       TEXT,
+    outcome     TEXT    CHECK (outcome IS NULL OR outcome IN
+                ('connected', 'busy', 'no_answer', 'failed', 'machine', 'customer_hangup',
+                 'agent_unavailable', 'cancelled', 'interrupted')),
+    answered_ts REAL,
+    ended_ts    REAL,
+    detail      TEXT    NOT NULL DEFAULT '',
+    PRIMARY KEY (job_id, attempt)
+);
+CREATE INDEX callback_attempts_number ON callback_attempts (number, started_ts);
+CREATE INDEX callback_attempts_open ON callback_attempts (job_id) WHERE outcome IS NULL;
+
+CREATE TABLE campaign_contacts (
+    id           INTEGER PRIMARY KEY,
+    campaign     TEXT    NOT NULL,
+    number       TEXT    NOT NULL,
+    name         TEXT    NOT NULL DEFAULT '',
+    priority     INTEGER NOT NULL DEFAULT 0,
+    scheduled_ts REAL,
+    fields       TEXT    NOT NULL DEFAULT '{}' CHECK (json_valid(fields)),
+    status       TEXT    NOT NULL CHECK (status IN
+                 ('pending', 'dialing', 'retry_wait', 'answered', 'confirmed', 'machine',
+                  'no_answer', 'busy', 'failed', 'abandoned', 'blacklisted', 'cancelled')),
+    attempts     INTEGER NOT NULL DEFAULT 0,
+    next_ts      REAL    NOT NULL,
+    last_outcome TEXT,
+    updated_ts   REAL    NOT NULL,
+    import_id    TEXT    NOT NULL,
+    line         INTEGER NOT NULL,
+    UNIQUE (campaign, number)
+);
+CREATE INDEX campaign_contacts_due ON campaign_contacts (campaign, status, next_ts);
+
+CREATE TABLE campaign_attempts (
+    contact_id  INTEGER NOT NULL REFERENCES campaign_contacts (id),
+    attempt     INTEGER NOT NULL CHECK (attempt >= 1),
+    campaign    TEXT    NOT NULL,
+    number      TEXT    NOT NULL,
+    started_ts  REAL    NOT NULL,
+    agent       TEXT,
+    outcome     TEXT,
+    answered_ts REAL,
+    ended_ts    REAL,
+    PRIMARY KEY (contact_id, attempt)
+);
+CREATE INDEX campaign_attempts_number ON campaign_attempts (number, started_ts);
 """
 
 MIGRATIONS: Final[tuple[Migration, ...]] = (
     Migration(1, "call records, event log, audit log, cloud outbox", _V1_EVENT_RECORDS),
     Migration(2, "SMS, SIM trunk usage and state", _V2_SMS_AND_SIM_TRUNKS),
+    Migration(3, "callback jobs and attempts, campaign contacts", _V3_CALLBACK_JOBS),
 )
 
 
