@@ -74,12 +74,31 @@ _WAITING: Final = CallerState.WAITING
 _RINGING: Final = CallerState.RINGING
 _CB_WAITING: Final = CallerState.CALLBACK_WAITING
 _OFFERABLE: Final = CallerState.OFFERABLE
+# Named tuples built without their Python-level __new__ (hot path; same objects).
+_new: Final = tuple.__new__
+# (old state, new state) -> changes of a queue's (staffed, ready, available) counts.
+_COUNT_DELTAS: Final = {
+    (o, n): (
+        (n in AgentState.STAFFED) - (o in AgentState.STAFFED),
+        (n in AgentState.READY) - (o in AgentState.READY),
+        (n == AgentState.AVAILABLE) - (o == AgentState.AVAILABLE),
+    )
+    for o in AgentState.ALL
+    for n in AgentState.ALL
+}
 
 JOIN_EMPTY: Final = ("always", "staffed", "ready")
 LEAVE_EMPTY: Final = ("never", "staffed", "ready")
 RECENT_CALLERS: Final = 4096  # finished callers remembered to recognise stale events
 CALLBACK_GUARD_S: Final = 180.0  # an unanswered DialCallback releases the agent after this
 SCAN_LIMIT: Final = 64  # callers looked at per queue when the head cannot be served
+
+
+def _member_order(member: Member) -> int:
+    return member.index
+
+
+_MEMBER_ORDER: Final = _member_order
 
 
 class UnknownQueue(AcdError):
@@ -245,7 +264,7 @@ class Caller:
 class Queue:
     __slots__ = (
         "id", "settings", "strategy", "skills_based", "members", "order", "staffed",
-        "ready", "available", "rr_last", "aht_estimate",
+        "ready", "available", "free", "rr_last", "aht_estimate",
     )
 
     def __init__(self, settings: QueueSettings) -> None:
@@ -259,6 +278,7 @@ class Queue:
         self.staffed = 0
         self.ready = 0
         self.available = 0
+        self.free: dict[Member, None] = {}  # available members, in order of availability
         self.rr_last = -1
         self.aht_estimate = settings.aht_s
 
@@ -370,8 +390,9 @@ class AcdCore:
             queue.staffed += 1
         if state in _READY:
             queue.ready += 1
-        if state is _AVAILABLE or state == _AVAILABLE:
+        if state == _AVAILABLE:
             queue.available += 1
+            queue.free[member] = None
             self._dirty.add(queue)
         self._log(now, "member_add", queue.id, "", agent.id, ms.penalty, "")
         return member
@@ -389,6 +410,7 @@ class AcdCore:
             queue.ready -= 1
         if state == _AVAILABLE:
             queue.available -= 1
+            del queue.free[member]
         self._empty_check.add(queue)
         self._log(now, "member_remove", queue.id, "", agent.id, 0, "")
 
@@ -610,6 +632,7 @@ class AcdCore:
         for queue in self.queues.values():
             states = [mb.agent.state for mb in queue.members]
             assert queue.available == sum(s == _AVAILABLE for s in states), queue.id
+            assert set(queue.free) == {mb for mb in queue.members if mb.agent.state == _AVAILABLE}
             assert queue.staffed == sum(s in _STAFFED for s in states), queue.id
             assert queue.ready == sum(s in _READY for s in states), queue.id
             assert queue.order == sorted(queue.order, key=lambda e: e[:3])
@@ -643,7 +666,7 @@ class AcdCore:
 
     def _log(self, ts: float, kind: str, queue: str, caller: str, agent: str, value: float,
              detail: str) -> None:
-        self._log_sink(QueueEvent(ts, kind, queue, caller, agent, value, detail))
+        self._log_sink(_new(QueueEvent, (ts, kind, queue, caller, agent, value, detail)))
 
     def _timer(self, deadline: float, kind: str, obj: Any) -> list[Any]:
         self._timer_seq += 1
@@ -696,27 +719,25 @@ class AcdCore:
         if old == new and agent.reason == reason:
             return
         if old != new:
-            o_staffed, n_staffed = old in _STAFFED, new in _STAFFED
-            o_ready, n_ready = old in _READY, new in _READY
-            o_avail, n_avail = old == _AVAILABLE, new == _AVAILABLE
-            for member in agent.queues.values():
-                queue = member.queue
-                if o_staffed != n_staffed:
-                    queue.staffed += 1 if n_staffed else -1
-                    if not n_staffed:
+            d_staffed, d_ready, d_avail = _COUNT_DELTAS[old, new]
+            if d_staffed or d_ready or d_avail:
+                for member in agent.queues.values():
+                    queue = member.queue
+                    if d_staffed:
+                        queue.staffed += d_staffed
+                    if d_ready:
+                        queue.ready += d_ready
+                    if d_staffed < 0 or d_ready < 0:
                         self._empty_check.add(queue)
-                if o_ready != n_ready:
-                    queue.ready += 1 if n_ready else -1
-                    if not n_ready:
-                        self._empty_check.add(queue)
-                if o_avail != n_avail:
-                    if n_avail:
+                    if d_avail > 0:
                         queue.available += 1
+                        queue.free[member] = None
                         if queue.order:
                             self._dirty.add(queue)
-                    else:
+                    elif d_avail < 0:
                         queue.available -= 1
-            if n_avail:
+                        del queue.free[member]
+            if new is _AVAILABLE:
                 agent.idle_since = now
             if old == AgentState.LOGGED_OUT:
                 agent.login_ts = now
@@ -725,10 +746,12 @@ class AcdCore:
             agent.since = now
         agent.state = new
         agent.reason = reason
-        detail = f"{new}:{reason}" if reason else new
         caller = agent.caller
-        self._log(now, "agent", "", caller.id if caller else "", agent.id, 0, detail)
-        self._out.append(m.SetAgentState(agent.id, new, reason))
+        self._log_sink(_new(QueueEvent, (
+            now, "agent", "", caller.id if caller else "", agent.id, 0,
+            f"{new}:{reason}" if reason else new,
+        )))
+        self._out.append(_new(m.SetAgentState, (agent.id, new, reason)))
 
     def _a_ring(self, agent: Agent, now: float, caller: Caller | None, reason: str) -> None:
         assert caller is not None
@@ -737,7 +760,7 @@ class AcdCore:
         agent.caller = caller
         caller.ringing.append(agent)
         agent.t_ring = self._timer(now + timeout, _TIMER_RING, agent)
-        self._out.append(m.RingAgent(caller.id, agent.id, queue.id, timeout))
+        self._out.append(_new(m.RingAgent, (caller.id, agent.id, queue.id, timeout)))
         self._log(now, "ring", queue.id, caller.id, agent.id, 0, "")
 
     def _a_stop_ring_timer(self, agent: Agent, now: float, caller: Caller | None,
@@ -903,7 +926,7 @@ class AcdCore:
         assert agent is not None
         caller.ringing.clear()
         caller.agent = agent
-        self._out.append(m.Bridge(caller.id, agent.id))
+        self._out.append(_new(m.Bridge, (caller.id, agent.id)))
         self._log(now, "connect", caller.queue.id, caller.id, agent.id, now - caller.entered,
                   "")
         if caller.number and caller.queue.settings.sticky_days > 0:
@@ -1141,15 +1164,14 @@ class AcdCore:
             caller.skill is not None or queue.settings.skill_min
         ) else 0
         cands = []
-        for member in queue.members:
-            agent = member.agent
-            if agent.state is not _AVAILABLE and agent.state != _AVAILABLE:
-                continue
-            if skip is not None and skip.get(agent.id, -1.0) > now:
+        for member in queue.free:
+            if skip is not None and skip.get(member.agent.id, -1.0) > now:
                 continue
             if required and member.skill < required:
                 continue
             cands.append(member)
+        if len(cands) > 1:
+            cands.sort(key=_MEMBER_ORDER)
         if len(cands) > 1 and not queue.skills_based:
             low = min(mb.penalty for mb in cands)
             if any(mb.penalty != low for mb in cands):
