@@ -12,7 +12,11 @@ Adding a migration: append ``Migration(n + 1, "what", sql_or_callable)`` to
 open transaction and must not commit. Statements that cannot run inside a transaction
 (``VACUUM``, ``PRAGMA journal_mode``) do not belong in migrations.
 
-Planned: ``sms`` and ``callback_jobs`` tables arrive as migrations 2 and 3.
+Planned: ``sms`` and ``callback_jobs`` tables arrive as migrations 2 and 3 (written on other
+branches; until they are merged, 2 and 3 here are empty placeholders so that the ACD's
+``queue_events`` keeps its number 4 — whoever merges replaces the placeholders with the real
+migrations, keeping the order, or renumbers ``queue_events`` if needed: it is written with
+``IF NOT EXISTS`` so renumbering it is safe).
 """
 
 from __future__ import annotations
@@ -96,8 +100,33 @@ CREATE TABLE outbox (
 CREATE INDEX outbox_created_ts ON outbox (created_ts);
 """
 
+# The ACD's queue event log (firmware/acd/log.py): one row per transition, in log order
+# (``id``), from which every KPI of a period is recomputed. Its own table rather than
+# ``event_log``: it is the highest-volume record of the box (about eight rows per queued
+# call), KPIs read it by queue and by agent, and typed columns keep those reads on indexes
+# instead of parsing JSON.
+_V4_QUEUE_EVENTS: Final = """
+CREATE TABLE IF NOT EXISTS queue_events (
+    id     INTEGER PRIMARY KEY,
+    ts     REAL NOT NULL,
+    kind   TEXT NOT NULL,
+    queue  TEXT NOT NULL DEFAULT '',
+    caller TEXT NOT NULL DEFAULT '',
+    agent  TEXT NOT NULL DEFAULT '',
+    value  REAL NOT NULL DEFAULT 0,
+    detail TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS queue_events_ts ON queue_events (ts);
+CREATE INDEX IF NOT EXISTS queue_events_queue_ts ON queue_events (queue, ts);
+CREATE INDEX IF NOT EXISTS queue_events_agent_ts ON queue_events (agent, ts);
+"""
+
 MIGRATIONS: Final[tuple[Migration, ...]] = (
     Migration(1, "call records, event log, audit log, cloud outbox", _V1_EVENT_RECORDS),
+    # Placeholders: the GSM SMS (2) and callback jobs (3) migrations of other branches.
+    Migration(2, "reserved: SMS (placeholder until merged)", ""),
+    Migration(3, "reserved: callback jobs (placeholder until merged)", ""),
+    Migration(4, "ACD queue event log", _V4_QUEUE_EVENTS),
 )
 
 

@@ -118,17 +118,20 @@ def test_failed_migration_rolls_back_to_the_previous_version(tmp_path: Path) -> 
     path = tmp_path / "events.db"
     with EventStore.open(path) as store:
         store.add_cdr(make_cdr(1))
+    version = len(MIGRATIONS) + 1
     broken = Migration(
-        2,
+        version,
         "half done",
-        "CREATE TABLE sms (id INTEGER PRIMARY KEY);\nINSERT INTO nowhere VALUES (1);",
+        "CREATE TABLE half (id INTEGER PRIMARY KEY);\nINSERT INTO nowhere VALUES (1);",
     )
-    with pytest.raises(MigrationError, match=r"migration 2 \(half done\) failed: no such table"):
+    with pytest.raises(
+        MigrationError, match=rf"migration {version} \(half done\) failed: no such table"
+    ):
         EventStore.open(path, migrations=[*MIGRATIONS, broken])
     conn = connect(path)
     try:
-        assert schema_version(conn) == 1
-        names = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE name = 'sms'")]
+        assert schema_version(conn) == len(MIGRATIONS)
+        names = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE name = 'half'")]
         assert names == []
     finally:
         conn.close()
