@@ -74,6 +74,7 @@ _WAITING: Final = CallerState.WAITING
 _RINGING: Final = CallerState.RINGING
 _CB_WAITING: Final = CallerState.CALLBACK_WAITING
 _OFFERABLE: Final = CallerState.OFFERABLE
+_OFFERED: Final = frozenset({CallerState.RINGING, CallerState.CALLBACK_DIALING})
 # Named tuples built without their Python-level __new__ (hot path; same objects).
 _new: Final = tuple.__new__
 # (old state, new state) -> changes of a queue's (staffed, ready, available) counts.
@@ -783,7 +784,7 @@ class AcdCore:
         agent.caller = None
         held.ringing.remove(agent)
         self._log(now, "ring_end", held.queue.id, held.id, agent.id, 0, reason or "cancelled")
-        if not held.ringing and held.state == _RINGING:
+        if not held.ringing and held.state in _OFFERED:
             self._caller_input(held, CallerInput.ALL_DECLINED, now)
 
     def _a_count_answer(self, agent: Agent, now: float, caller: Caller | None,

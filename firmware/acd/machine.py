@@ -216,6 +216,9 @@ CALLER_TRANSITIONS: Final[dict[tuple[str, str], tuple[tuple[str, ...], str]]] = 
     (_C.RINGING, _K.MOVE): (("cancel_rings", "move"), _C.WAITING),
     (_C.CALLBACK_WAITING, _K.OFFER): (("dial_callback",), _C.CALLBACK_DIALING),
     (_C.CALLBACK_WAITING, _K.MOVE): (("move",), _C.CALLBACK_WAITING),
+    # The reserved agent went away (logout, pause, unreachable): the callback is called
+    # off (CancelRing) and the caller keeps their place for the next agent.
+    (_C.CALLBACK_DIALING, _K.ALL_DECLINED): ((), _C.CALLBACK_WAITING),
     (_C.CALLBACK_DIALING, _K.CALLBACK_CONNECTED): (
         ("leave_queue", "connect_callback"),
         _C.CONNECTED,

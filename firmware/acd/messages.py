@@ -34,7 +34,8 @@ Commands the engine must carry out, in the order returned:
 - ``RingAgent(caller, agent, queue, timeout_s)``: ring the agent's device for this caller
   (the caller keeps hearing music/announcements meanwhile). Several for ring-all.
 - ``CancelRing(caller, agent)``: stop ringing that agent for that caller (a no-op if the
-  leg is already gone).
+  leg is already gone). For a caller being called back it calls off the whole
+  ``DialCallback`` (the reserved agent went away); the core dials again later.
 - ``StopAnnouncement(caller)``: interrupt a prompt at once (always precedes a ``Bridge``
   for a caller who is hearing one: no dead air).
 - ``Bridge(caller, agent)``: connect the caller with the agent who answered.
