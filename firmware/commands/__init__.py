@@ -12,6 +12,7 @@ from __future__ import annotations
 MODULES = [
     "firmware.commands.run",
     "firmware.commands.config",
+    "firmware.commands.acd",
 ]
 
 
