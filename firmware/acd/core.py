@@ -455,14 +455,14 @@ class AcdCore:
                 created.append(a)
         for qid in list(self.queues):
             if qid not in new_q:
-                queue = self.queues.pop(qid)
-                for member in list(queue.members):
+                gone = self.queues.pop(qid)
+                for member in list(gone.members):
                     self._remove_member(member, now)
-                for entry in list(queue.order):
+                for entry in list(gone.order):
                     caller: Caller = entry[3]
-                    self._caller_leaves_removed_queue(caller, queue, now)
-                self._dirty.discard(queue)
-                self._empty_check.discard(queue)
+                    self._caller_leaves_removed_queue(caller, gone, now)
+                self._dirty.discard(gone)
+                self._empty_check.discard(gone)
         for q in queues:
             queue = self.queues.get(q.id)
             if queue is None:

@@ -613,22 +613,21 @@ def _acd_found(
             )
         overflow = queue.get("overflow")
         if isinstance(overflow, dict):
-            kind = _str(overflow, "type")
+            dest = _str(overflow, "type")
             target = overflow.get("target")
-            if kind in _TARGET_KINDS:
-                if isinstance(target, str) and target not in targets[kind]:
-                    found.append(
-                        (["queues", i, "overflow"], f"unknown {_TARGET_KINDS[kind]} {_quote(target)}")
-                    )
+            if dest in _TARGET_KINDS:
+                if isinstance(target, str) and target not in targets[dest]:
+                    noun = _TARGET_KINDS[dest]
+                    found.append((["queues", i, "overflow"], f"unknown {noun} {_quote(target)}"))
                 elif target is None:
                     found.append(
-                        (["queues", i, "overflow", "target"], f"{_quote(kind)} needs a target")
+                        (["queues", i, "overflow", "target"], f"{_quote(dest)} needs a target")
                     )
-                elif kind == "queue" and target == queue_id:
+                elif dest == "queue" and target == queue_id:
                     found.append((["queues", i, "overflow"], "a queue cannot overflow to itself"))
-            elif kind in DESTINATION_TYPES and target is not None:
+            elif dest in DESTINATION_TYPES and target is not None:
                 found.append(
-                    (["queues", i, "overflow", "target"], f"{_quote(kind)} takes no target")
+                    (["queues", i, "overflow", "target"], f"{_quote(dest)} takes no target")
                 )
     return found
 

@@ -112,6 +112,36 @@ def test_random_event_sequences_keep_the_invariants(strategy: str, seed: int,
             raise AssertionError(f"{a.id} still {a.state} with every caller gone")
 
 
+def make_event(kind: str, cid: str, aid: str, data: st.DataObject) -> object:
+    simple = {
+        "hangup": m.CallerHungUp, "callback": m.CallbackKeyPressed, "hold": m.CallHeld,
+        "resume": m.CallResumed, "cb_ok": m.CallbackConnected, "cb_fail": m.CallbackFailed,
+    }
+    if kind in simple:
+        return simple[kind](cid)
+    by_agent = {
+        "unreachable": m.AgentUnreachable, "reachable": m.AgentReachable,
+        "login": m.AgentLogin, "logout": m.AgentLogout, "pause": m.AgentPause,
+        "unpause": m.AgentUnpause, "wrap_done": m.WrapUpDone,
+    }
+    if kind in by_agent:
+        return by_agent[kind](aid)
+    if kind == "arrive":
+        return m.CallerArrived(cid, data.draw(queue), "+7", data.draw(st.integers(0, 2)))
+    if kind in ("answer", "reject", "no_answer"):
+        return {"answer": m.AgentAnswered, "reject": m.AgentRejected,
+                "no_answer": m.AgentNoAnswer}[kind](cid, aid)
+    if kind == "end":
+        return m.CallEnded(cid, data.draw(st.booleans()))
+    if kind == "force":
+        return m.ForceAgentState(
+            aid, data.draw(st.sampled_from(["available", "paused", "logged_out"]))
+        )
+    if kind == "move":
+        return m.MoveCaller(cid, data.draw(queue))
+    return None  # "time"
+
+
 KINDS = ["arrive", "hangup", "callback", "answer", "reject", "no_answer", "unreachable",
          "reachable", "end", "hold", "resume", "cb_ok", "cb_fail", "login", "logout",
          "pause", "unpause", "wrap_done", "force", "move", "time", "time"]
@@ -135,31 +165,7 @@ def test_state_driven_event_sequences_keep_the_invariants(strategy: str, seed: i
         if c is not None and c.agent is not None:
             ringing.append(c.agent.id)
         aid = data.draw(st.sampled_from(ringing)) if ringing else data.draw(agent)
-        event = {
-            "arrive": lambda: m.CallerArrived(cid, data.draw(queue), "+7", data.draw(
-                st.integers(0, 2))),
-            "hangup": lambda: m.CallerHungUp(cid),
-            "callback": lambda: m.CallbackKeyPressed(cid),
-            "answer": lambda: m.AgentAnswered(cid, aid),
-            "reject": lambda: m.AgentRejected(cid, aid),
-            "no_answer": lambda: m.AgentNoAnswer(cid, aid),
-            "unreachable": lambda: m.AgentUnreachable(aid),
-            "reachable": lambda: m.AgentReachable(aid),
-            "end": lambda: m.CallEnded(cid, data.draw(st.booleans())),
-            "hold": lambda: m.CallHeld(cid),
-            "resume": lambda: m.CallResumed(cid),
-            "cb_ok": lambda: m.CallbackConnected(cid),
-            "cb_fail": lambda: m.CallbackFailed(cid),
-            "login": lambda: m.AgentLogin(aid),
-            "logout": lambda: m.AgentLogout(aid),
-            "pause": lambda: m.AgentPause(aid),
-            "unpause": lambda: m.AgentUnpause(aid),
-            "wrap_done": lambda: m.WrapUpDone(aid),
-            "force": lambda: m.ForceAgentState(aid, data.draw(
-                st.sampled_from(["available", "paused", "logged_out"]))),
-            "move": lambda: m.MoveCaller(cid, data.draw(queue)),
-            "time": lambda: None,
-        }[kind]()
+        event = make_event(kind, cid, aid, data)
         if event is None:
             now += data.draw(st.floats(0.0, 30.0))
             deadline = core.next_deadline()
