@@ -1294,6 +1294,9 @@ class AcdCore:
     def _on_agent_answered(self, ev: m.AgentAnswered, now: float) -> None:
         agent = self._agent(ev.agent)
         caller = self._caller(ev.caller)
+        if caller is not None and agent.caller is caller \
+                and caller.state == CallerState.CALLBACK_DIALING:
+            return  # a callback's legs are the engine's: it reports CallbackConnected
         if caller is None or agent.caller is not caller or caller.state != _RINGING:
             # The caller left, or another agent took the call: drop this leg.
             self._out.append(m.CancelRing(ev.caller, ev.agent))

@@ -184,7 +184,9 @@ class KpiCollector:
         if counted:
             for f in self._figures(call):
                 f.offered += 1
-        self._queue_length(ev[2], ts, +1)
+        # A kept place (moved caller, re-queued callback) is logged with its earlier time;
+        # the caller is on the line, and in this queue, only from now.
+        self._queue_length(ev[2], ts if ts >= self.last_ts else self.last_ts, +1)
 
     def _refused(self, ev: QueueEvent) -> None:
         if self.start <= ev[0] < self.end:

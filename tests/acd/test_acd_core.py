@@ -460,3 +460,30 @@ def test_agent_removed_during_a_call_leaves_after_it() -> None:
     core.handle(m.CallEnded("c1"), 2.0)
     assert "103" not in core.agents
     core.check_invariants()
+
+
+def test_agent_answered_for_a_callback_leg_does_not_call_it_off() -> None:
+    core = core_with({"q": {"callback": True, "callback_agent_first": True}}, agents=["a1"])
+    core.handle(m.AgentPause("a1", "x"), 0.0)
+    core.handle(m.CallerArrived("c1", "q", "+111"), 0.0)
+    core.handle(m.CallbackKeyPressed("c1"), 1.0)
+    out = core.handle(m.AgentUnpause("a1"), 2.0)
+    assert m.DialCallback("c1", "a1", "+111", True) in out
+    assert core.handle(m.AgentAnswered("c1", "a1"), 3.0) == []
+    core.handle(m.CallbackConnected("c1"), 4.0)
+    assert states(core) == {"a1": "on_call"}
+
+
+def test_callback_called_off_when_the_reserved_agent_logs_out() -> None:
+    core = core_with({"q": {"callback": True}}, agents=["a1", "a2"])
+    core.handle(m.AgentPause("a1", "x"), 0.0)
+    core.handle(m.AgentPause("a2", "x"), 0.0)
+    core.handle(m.CallerArrived("c1", "q", "+111"), 0.0)
+    core.handle(m.CallbackKeyPressed("c1"), 1.0)
+    core.handle(m.AgentUnpause("a1"), 2.0)
+    out = core.handle(m.AgentLogout("a1"), 3.0)
+    assert m.CancelRing("c1", "a1") in out
+    assert core.callers["c1"].state == "callback_waiting"
+    out = core.handle(m.AgentUnpause("a2"), 4.0)
+    assert m.DialCallback("c1", "a2", "+111", False) in out
+    core.check_invariants()

@@ -168,3 +168,21 @@ def test_log_and_report_csv_round_trip() -> None:
     assert lines[0].startswith("scope,id,offered,answered,abandoned")
     assert lines[1].startswith("total,,5,3,2,1,")
     assert [ln.split(",")[0] for ln in lines[1:]] == ["total", "queue", "agent", "agent"]
+
+
+def test_a_moved_caller_keeps_its_place_without_bending_the_queue_length() -> None:
+    core = core_with({"q1": {"members": ["a1"]}, "q2": {"members": ["a2"]}},
+                     agents=["a1", "a2"])
+    core.handle(m.AgentPause("a1", "x"), 0)
+    core.handle(m.AgentPause("a2", "x"), 0)
+    core.handle(m.CallerArrived("c1", "q1"), 10)
+    core.handle(m.MoveCaller("c1", "q2"), 40)  # logged as entering q2 at 10 (its place)
+    core.handle(m.AgentUnpause("a2"), 50)
+    core.handle(m.AgentAnswered("c1", "a2"), 50)
+    report = kpis(core.events, 0, 100, now=100)
+    # One caller on the line from 10 to 50: 40 caller-seconds, whichever queue.
+    assert report["total"]["avg_queue_len"] == pytest.approx(40 / 100)
+    assert report["queues"]["q1"]["avg_queue_len"] == pytest.approx(30 / 100)
+    assert report["queues"]["q2"]["avg_queue_len"] == pytest.approx(10 / 100)
+    assert report["queues"]["q1"]["timed_out"] == 1
+    assert report["queues"]["q2"]["asa_s"] == 40  # the wait since the kept place
