@@ -11,13 +11,17 @@ Events the engine must feed (``core.handle(event, now)``):
 
 - ``CallerArrived``: a call was routed to a queue (already answered or early media: the
   caller hears what the core commands next).
-- ``CallerHungUp``: the caller's leg is gone, whatever its state (waiting, agents ringing,
-  connected). While waiting it is an abandon; while connected it ends the call.
+- ``CallerHungUp``: the caller's leg is gone (waiting, agents ringing, or connected).
+  While waiting it is an abandon; while connected it ends the call (as ``CallEnded``).
+  A caller waiting for a callback has no leg: the callback's outcome is reported with
+  ``CallbackConnected`` / ``CallbackFailed``.
 - ``CallbackKeyPressed``: the caller pressed the callback key; the engine has *not* hung
   up yet: it does so after the ``AcceptCallback`` command (confirmation prompt).
-- ``AgentAnswered`` / ``AgentRejected`` / ``AgentNoAnswer`` / ``AgentUnreachable``: the
-  outcome of a ``RingAgent``. The core also runs its own ring timeout; a late
-  ``AgentNoAnswer`` for a ring the core already cancelled is ignored.
+- ``AgentAnswered`` / ``AgentRejected`` / ``AgentNoAnswer``: the outcome of a
+  ``RingAgent`` (not of a ``DialCallback``'s agent leg, which the engine handles itself).
+  The core also runs its own ring timeout; a late ``AgentNoAnswer`` for a ring the core
+  already cancelled is ignored. ``AgentUnreachable``: the agent's device is gone
+  (unregistered, line down).
 - ``AgentReachable``: an unreachable agent's device is back (registered, line up).
 - ``CallEnded``: a connected call ended (either side hung up, or a transfer completed:
   ``transferred=True``).

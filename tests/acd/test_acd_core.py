@@ -487,3 +487,20 @@ def test_callback_called_off_when_the_reserved_agent_logs_out() -> None:
     out = core.handle(m.AgentUnpause("a2"), 4.0)
     assert m.DialCallback("c1", "a2", "+111", False) in out
     core.check_invariants()
+
+
+def test_the_configuration_validator_names_acd_problems_by_path() -> None:
+    from firmware.config import find_issues
+
+    bad = doc()
+    bad["agents"].append({"id": "ann", "name": "Twin", "extension": "109"})
+    bad["queues"][0]["overflow"] = {"type": "queue", "target": "sales"}
+    bad["queues"][1]["members"].append("103")
+    found = [str(i) for i in find_issues(bad, [])]
+    for expected in [
+        'agents[2].id: duplicate agent "ann"',
+        'agents[2].extension: unknown extension "109"',
+        "queues[0].overflow: a queue cannot overflow to itself",
+        'queues[1].members[1]: agent "103" is in the queue twice',
+    ]:
+        assert expected in found, found

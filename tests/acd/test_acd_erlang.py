@@ -89,3 +89,15 @@ def test_simulated_sl_and_asa_match_erlang_c(agents: int, rho: float, calls: int
     total = result.report["total"]
     assert total["answered"] == total["offered"]
     assert abs(total["occupancy"] - 100 * rho) < 3.0
+
+
+def test_empirical_handle_times_wrap_up_and_patience_in_the_simulator() -> None:
+    sample = [60.0, 120.0, 300.0]
+    result = simulate(Traffic(agents=4, calls_per_hour=40, aht_s=160, hours=50,
+                              handle_times=sample, wrap_up_s=20, patience_s=90, seed=5))
+    total = result.report["total"]
+    assert total["offered"] > 1500 and total["abandoned"] > 0
+    assert total["att_s"] == pytest.approx(160, rel=0.06)  # the sample's mean
+    assert total["avg_wrap_s"] == pytest.approx(20)
+    assert total["aht_s"] == pytest.approx(total["att_s"] + 20)
+    assert result.core.callers == {}  # drained
