@@ -13,6 +13,7 @@ MODULES = [
     "firmware.commands.run",
     "firmware.commands.config",
     "firmware.commands.gsm",
+    "firmware.commands.acd",
 ]
 
 

@@ -181,6 +181,8 @@ DOCUMENT_SCHEMA: Final[dict[str, Any]] = {
                     },
                 ),
             },
+            # ACD queues (firmware/acd). A member is an extension number (an agent at that
+            # extension, penalty 0) or {"agent": id, "penalty", "skill", "weight"}.
             "queues": {
                 "type": "array",
                 "items": _closed(
@@ -188,7 +190,87 @@ DOCUMENT_SCHEMA: Final[dict[str, Any]] = {
                     {
                         "id": _ID,
                         "name": _LABEL,
-                        "members": {"type": "array", "items": _EXTENSION_NUMBER},
+                        "members": {
+                            "type": "array",
+                            "items": {
+                                "anyOf": [
+                                    _EXTENSION_NUMBER,
+                                    _closed(
+                                        ["agent"],
+                                        {
+                                            "agent": _ID,
+                                            "penalty": {
+                                                "type": "integer", "minimum": 0, "maximum": 100
+                                            },
+                                            "skill": {
+                                                "type": "integer", "minimum": 0, "maximum": 100
+                                            },
+                                            "weight": {
+                                                "type": "number",
+                                                "exclusiveMinimum": 0,
+                                                "maximum": 1000,
+                                            },
+                                        },
+                                    ),
+                                ]
+                            },
+                        },
+                        # Checked in code, so an unknown name is reported as such.
+                        "strategy": {"type": "string", "maxLength": 32},
+                        "wrap_up_s": {"type": "number", "minimum": 0, "maximum": 3600},
+                        "ring_timeout_s": {"type": "number", "minimum": 3, "maximum": 600},
+                        "retry_s": {"type": "number", "minimum": 0, "maximum": 600},
+                        "max_wait_s": _nullable(
+                            {"type": "number", "minimum": 1, "maximum": 86400}
+                        ),
+                        "max_len": _nullable({"type": "integer", "minimum": 1, "maximum": 10000}),
+                        "overflow": _closed(
+                            ["type"],
+                            {
+                                "type": {"enum": list(DESTINATION_TYPES)},
+                                "target": {"type": "string"},
+                            },
+                        ),
+                        "join_empty": {"enum": ["always", "staffed", "ready"]},
+                        "leave_empty": {"enum": ["never", "staffed", "ready"]},
+                        "music": _LABEL,
+                        "announce": _closed(
+                            [],
+                            {
+                                "every_s": {"type": "number", "minimum": 10, "maximum": 3600},
+                                "first_s": {"type": "number", "minimum": 0, "maximum": 3600},
+                            },
+                        ),
+                        "callback_key": _nullable({"type": "string", "pattern": "^[0-9*#]$"}),
+                        "callback_dial": {"enum": ["customer_first", "agent_first"]},
+                        "sticky_days": {"type": "number", "minimum": 0, "maximum": 365},
+                        "skill_min": {"type": "integer", "minimum": 0, "maximum": 100},
+                        "skill_relax": {
+                            "type": "array",
+                            "items": _closed(
+                                ["after_s", "min"],
+                                {
+                                    "after_s": {"type": "number", "minimum": 0, "maximum": 86400},
+                                    "min": {"type": "integer", "minimum": 0, "maximum": 100},
+                                },
+                            ),
+                        },
+                        "auto_pause_after": {"type": "integer", "minimum": 0, "maximum": 100},
+                    },
+                ),
+            },
+            # ACD agents: an office extension or a remote agent's external number (reached
+            # over a trunk). Static agents are logged in from the start; dynamic ones log in.
+            "agents": {
+                "type": "array",
+                "items": _closed(
+                    ["id", "name"],
+                    {
+                        "id": _ID,
+                        "name": _LABEL,
+                        "extension": _nullable(_EXTENSION_NUMBER),
+                        "number": _nullable({"type": "string", "pattern": "^\\+?[0-9]{3,20}$"}),
+                        "login": {"enum": ["static", "dynamic"]},
                     },
                 ),
             },
@@ -482,7 +564,7 @@ def _semantic_issues(doc: Mapping[str, Any], known_ports: frozenset[str]) -> lis
                     issue([section, i, "id"], f"duplicate {noun} {_quote(group_id)}")
                 groups[section].add(group_id)
             members = group.get("members")
-            if isinstance(members, list):
+            if section == "ring_groups" and isinstance(members, list):
                 seen: set[str] = set()
                 for j, member in enumerate(members):
                     if isinstance(member, dict):
@@ -507,6 +589,7 @@ def _semantic_issues(doc: Mapping[str, Any], known_ports: frozenset[str]) -> lis
         "ivr": groups["ivrs"],
         "voicemail": set(extensions),
     }
+    found += _acd_found(doc, targets)
 
     def check_destination(parts: list[str | int], destination: object) -> None:
         if not isinstance(destination, dict):
@@ -653,6 +736,101 @@ def _semantic_issues(doc: Mapping[str, Any], known_ports: frozenset[str]) -> lis
     return [ValidationIssue(format_path(p), m) for p, m in sorted(found, key=order)]
 
 
+def _acd_found(
+    doc: Mapping[str, Any], targets: Mapping[str, set[str]]
+) -> list[tuple[list[str | int], str]]:
+    """Meaning of the ACD part: agents, queue members, strategies, overflow targets."""
+    from firmware.acd.strategies import STRATEGIES
+
+    found: list[tuple[list[str | int], str]] = []
+    extensions = targets["extension"]
+    agents: set[str] = set()
+    for i, agent in _items(doc, "agents"):
+        agent_id = _str(agent, "id")
+        if agent_id is not None:
+            if agent_id in agents:
+                found.append((["agents", i, "id"], f"duplicate agent {_quote(agent_id)}"))
+            agents.add(agent_id)
+        ext = _str(agent, "extension")
+        if ext is not None and ext not in extensions:
+            found.append((["agents", i, "extension"], f"unknown extension {_quote(ext)}"))
+        if ext is None and _str(agent, "number") is None:
+            found.append(
+                (["agents", i], "an agent needs an extension or an external number")
+            )
+    for i, queue in _items(doc, "queues"):
+        queue_id = _str(queue, "id")
+        members = queue.get("members")
+        if isinstance(members, list):
+            seen: set[str] = set()
+            for j, member in enumerate(members):
+                if isinstance(member, str):
+                    ref, kind = member, "extension"
+                    known = member in extensions or member in agents
+                elif isinstance(member, dict) and isinstance(member.get("agent"), str):
+                    ref, kind = member["agent"], "agent"
+                    known = ref in agents
+                else:
+                    continue
+                if not known:
+                    found.append((["queues", i, "members", j], f"unknown {kind} {_quote(ref)}"))
+                elif ref in seen:
+                    found.append(
+                        (["queues", i, "members", j], f"agent {_quote(ref)} is in the queue twice")
+                    )
+                seen.add(ref)
+        strategy = queue.get("strategy")
+        if isinstance(strategy, str) and strategy not in STRATEGIES:
+            found.append(
+                (
+                    ["queues", i, "strategy"],
+                    f"unknown strategy {_quote(strategy)} (one of {', '.join(STRATEGIES)})",
+                )
+            )
+        overflow = queue.get("overflow")
+        if isinstance(overflow, dict):
+            dest = _str(overflow, "type")
+            target = overflow.get("target")
+            if dest in _TARGET_KINDS:
+                if isinstance(target, str) and target not in targets[dest]:
+                    noun = _TARGET_KINDS[dest]
+                    found.append((["queues", i, "overflow"], f"unknown {noun} {_quote(target)}"))
+                elif target is None:
+                    found.append(
+                        (["queues", i, "overflow", "target"], f"{_quote(dest)} needs a target")
+                    )
+                elif dest == "queue" and target == queue_id:
+                    found.append((["queues", i, "overflow"], "a queue cannot overflow to itself"))
+            elif dest in DESTINATION_TYPES and target is not None:
+                found.append(
+                    (["queues", i, "overflow", "target"], f"{_quote(dest)} takes no target")
+                )
+    return found
+
+
+def acd_issues(doc: Mapping[str, Any]) -> list[ValidationIssue]:
+    """Problems of the ACD part of ``doc`` (``queues``, ``agents``), structure and meaning.
+
+    For ``AcdCore.from_config``: it refuses a document whose ACD part is not valid, and
+    needs no board (ports do not matter to queues).
+    """
+    issues = [
+        issue
+        for issue in _schema_issues(doc)
+        if issue.path.startswith(("queues", "agents"))
+    ]
+    extensions = {
+        number for _, ext in _items(doc, "extensions") if (number := _str(ext, "number"))
+    }
+    targets = {
+        "extension": extensions,
+        "ring_group": {g for _, r in _items(doc, "ring_groups") if (g := _str(r, "id"))},
+        "queue": {q for _, r in _items(doc, "queues") if (q := _str(r, "id"))},
+    }
+    issues += [ValidationIssue(format_path(p), msg) for p, msg in _acd_found(doc, targets)]
+    return list(dict.fromkeys(issues))
+
+
 def find_issues(doc: object, known_ports: Iterable[str]) -> list[ValidationIssue]:
     """Every problem in ``doc`` (structure first, then meaning); empty if it is valid."""
     issues = list(_schema_issues(doc))
@@ -753,4 +931,5 @@ def default_document(
         "outbound": [],
         "queues": [],
         "ring_groups": [],
+        "agents": [],
     }

@@ -21,13 +21,14 @@ import os
 import sqlite3
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from types import TracebackType
 from typing import Any, Final, Literal, get_args
 
 from firmware.store.callbacks import CallbackRecords
+from firmware.acd.log import QueueEvent
 from firmware.store.migrations import MIGRATIONS, Migration, StoreError, migrate
 
 Direction = Literal["inbound", "outbound", "internal"]
@@ -441,6 +442,43 @@ class EventStore(CallbackRecords):
             (iccid, current["disabled_until"], current["disabled_why"], current["balance"],
              current["balance_ts"]),
         )
+    # --- ACD queue event log -------------------------------------------------------------
+
+    def add_queue_events(self, events: Iterable[QueueEvent]) -> int:
+        """Append queue event log records (in log order) atomically; returns the count."""
+        rows = [tuple(event) for event in events]
+        with self.transaction() as conn:
+            conn.executemany(
+                "INSERT INTO queue_events (ts, kind, queue, caller, agent, value, detail) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+        return len(rows)
+
+    def queue_events(
+        self,
+        since: float | None = None,
+        until: float | None = None,
+        *,
+        queue: str | None = None,
+        agent: str | None = None,
+        kind: str | None = None,
+        limit: int | None = None,
+    ) -> list[QueueEvent]:
+        """Queue events with ``ts`` in ``[since, until)``, in log order (oldest first).
+
+        For KPIs of a period fold the whole log up to its end (``until=end``, no
+        ``since``) so that calls in progress at the start are known; see
+        ``firmware.acd.kpi``.
+        """
+        rows = self._conn.execute(
+            "SELECT ts, kind, queue, caller, agent, value, detail FROM queue_events "
+            "WHERE (?1 IS NULL OR ts >= ?1) AND (?2 IS NULL OR ts < ?2) "
+            "AND (?3 IS NULL OR queue = ?3) AND (?4 IS NULL OR agent = ?4) "
+            "AND (?5 IS NULL OR kind = ?5) ORDER BY id LIMIT ?6",
+            (since, until, queue, agent, kind, -1 if limit is None else limit),
+        ).fetchall()
+        return [QueueEvent(*row) for row in rows]
 
     # --- cloud outbox --------------------------------------------------------------------
 

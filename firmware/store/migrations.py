@@ -13,7 +13,8 @@ open transaction and must not commit. Statements that cannot run inside a transa
 (``VACUUM``, ``PRAGMA journal_mode``) do not belong in migrations.
 
 Migration 2 adds ``sms`` (received and sent messages, raw PDUs kept) and the SIM-trunk
-accounting tables; migration 3 the callback jobs and attempts and the campaign contacts.
+accounting tables; migration 3 the callback jobs and attempts and the campaign contacts; migration 4
+the ACD's queue event log.
 """
 
 from __future__ import annotations
@@ -150,6 +151,7 @@ CREATE TABLE sim_state (
     balance        TEXT,
     balance_ts     REAL
 );
+"""
 
 # Callback jobs and their dial attempts (firmware/callback), outbound campaign contacts and
 # their attempts (firmware/campaigns). Both follow one rule: a dial is claimed (state
@@ -250,10 +252,32 @@ CREATE TABLE campaign_attempts (
 CREATE INDEX campaign_attempts_number ON campaign_attempts (number, started_ts);
 """
 
+# The ACD's queue event log (firmware/acd/log.py): one row per transition, in log order
+# (``id``), from which every KPI of a period is recomputed. Its own table rather than
+# ``event_log``: it is the highest-volume record of the box (about eight rows per queued
+# call), KPIs read it by queue and by agent, and typed columns keep those reads on indexes
+# instead of parsing JSON.
+_V4_QUEUE_EVENTS: Final = """
+CREATE TABLE IF NOT EXISTS queue_events (
+    id     INTEGER PRIMARY KEY,
+    ts     REAL NOT NULL,
+    kind   TEXT NOT NULL,
+    queue  TEXT NOT NULL DEFAULT '',
+    caller TEXT NOT NULL DEFAULT '',
+    agent  TEXT NOT NULL DEFAULT '',
+    value  REAL NOT NULL DEFAULT 0,
+    detail TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS queue_events_ts ON queue_events (ts);
+CREATE INDEX IF NOT EXISTS queue_events_queue_ts ON queue_events (queue, ts);
+CREATE INDEX IF NOT EXISTS queue_events_agent_ts ON queue_events (agent, ts);
+"""
+
 MIGRATIONS: Final[tuple[Migration, ...]] = (
     Migration(1, "call records, event log, audit log, cloud outbox", _V1_EVENT_RECORDS),
     Migration(2, "SMS, SIM trunk usage and state", _V2_SMS_AND_SIM_TRUNKS),
     Migration(3, "callback jobs and attempts, campaign contacts", _V3_CALLBACK_JOBS),
+    Migration(4, "ACD queue event log", _V4_QUEUE_EVENTS),
 )
 
 

@@ -1,0 +1,94 @@
+"""The queue event log: one record per transition, from which every KPI is recomputed.
+
+Owns the record's shape and its CSV form. The ACD core writes a ``QueueEvent`` for every
+caller and agent transition (``AcdCore(log=...)`` takes any callable sink); ``kpi.py``
+folds a stream of them into the KPIs of DOMAIN.md for any period; ``EventStore`` persists
+them (``queue_events`` table). Nothing here knows SQLite or the call engine.
+
+Kinds and their fields (``queue``, ``caller``, ``agent`` are ids, ``""`` when not
+applicable; ``value`` is a number whose meaning depends on the kind):
+
+=====================  ================================================================
+kind                   meaning
+=====================  ================================================================
+``enter``              caller entered ``queue``; value = priority; detail = caller number;
+                       ``ts`` is the place kept (an earlier time for a re-queued caller)
+``refused``            caller not admitted; detail = ``full`` | ``no_agents``
+``ring``               ``agent`` rings for ``caller``
+``ring_end``           that ring stopped without a bridge; detail = why
+                       (``no_answer``, ``rejected``, ``cancelled``, ``unreachable``…)
+``connect``            ``agent`` answered ``caller``; value = wait in the queue (s)
+``abandon``            caller hung up while waiting; value = wait
+``overflow``           caller left the queue unanswered; value = wait; detail = reason
+                       (``max_wait``, ``no_agents``, ``moved``, ``queue_removed``)
+``callback_request``   caller took a callback and hung up; value = wait so far;
+                       detail = number to call
+``callback_dial``      ``agent`` reserved, the box dials the customer
+``callback_connect``   customer and ``agent`` connected; value = time since the request
+``callback_fail``      the callback failed; detail = reason
+``hold`` / ``unhold``  the connected call was put on hold / taken back
+``end``                the connected call ended; detail = ``transfer`` or ``""``
+``agent``              ``agent`` changed state; detail = state, or ``paused:<reason>``;
+                       ``caller`` = the caller it serves, if any
+``member_add``         ``agent`` became a member of ``queue``; value = penalty
+``member_remove``      ``agent`` is no longer a member of ``queue``
+=====================  ================================================================
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from typing import Final, NamedTuple, TextIO
+
+
+class QueueEvent(NamedTuple):
+    ts: float
+    kind: str
+    queue: str
+    caller: str
+    agent: str
+    value: float
+    detail: str
+
+
+KINDS: Final = frozenset(
+    {
+        "enter", "refused", "ring", "ring_end", "connect", "abandon", "overflow",
+        "callback_request", "callback_dial", "callback_connect", "callback_fail",
+        "hold", "unhold", "end", "agent", "member_add", "member_remove",
+    }
+)
+
+CSV_FIELDS: Final = QueueEvent._fields
+
+
+def write_csv(events: Iterable[QueueEvent], out: TextIO) -> int:
+    """Write the log as CSV (header ``ts,kind,queue,caller,agent,value,detail``)."""
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_FIELDS)
+    count = 0
+    for event in events:
+        writer.writerow((repr(float(event.ts)), *event[1:5], repr(float(event.value)), event[6]))
+        count += 1
+    return count
+
+
+def read_csv(source: TextIO) -> list[QueueEvent]:
+    """Read a log written by ``write_csv`` (round-trips exactly)."""
+    reader = csv.reader(source)
+    header = next(reader, None)
+    if header is None:
+        return []
+    if tuple(header) != CSV_FIELDS:
+        raise ValueError(f"not a queue event log: header {header!r}")
+    return [
+        QueueEvent(float(r[0]), r[1], r[2], r[3], r[4], float(r[5]), r[6]) for r in reader
+    ]
+
+
+def to_csv(events: Iterable[QueueEvent]) -> str:
+    buffer = io.StringIO()
+    write_csv(events, buffer)
+    return buffer.getvalue()
