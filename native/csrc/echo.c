@@ -96,7 +96,7 @@
 #define CNG_MAX_DBM0 (-40.0f)     /* comfort noise never louder than this */
 
 typedef void (*kernel_fn)(float *wb, const float *wf, const float *x, const float *xw,
-                          float g, int n, float *yb, float *yf);
+                          float g, int n, float *yb, float *yf, float *yp);
 
 struct echo_can_s {
     int taps;                 /* N, a multiple of LANES and of MAXBLK */
@@ -117,6 +117,7 @@ struct echo_can_s {
     int q;                    /* index of the newest sample in xb/xwb */
     float g;                  /* pending NLMS gain (applied to wb at the next sample) */
     float x_prev, eb_prev;    /* for the whitening filter */
+    float d_prev;
     float a;                  /* whitening coefficient */
     double xw_pow;            /* |xw window|^2 */
     float r0, r1;             /* lag 0/1 correlations of the far end (smoothed per block) */
@@ -145,16 +146,19 @@ struct echo_can_s {
 #define KERNEL_BODIES(SUFFIX, ATTR, MAC)                                                   \
     ATTR static void kern_upd_##SUFFIX(float *restrict wb, const float *restrict wf,       \
                                        const float *restrict x, const float *restrict xw,  \
-                                       float g, int n, float *yb, float *yf)               \
+                                       float g, int n, float *yb, float *yf, float *yp)    \
     {                                                                                      \
-        float ab[LANES], af[LANES];                                                        \
+        float ab[LANES], af[LANES], ap[LANES];                                  \
+        const float *xp = x - 1;                                                           \
         int j, k;                                                                          \
         for (k = 0; k < LANES; k++)                                                        \
-            ab[k] = af[k] = 0.0f;                                                          \
-        for (j = 0; j < n; j += LANES, wb += LANES, wf += LANES, x += LANES, xw += LANES) { \
+            ab[k] = af[k] = ap[k] = 0.0f;                                          \
+        for (j = 0; j < n;                                                                 \
+             j += LANES, wb += LANES, wf += LANES, x += LANES, xw += LANES, xp += LANES) {  \
             for (k = 0; k < LANES; k++) {                                                  \
                 float w = MAC(g, xw[k], wb[k]);                                            \
                 wb[k] = w;                                                                 \
+                ap[k] = MAC(w, xp[k], ap[k]);                                              \
                 ab[k] = MAC(w, x[k], ab[k]);                                               \
                 af[k] = MAC(wf[k], x[k], af[k]);                                           \
             }                                                                              \
@@ -162,18 +166,21 @@ struct echo_can_s {
         for (k = 1; k < LANES; k++) {                                                      \
             ab[0] += ab[k];                                                                \
             af[0] += af[k];                                                                \
+            ap[0] += ap[k];                                                                \
         }                                                                                  \
         *yb = ab[0];                                                                       \
         *yf = af[0];                                                                       \
+        *yp = ap[0];                                                                       \
     }                                                                                      \
     ATTR static void kern_dot_##SUFFIX(float *restrict wb, const float *restrict wf,       \
                                        const float *restrict x, const float *restrict xw,  \
-                                       float g, int n, float *yb, float *yf)               \
+                                       float g, int n, float *yb, float *yf, float *yp)    \
     {                                                                                      \
         float ab[LANES], af[LANES];                                                        \
         int j, k;                                                                          \
         (void) xw;                                                                         \
         (void) g;                                                                          \
+        (void) yp;                                                                         \
         for (k = 0; k < LANES; k++)                                                        \
             ab[k] = af[k] = 0.0f;                                                          \
         for (j = 0; j < n; j += LANES, wb += LANES, wf += LANES, x += LANES) {             \
@@ -418,7 +425,8 @@ int echo_can_process_ex(echo_can_t *s, const int16_t *far, const int16_t *near,
         return ECHO_EINVAL;
     for (i = 0; i < n; i++) {
         float x = (float) far[i], d = (float) near[i];
-        float xw, old, yb, yf, eb, ef, ebw, ax, o;
+        float xw, old, yb, yf, yp, eb, eb_post, ef, ebw, ax, o;
+        float g = s->g;
         int adapt;
 
         /* 1. append the far sample (shift the buffers down every N samples) */
@@ -440,14 +448,22 @@ int echo_can_process_ex(echo_can_t *s, const int16_t *far, const int16_t *near,
         s->x_prev = x;
 
         /* 2. apply the pending update to wb, filter with both */
-        if (s->g != 0.0f)
-            s->kern_upd(s->wb, s->wf, s->xb + s->q - N + 1, s->xwb + s->q - N, s->g, N,
-                        &yb, &yf);
-        else
-            s->kern_dot(s->wb, s->wf, s->xb + s->q - N + 1, NULL, 0.0f, N, &yb, &yf);
+        if (g != 0.0f) {
+            s->kern_upd(s->wb, s->wf, s->xb + s->q - N + 1, s->xwb + s->q - N, g, N,
+                        &yb, &yf, &yp);
+            /* the previous error a-posteriori: after the update just applied */
+            eb_post = s->d_prev - yp;
+        } else {
+            s->kern_dot(s->wb, s->wf, s->xb + s->q - N + 1, NULL, 0.0f, N, &yb, &yf, NULL);
+            eb_post = s->eb_prev;
+        }
         eb = d - yb;
         ef = d - yf;
-        ebw = eb - s->a * s->eb_prev;
+        /* whitened error: the previous error must be the a-posteriori one (after the
+         * update just applied); the a-priori one makes the loop unstable on strongly
+         * correlated speech */
+        ebw = eb - s->a * eb_post;
+        s->d_prev = d;
         s->eb_prev = eb;
 
         /* 3. Geigel double-talk detector over the tail */
