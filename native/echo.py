@@ -114,7 +114,7 @@ class EchoCanceller:
     def close(self) -> None:
         """Free the C state now (otherwise with the object)."""
         if self._s is not None:
-            lib.echo_can_free(ffi.gc(self._s, None))
+            ffi.release(self._s)  # runs echo_can_free now
             self._s = None
 
     def __enter__(self) -> EchoCanceller:

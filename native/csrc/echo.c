@@ -35,6 +35,9 @@
  * DOUBLE-TALK DETECTION
  * Geigel: near-end speech is declared when |d(n)| exceeds half (-6 dB, the ERL G.168
  * assumes) of the largest |x| over the tail; adaptation then stops for a 30 ms hangover.
+ * No copy to the foreground happens in a block that saw double talk (an NLMS adapting on
+ * near-end speech partly "cancels" it, so its error can look better while its model gets
+ * worse).
  *
  * NON-LINEAR PROCESSOR AND COMFORT NOISE
  * The linear canceller leaves a residual about ERLE below the echo. When the far end has
@@ -131,7 +134,7 @@ struct echo_can_s {
     float noise;              /* near-end background power estimate */
     float cng_amp;            /* uniform amplitude of the comfort noise */
     /* decision block */
-    int bpos, badapt;
+    int bpos, badapt, bdt;
     float bd, bb, bf, bx, br0, br1;
     float sd, sb, sf;         /* smoothed block energies of d, eb, ef */
     int better, worse;
@@ -373,7 +376,8 @@ static void block_decisions(echo_can_t *s)
     s->sb += (s->bb - s->sb) * 0.5f;
     s->sf += (s->bf - s->sf) * 0.5f;
     if (far_on && !(s->options & ECHO_OPT_FREEZE)) {
-        if (s->badapt > BLOCK / 2 && s->sb < k_better * s->sf && s->sb < s->sd)
+        if (s->badapt > BLOCK / 2 && s->bdt == 0 && s->sb < k_better * s->sf
+            && s->sb < s->sd)
             s->better++;
         else
             s->better = 0;
@@ -401,7 +405,7 @@ static void block_decisions(echo_can_t *s)
         s->lx += (s->bx - s->lx) * 0.03125f;
     }
     s->cng_amp = sqrtf(3.0f * (s->noise < s->cng_max ? s->noise : s->cng_max));
-    s->bpos = s->badapt = 0;
+    s->bpos = s->badapt = s->bdt = 0;
     s->bd = s->bb = s->bf = s->bx = s->br0 = s->br1 = 0.0f;
 }
 
@@ -535,6 +539,7 @@ int echo_can_process_ex(echo_can_t *s, const int16_t *far, const int16_t *near,
         s->bf += ef * ef;
         s->bx += x * x;
         s->double_talk_flag = s->dt_hang > 0;
+        s->bdt += s->dt_hang > 0;
         if (++s->bpos == BLOCK)
             block_decisions(s);
     }
