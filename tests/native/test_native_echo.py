@@ -15,11 +15,17 @@ import pathlib
 import wave
 from array import array
 
+import echo_signals as es
 import pytest
 
-import echo_signals as es
-from native.echo import (EchoCanceller, cancel_files, convergence_ms, erle_db, state_bytes,
-                         write_wav_8k)  # fmt: skip
+from native.echo import (
+    EchoCanceller,
+    cancel_files,
+    convergence_ms,
+    erle_db,
+    state_bytes,
+    write_wav_8k,  # fmt: skip
+)
 
 pytestmark = pytest.mark.skipif(
     not es.G168_HEADER.exists() or es.have_tools() is not None,
