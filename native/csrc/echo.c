@@ -3,61 +3,102 @@
  *
  * THE PROBLEM
  * A hybrid returns part of what we send (the far end, x) back in what we receive (the near
- * end, d): d(n) = sum_k h(k) x(n-k) + v(n), where h is the echo path (a bulk delay and a
+ * end, d): d(n) = sum_j h(j) x(n-j) + v(n), where h is the echo path (a bulk delay and a
  * dispersive response of a few ms, 6 dB or more of loss: the echo return loss, ERL) and v
- * is the near-end talker plus line noise. We estimate h by an FIR filter w of N taps (the
- * tail, 8 taps per ms) and send e(n) = d(n) - sum_k w(k) x(n-k). The gain of the
+ * is the near-end talker plus line noise. We estimate h by an FIR filter w of L taps (the
+ * tail, 8 taps per ms) and send e(n) = d(n) - sum_j w(j) x(n-j). The gain of the
  * canceller is ERLE = 10 log10(E[d^2] / E[e^2]) while only the far end talks.
  *
- * THE ADAPTIVE FILTER
- * NLMS: w += mu e(n) x_n / |x_n|^2 (x_n the last N far samples). NLMS converges fast on
- * white signals and slowly on speech, whose spectrum is far from flat (its slow modes are
- * the weak frequencies). We therefore adapt on a pre-whitened reference: a first-order
- * prediction error filter xw(n) = x(n) - a x(n-1), with a = r1/r0 the lag-one correlation
- * of the far end measured as we go (about 0 for white noise, 0.8-0.95 for voiced speech).
- * Filtering both sides of d = h*x + v by the same (1 - a z^-1) leaves h unchanged, so the
- * update uses xw and the whitened error ew(n) = e(n) - a e(n-1), and the output filter
- * still runs on x. The step is mu = 0.5 (half the fastest NLMS step: a good balance of
- * speed and misadjustment), regularised by N times a power floor of -66 dBm0 so silence
- * does not blow up the normalisation.
+ * WHY A FREQUENCY-DOMAIN FILTER
+ * A time-domain NLMS costs 2L multiply-adds per sample (4 with two filters) and converges
+ * slowly on speech: its convergence is governed by the eigenvalue spread of the far end's
+ * autocorrelation, i.e. by how far speech is from white (30-40 dB between formants and
+ * valleys). Pre-whitening helps but a low-order whitener leaves most of that spread. The
+ * partitioned-block frequency-domain adaptive filter (PBFDAF, also "multi-delay filter":
+ * Soo and Pang 1990; Borrallo and Otero 1992; the two-filter and learning-rate ideas below
+ * follow the published literature, e.g. Valin 2007, IEEE TASLP 15(3)) fixes both:
+ *   - the tail is cut into K partitions of N = 64 taps (8 ms); each is applied by
+ *     overlap-save with FFTs of 2N = 128 points, so a block of N samples costs a few
+ *     FFTs plus K complex multiply-adds per frequency bin: about 8 real operations per
+ *     tap per block of 64 samples instead of 64;
+ *   - each frequency bin adapts with its own step, normalised by the far end's power in
+ *     that bin summed over the K partitions (the exact norm of the regression vector of
+ *     that bin), so weak and strong bins converge at the same rate: speech converges
+ *     about as fast as white noise.
+ * The price is N samples of block delay inside the filter. We do not pass it to the
+ * output: when a call ends in the middle of a block, the output samples received so far
+ * are computed from the partial block with the missing far-end samples set to zero,
+ * which is exact (the filter is causal: outputs before sample p never see samples from p
+ * on). The same block is computed again, complete, when its last sample arrives; the
+ * first p outputs are not emitted twice. So any block length works and the canceller adds
+ * no delay; blocks of 64 (or 160 = 2.5 x 64, the media engine's tick, which needs a
+ * partial block every second tick) are cheapest.
+ *
+ * THE BLOCK
+ * Block b holds samples bN .. bN+N-1. X_k is the 128-point real FFT of the far end over
+ * blocks b-k-1 and b-k (the two-block window ending k blocks ago), kept in a ring of K
+ * spectra. W_k is the FFT of partition k's N taps followed by N zeros. Then
+ *   Y = sum_k X_k W_k,   y = last N samples of IFFT(Y),   e = d - y.
+ * The gradient for the taps of partition k is the first N samples of
+ * IFFT(conj(X_k) E), E the FFT of N zeros followed by e. We add mu(f) conj(X_k) E to W_k
+ * directly (the "unconstrained" update) and restore the constraint - taps N..2N-1 of
+ * IFFT(W_k) are zero - on one partition per block, round robin (so each partition every
+ * K blocks: the alternately constrained MDF of the literature). The wrap-around error the
+ * unconstrained updates leave between two projections is small and is removed by them.
+ *
+ * STEP SIZE
+ *   mu(f) = mu_b / (P(f) + delta),   P(f) = sum_k |X_k(f)|^2,
+ * with delta a floor at FLOOR_DBM0 so silent bins do not blow up the step. mu_b is the
+ * block's step. While the filter has never converged it is MU_MAX. After that it is the
+ * learning rate the literature derives as optimal for an NLMS with a disturbance:
+ *   mu_b = MU_MAX * min(1, residual echo power / error power),
+ * the residual echo being estimated as leak * (power of the echo estimate y), where the
+ * leak is the regression slope of the error power on the echo-estimate power (their
+ * covariance over the variance of the latter, both smoothed over blocks). Near-end speech
+ * is uncorrelated with the echo estimate, so it raises the error power but not the
+ * leak: during double talk mu_b falls by the near-end-to-residual ratio (30-40 dB), which
+ * freezes adaptation without any detector. The same rule lowers the step when the filter
+ * nears the noise floor (less misadjustment: a higher steady ERLE).
  *
  * TWO FILTERS: NO DIVERGENCE
- * The background filter wb adapts (whenever the far end is active and the double-talk
- * detector is quiet). The foreground filter wf makes the output. Every 8 ms block we
- * compare smoothed energies of the two errors: when the background has been 1 dB better
- * than the foreground (and better than no filter at all) for two blocks in a row, it is
- * copied into the foreground; when it has been 3 dB worse while the foreground cancels
- * at least 3 dB, something (near-end speech the detector missed) made it diverge, and it
- * is restored from the foreground. During double talk both errors carry the near-end
- * speech, the background cannot look 1 dB better unless it really models the echo
- * better, and the output keeps the last good model.
+ * The background filter (the one above) adapts; the foreground filter makes the output
+ * and only ever changes by taking the background's coefficients. Per block we compare
+ * smoothed energies (time constant 4 blocks) of the near end d, the background error eb
+ * and the foreground error ef. The background is copied into the foreground when, for
+ * COPY_BLOCKS blocks in a row, it is better by COPY_BETTER_DB, it removes echo at all
+ * (eb below d), and no near-end activity is seen (see below). When the background has
+ * been RESET_WORSE_DB worse than a foreground that cancels at least FG_CANCELS_DB for
+ * RESET_BLOCKS blocks, something made it diverge and it is restored from the foreground.
  *
- * DOUBLE-TALK DETECTION
- * Geigel: near-end speech is declared when |d(n)| exceeds half (-6 dB, the ERL G.168
- * assumes) of the largest |x| over the tail; adaptation then stops for a 30 ms hangover.
- * No copy to the foreground happens in a block that saw double talk (an NLMS adapting on
- * near-end speech partly "cancels" it, so its error can look better while its model gets
- * worse).
+ * DOUBLE TALK AND NEAR-END ACTIVITY
+ * Two detectors, both per block:
+ *   - Geigel (G.168's classic): near-end speech when max |d| over the block exceeds
+ *     max |x| over the tail by GEIGEL_DB (0 dB: an echo path with 6 dB ERL can have a
+ *     peak gain close to 0 dB when it is dispersive, so only a near end louder than the
+ *     loudest far sample counts). It stops adaptation for DT_HANG_MS and blocks copies.
+ *   - residual check: once converged, near-end activity is declared when the foreground
+ *     error exceeds the expected residual (leak * foreground echo estimate + noise) by
+ *     NEAR_ACTIVE_DB. It blocks copies to the foreground and keeps the NLP open.
  *
  * NON-LINEAR PROCESSOR AND COMFORT NOISE
- * The linear canceller leaves a residual about ERLE below the echo. When the far end has
- * been active within one tail length, no double talk is held, and the linear stage is
- * cancelling at least 6 dB (short-term energies over 4 ms), the output is the residual of
- * an echo only: the NLP replaces it with comfort noise (or silence), fading in 1 ms. The
- * comfort noise is white, at the level of the near-end background measured while the far
- * end is silent (a slow minimum tracker of the error energy).
+ * The linear canceller leaves a residual about ERLE below the echo, and any non-linear
+ * echo. When the far end has been active within the tail, the near end is not active
+ * (residual check above) and the linear stage cancels at least NLP_ERLE_DB, the NLP
+ * replaces the output by comfort noise, fading in 1 ms; on near-end activity it opens
+ * within the same block. The comfort noise has the level and a first-order spectral tilt
+ * of the near-end background, both measured on the linear output where the far end is
+ * quiet (minimum-tracking energy, slow rise) .
  *
  * ARITHMETIC
- * 32-bit float, sample values in 16-bit PCM units. The filter is stored time-reversed
- * (w[j] multiplies the sample of delay N-1-j) so filtering and update are one forward
- * pass over contiguous arrays. The far end lives in a linear buffer of 2N samples that is
- * shifted down once every N samples, so the current window x[q-N+1..q] and the previous
- * one x[q-N..q-1] are always contiguous. One fused pass per sample applies the previous
- * sample's update to wb and computes both filter outputs. The pass is written with 16
- * independent partial sums, which compilers turn into SIMD (SSE/AVX on x86, NEON on ARM)
- * without needing to reassociate floating-point sums. On x86 an AVX+FMA build of the same
- * C is selected at run time when the CPU has it (ECHO_OPT_PORTABLE forces the portable
- * one; the tests run both).
+ * 32-bit float, sample values in 16-bit PCM units (a 0 dBm0 sine has peak 22827). The
+ * FFT is our own: a 64-point complex radix-2 FFT (split real/imaginary arrays so the
+ * inner loops of the later stages are contiguous and vectorise) with a real-signal
+ * split step for 128 real points; the inverse uses the same code by swapping the real
+ * and imaginary arrays. Twiddles are computed once in echo_can_new. Spectra are stored
+ * split (re[], im[]) with 65 bins padded to 72, so the per-bin loops over partitions are
+ * plain contiguous loops: the compiler vectorises them (SSE2/NEON), and on x86 an
+ * AVX2+FMA build of the same code is selected at run time (ECHO_OPT_PORTABLE forces the
+ * portable one; the tests run both).
  */
 #include "echo.h"
 
@@ -78,218 +119,375 @@
 /* 0 dBm0: a sine of peak 22827, i.e. mean power 22827^2 / 2 (PCM units squared). */
 #define DBM0_POWER (22827.0f * 22827.0f / 2.0f)
 #define DB_TO_POWER(db) (powf(10.0f, (db) / 10.0f))
+#define DB_TO_AMP(db) (powf(10.0f, (db) / 20.0f))
 
 #define TAPS_PER_MS 8
-#define LANES 16                  /* partial sums in the kernel; taps are a multiple */
-#define BLOCK 64                  /* decision block: 8 ms */
-#define MAXBLK 32                 /* |x| maximum kept per 32 samples for Geigel */
+#define N 64                      /* block length and partition length, samples (8 ms) */
+#define M 128                     /* FFT length, 2N */
+#define NB 65                     /* bins of a real 128-point FFT (0 .. M/2) */
+#define NBP 72                    /* bins padded to a multiple of 8 floats */
+#define KMAX (ECHO_TAIL_MAX_MS * TAPS_PER_MS / N) /* 32 partitions at 256 ms */
 
-#define MU 0.5f                   /* NLMS step */
-#define FLOOR_DBM0 (-66.0f)       /* regularisation floor of the NLMS normalisation */
-#define FAR_ACTIVE_DBM0 (-50.0f)  /* far end active: adapt, arm the NLP */
-#define WHITEN_MAX 0.95f          /* largest pre-whitening coefficient */
-#define GEIGEL_DB (-6.0f)         /* |d| above max|x| at this gain: double talk */
-#define DT_HANG_MS 30             /* adaptation stays frozen this long after double talk */
-#define COPY_BETTER_DB (-1.0f)    /* background this much better: copy to foreground */
+#ifndef PROP_ALPHA
+#define PROP_ALPHA 0.5f         /* IPNLMS mix: -1 = plain NLMS, 1 = fully proportionate */
+#endif
+#ifndef ACTIVE_Q
+#define ACTIVE_Q 2.0f             /* partitions with a step this far above the mean... */
+#endif
+#define ACTIVE_MAX 3              /* ...are constrained every block (at most this many) */
+#ifndef REL_FLOOR_DB
+#define REL_FLOOR_DB (-10.0f)
+#endif
+#ifndef MU_MAX
+#define MU_MAX 1.0f               /* largest block step (per-bin normalised) */
+#endif
+#define FLOOR_DBM0 (-66.0f)       /* regularisation of the per-bin normalisation */
+#define FAR_ACTIVE_DBM0 (-50.0f)  /* far end over the tail above this: echo to learn */
+#ifndef GEIGEL_DB
+#define GEIGEL_DB 0.0f            /* max|d| above max|x| (tail) by this: double talk */
+#endif
+#define DT_HANG_MS 48             /* adaptation stays frozen this long after Geigel */
+#ifndef CONVERGED_DB
+#define CONVERGED_DB 10.0f        /* background ERLE that ends the start-up mode */
+#endif
+#define RHO_DT 0.85f              /* NCC of d with the echo estimate below: double talk */
+#define DT_MIN_DBM0 (-50.0f)      /* ...when the near end is louder than this */
+#define DT_ESCAPE_MS 2000         /* double talk this long: adapt slowly anyway */
+#define DT_ESCAPE_MU_DB (-12.0f)  /* ...at this step relative to MU_MAX */
+#define COPY_DT_BETTER_DB (-6.0f) /* during double talk, copy only when this much better */
+#define COPY_DT_BLOCKS 8
+#ifndef COPY_BETTER_DB
+#define COPY_BETTER_DB (-0.5f)    /* background this much better: copy to foreground */
+#endif
+#define COPY_BLOCKS 2
 #define RESET_WORSE_DB 3.0f       /* background this much worse: restore it */
-#define FG_CANCELS_DB (-3.0f)     /* ...while the foreground cancels at least this much */
+#define RESET_BLOCKS 4
+#define FG_CANCELS_DB (-6.0f)     /* ...while the foreground cancels at least this much */
 #define NLP_ERLE_DB 6.0f          /* linear stage must cancel this much for the NLP */
 #define NLP_FADE 0.125f           /* NLP gain step per sample (1 ms fade) */
 #define CNG_INIT_DBM0 (-70.0f)    /* comfort noise level before anything is measured */
-#define CNG_MAX_DBM0 (-40.0f)     /* comfort noise never louder than this */
+#define CNG_MAX_DBM0 (-45.0f)     /* comfort noise never louder than this */
+#define NOISE_RISE_DB_S 3.0f      /* background estimate may rise this fast (dB/s) */
 
-typedef void (*kernel_fn)(float *wb, const float *wf, const float *x, const float *xw,
-                          float g, int n, float *yb, float *yf, float *yp);
+typedef struct {
+    void (*rfft)(const echo_can_t *s, const float *x, float *re, float *im);
+    void (*irfft)(const echo_can_t *s, const float *re, const float *im, float *x);
+    void (*filter)(float *restrict ar, float *restrict ai, const float *xr, const float *xi,
+                   const float *wr, const float *wi, int head, int k0, int k1, int K);
+    void (*update)(float *wr, float *wi, const float *xr, const float *xi,
+                   const float *gr, const float *gi, const float *q, int head, int K);
+    void (*pnorm)(float *restrict den, const float *xr, const float *xi, const float *q,
+                  int head, int K);
+    const char *name;
+} kernels_t;
 
 struct echo_can_s {
-    int taps;                 /* N, a multiple of LANES and of MAXBLK */
+    int taps;                 /* L = K N */
+    int K;                    /* partitions */
     int options;
-    kernel_fn kern_upd;       /* update wb by g * xw, then yb = wb.x, yf = wf.x */
-    kernel_fn kern_dot;       /* yb = wb.x, yf = wf.x */
-    const char *kern_name;
-    void *raw;                /* the allocation (everything below points into it) */
-    float *wb, *wf;           /* background and foreground filters, time-reversed, N */
-    float *xb, *xwb;          /* far end and whitened far end, 2N, linear with shift */
-    float *blkmax;            /* max |x| per MAXBLK samples over the tail, N / MAXBLK */
+    const kernels_t *kern;
+    void *raw;                /* the allocation (this struct and the arrays below) */
+    /* K x NBP each, partition k at [k * NBP] (filters) or ring slot (far-end spectra) */
+    float *xr, *xi;           /* far-end spectra, ring: X_k in slot (head + k) % K */
+    float *wbr, *wbi;         /* background filter W_k */
+    float *wfr, *wfi;         /* foreground filter W_k */
+
+    /* constant tables, computed in echo_can_new */
+    float twr[N], twi[N];     /* 64-point FFT twiddles of stage h at [h + j], j < h */
+    float rtr[NBP], rti[NBP]; /* exp(-j 2 pi k / 128), real-split twiddles */
+    unsigned char bitrev[N];
 
     /* constants derived from the defines, in PCM power units */
-    float delta, far_active, geigel, cng_max;
-    int dt_hang_len;
+    float delta, far_active, geigel_amp, cng_max, rho_dt, cdd_min, noise_rise;
 
     /* ---- state below is cleared by reset ---- */
-    int q;                    /* index of the newest sample in xb/xwb */
-    float g;                  /* pending NLMS gain (applied to wb at the next sample) */
-    float x_prev, eb_prev;    /* for the whitening filter */
-    float d_prev;
-    float a;                  /* whitening coefficient */
-    double xw_pow;            /* |xw window|^2 */
-    float r0, r1;             /* lag 0/1 correlations of the far end (smoothed per block) */
-    float cur_max, max_full;  /* Geigel: max |x| of the current MAXBLK and over the tail */
-    int blk_pos, blk_idx;
-    int dt_hang;              /* samples of double-talk hangover left */
-    int far_recent;           /* samples since far end was active, counted down from N */
-    float px_s, pd_s, pef_s;  /* short-term powers (4 ms leaky) */
-    float nlp_gain;           /* 1 = pass, 0 = fully suppressed */
-    uint32_t rng;             /* comfort noise generator */
-    float noise;              /* near-end background power estimate */
-    float cng_amp;            /* uniform amplitude of the comfort noise */
-    /* decision block */
-    int bpos, badapt, bdt;
-    float bd, bb, bf, bx, br0, br1;
+    int head;                 /* ring slot of X_0 */
+    int fill;                 /* samples of the current block received */
+    int emitted;              /* samples of the current block already output */
+    int constrain;            /* next partition to constrain */
+    float xwin[M];            /* far end: previous block, current block (zeros beyond fill) */
+    float din[N];             /* near end of the current block */
+    float psum[NBP];          /* P(f) = sum_k q_k |X_k(f)|^2 (scratch) */
+    float yor[NBP], yoi[NBP]; /* foreground: sum over partitions 1..K-1 for this block */
+    float xen[KMAX];          /* far-end energy per block, ring by block count */
+    float xmx[KMAX + 1];      /* max |x| per block, ring */
+    int xpos;
+    uint32_t blocks;
+    int converged;            /* background has cancelled CONVERGED_DB once */
+    int dt_hang;              /* blocks of double-talk hangover left */
     float sd, sb, sf;         /* smoothed block energies of d, eb, ef */
     int better, worse;
-    float ld, lf, lx;         /* long-term (far-active) energies: ERLE, ERL */
-    int double_talk_flag;
+    float cdy, cdd, cyy, rho; /* double talk: smoothed cross/auto-correlations, their NCC */
+    int dt_run;               /* blocks of double talk in a row */
+    float qk[KMAX];           /* proportionate step of each partition (mean 1) */
+    float ld, lf, lx;         /* long-term (far-active) energies for ERLE/ERL stats */
+    float noise;              /* near-end background power per sample */
+    float nr1, nr0;           /* background lag-1 and lag-0 correlations (tilt) */
+    float cng_amp, cng_tilt, cng_prev;
+    float nlp_gain, nlp_target;
+    uint32_t rng;
+    float e_prev;
     uint32_t fg_updates, bg_resets;
 };
 
-/* ---- kernels -------------------------------------------------------------------------- */
+/* ---- kernels: FFT and per-bin loops, instantiated per target ------------------------- */
 
-/* The body is written once and instantiated for each target. n is a multiple of LANES. */
-#define KERNEL_BODIES(SUFFIX, ATTR, MAC)                                                   \
-    ATTR static void kern_upd_##SUFFIX(float *restrict wb, const float *restrict wf,       \
-                                       const float *restrict x, const float *restrict xw,  \
-                                       float g, int n, float *yb, float *yf, float *yp)    \
+/* The bodies are written once and compiled for each target (portable, AVX2+FMA). */
+#define KERNELS(SUF, ATTR)                                                                 \
+    /* in-place 64-point complex FFT, forward (exp(-j...)) */                             \
+    ATTR static void cfft_##SUF(const echo_can_t *s, float *re, float *im)                 \
     {                                                                                      \
-        float ab[LANES], af[LANES], ap[LANES];                                  \
-        const float *xp = x - 1;                                                           \
-        int j, k;                                                                          \
-        for (k = 0; k < LANES; k++)                                                        \
-            ab[k] = af[k] = ap[k] = 0.0f;                                          \
-        for (j = 0; j < n;                                                                 \
-             j += LANES, wb += LANES, wf += LANES, x += LANES, xw += LANES, xp += LANES) {  \
-            for (k = 0; k < LANES; k++) {                                                  \
-                float w = MAC(g, xw[k], wb[k]);                                            \
-                wb[k] = w;                                                                 \
-                ap[k] = MAC(w, xp[k], ap[k]);                                              \
-                ab[k] = MAC(w, x[k], ab[k]);                                               \
-                af[k] = MAC(wf[k], x[k], af[k]);                                           \
+        int i, j, h;                                                                       \
+        for (i = 0; i < N; i++) {                                                          \
+            j = s->bitrev[i];                                                              \
+            if (j > i) {                                                                   \
+                float t = re[i]; re[i] = re[j]; re[j] = t;                                 \
+                t = im[i]; im[i] = im[j]; im[j] = t;                                       \
             }                                                                              \
         }                                                                                  \
-        for (k = 1; k < LANES; k++) {                                                      \
-            ab[0] += ab[k];                                                                \
-            af[0] += af[k];                                                                \
-            ap[0] += ap[k];                                                                \
+        for (i = 0; i < N; i += 4) { /* stages h = 1 and 2 together: twiddles 1, -j */     \
+            float ar = re[i] + re[i + 1], ai = im[i] + im[i + 1];                          \
+            float br = re[i] - re[i + 1], bi = im[i] - im[i + 1];                          \
+            float cr = re[i + 2] + re[i + 3], ci = im[i + 2] + im[i + 3];                  \
+            float dr = re[i + 2] - re[i + 3], di = im[i + 2] - im[i + 3];                  \
+            re[i] = ar + cr; im[i] = ai + ci;                                              \
+            re[i + 2] = ar - cr; im[i + 2] = ai - ci;                                      \
+            re[i + 1] = br + di; im[i + 1] = bi - dr;   /* b + (-j) d */                   \
+            re[i + 3] = br - di; im[i + 3] = bi + dr;                                      \
         }                                                                                  \
-        *yb = ab[0];                                                                       \
-        *yf = af[0];                                                                       \
-        *yp = ap[0];                                                                       \
+        for (h = 4; h < N; h <<= 1) {                                                      \
+            const float *wr = s->twr + h, *wi = s->twi + h;                                \
+            for (i = 0; i < N; i += 2 * h) {                                               \
+                float *ar = re + i, *ai = im + i, *br = re + i + h, *bi = im + i + h;      \
+                for (j = 0; j < h; j++) {                                                  \
+                    float tr = br[j] * wr[j] - bi[j] * wi[j];                              \
+                    float ti = br[j] * wi[j] + bi[j] * wr[j];                              \
+                    br[j] = ar[j] - tr; bi[j] = ai[j] - ti;                                \
+                    ar[j] += tr; ai[j] += ti;                                              \
+                }                                                                          \
+            }                                                                              \
+        }                                                                                  \
     }                                                                                      \
-    ATTR static void kern_dot_##SUFFIX(float *restrict wb, const float *restrict wf,       \
-                                       const float *restrict x, const float *restrict xw,  \
-                                       float g, int n, float *yb, float *yf, float *yp)    \
+    /* 128 real samples -> bins 0..64 (unnormalised DFT); bins 65..71 left alone */       \
+    ATTR static void rfft_##SUF(const echo_can_t *s, const float *x, float *re, float *im) \
     {                                                                                      \
-        float ab[LANES], af[LANES];                                                        \
-        int j, k;                                                                          \
-        (void) xw;                                                                         \
-        (void) g;                                                                          \
-        (void) yp;                                                                         \
-        for (k = 0; k < LANES; k++)                                                        \
-            ab[k] = af[k] = 0.0f;                                                          \
-        for (j = 0; j < n; j += LANES, wb += LANES, wf += LANES, x += LANES) {             \
-            for (k = 0; k < LANES; k++) {                                                  \
-                ab[k] = MAC(wb[k], x[k], ab[k]);                                           \
-                af[k] = MAC(wf[k], x[k], af[k]);                                           \
+        float zr[N], zi[N];                                                                \
+        int k;                                                                             \
+        for (k = 0; k < N; k++) {                                                          \
+            zr[k] = x[2 * k];                                                              \
+            zi[k] = x[2 * k + 1];                                                          \
+        }                                                                                  \
+        cfft_##SUF(s, zr, zi);                                                             \
+        re[0] = zr[0] + zi[0];                                                             \
+        im[0] = 0.0f;                                                                      \
+        re[N] = zr[0] - zi[0];                                                             \
+        im[N] = 0.0f;                                                                      \
+        for (k = 1; k < N; k++) {                                                          \
+            int m = N - k;                                                                 \
+            float fer = 0.5f * (zr[k] + zr[m]), fei = 0.5f * (zi[k] - zi[m]);              \
+            float for_ = 0.5f * (zi[k] + zi[m]), foi = -0.5f * (zr[k] - zr[m]);            \
+            re[k] = fer + s->rtr[k] * for_ - s->rti[k] * foi;                              \
+            im[k] = fei + s->rtr[k] * foi + s->rti[k] * for_;                              \
+        }                                                                                  \
+    }                                                                                      \
+    /* bins 0..64 -> 128 real samples (the exact inverse: includes the 1/128) */          \
+    ATTR static void irfft_##SUF(const echo_can_t *s, const float *re, const float *im,    \
+                                 float *x)                                                 \
+    {                                                                                      \
+        float zr[N], zi[N];                                                                \
+        const float sc = 1.0f / (float) M;                                                 \
+        int k;                                                                             \
+        for (k = 0; k < N; k++) {                                                          \
+            int m = N - k;                                                                 \
+            float fer = re[k] + re[m], fei = im[k] - im[m];                                \
+            float dr = re[k] - re[m], di = im[k] + im[m];                                  \
+            float for_ = dr * s->rtr[k] + di * s->rti[k];                                  \
+            float foi = di * s->rtr[k] - dr * s->rti[k];                                   \
+            zr[k] = sc * (fer - foi);                                                      \
+            zi[k] = sc * (fei + for_);                                                     \
+        }                                                                                  \
+        cfft_##SUF(s, zi, zr); /* inverse by swapping real and imaginary parts */          \
+        for (k = 0; k < N; k++) {                                                          \
+            x[2 * k] = zr[k];                                                              \
+            x[2 * k + 1] = zi[k];                                                          \
+        }                                                                                  \
+    }                                                                                      \
+    /* a += sum over partitions k0..k1-1 of X_k W_k (complex, per bin) */                 \
+    ATTR static void filter_##SUF(float *restrict ar, float *restrict ai, const float *xr, \
+                                  const float *xi, const float *wr, const float *wi,       \
+                                  int head, int k0, int k1, int K)                         \
+    {                                                                                      \
+        int k, f;                                                                          \
+        for (k = k0; k < k1; k++) {                                                        \
+            int slot = (head + k) % K;                                                     \
+            const float *restrict pxr = xr + slot * NBP, *restrict pxi = xi + slot * NBP;  \
+            const float *restrict pwr = wr + k * NBP, *restrict pwi = wi + k * NBP;        \
+            for (f = 0; f < NBP; f++) {                                                    \
+                ar[f] += pxr[f] * pwr[f] - pxi[f] * pwi[f];                                \
+                ai[f] += pxr[f] * pwi[f] + pxi[f] * pwr[f];                                \
             }                                                                              \
         }                                                                                  \
-        for (k = 1; k < LANES; k++) {                                                      \
-            ab[0] += ab[k];                                                                \
-            af[0] += af[k];                                                                \
+    }                                                                                      \
+    /* W_k += conj(X_k) G for every partition (G = mu(f) E(f)) */                         \
+    ATTR static void update_##SUF(float *wr, float *wi, const float *xr, const float *xi,  \
+                                  const float *gr, const float *gi, const float *q,        \
+                                  int head, int K)                                         \
+    {                                                                                      \
+        int k, f;                                                                          \
+        for (k = 0; k < K; k++) {                                                          \
+            int slot = (head + k) % K;                                                     \
+            const float qk = q[k];                                                         \
+            const float *restrict pxr = xr + slot * NBP, *restrict pxi = xi + slot * NBP;  \
+            float *restrict pwr = wr + k * NBP, *restrict pwi = wi + k * NBP;              \
+            for (f = 0; f < NBP; f++) {                                                    \
+                pwr[f] += qk * (pxr[f] * gr[f] + pxi[f] * gi[f]);                          \
+                pwi[f] += qk * (pxr[f] * gi[f] - pxi[f] * gr[f]);                          \
+            }                                                                              \
         }                                                                                  \
-        *yb = ab[0];                                                                       \
-        *yf = af[0];                                                                       \
-    }
+    }                                                                                      \
+    /* den = sum over partitions of q_k |X_k|^2 (the weighted norm of each bin's regressor) */\
+    ATTR static void pnorm_##SUF(float *restrict den, const float *xr, const float *xi,    \
+                                 const float *q, int head, int K)                          \
+    {                                                                                      \
+        int k, f;                                                                          \
+        for (f = 0; f < NBP; f++)                                                          \
+            den[f] = 0.0f;                                                                 \
+        for (k = 0; k < K; k++) {                                                          \
+            int slot = (head + k) % K;                                                     \
+            const float *restrict pxr = xr + slot * NBP, *restrict pxi = xi + slot * NBP;  \
+            const float qk = q[k];                                                         \
+            for (f = 0; f < NBP; f++)                                                      \
+                den[f] += qk * (pxr[f] * pxr[f] + pxi[f] * pxi[f]);                        \
+        }                                                                                  \
+    }                                                                                      \
+    static const kernels_t kernels_##SUF = {rfft_##SUF, irfft_##SUF, filter_##SUF,         \
+                                            update_##SUF, pnorm_##SUF, #SUF};
 
-#define MAC_PLAIN(a, b, c) ((a) * (b) + (c))
-KERNEL_BODIES(portable, , MAC_PLAIN)
+KERNELS(portable, )
 
 #if ECHO_X86_AVX
-#define MAC_FMA(a, b, c) fmaf((a), (b), (c))
-KERNEL_BODIES(avx, __attribute__((target("avx,fma"))), MAC_FMA)
+#if defined(__GNUC__) && !defined(__clang__)
+/* let the AVX2 build fuse multiply-adds (ISO C mode disables contraction by default) */
+#pragma GCC push_options
+#pragma GCC optimize("fp-contract=fast")
+#endif
+KERNELS(avx2_fma, __attribute__((target("avx2,fma"))))
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC pop_options
+#endif
 
-static int cpu_has_avx_fma(void)
+static int cpu_has_avx2_fma(void)
 {
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx") && __builtin_cpu_supports("fma");
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 }
 #endif
 
 static void select_kernel(echo_can_t *s)
 {
 #if ECHO_X86_AVX
-    if (!(s->options & ECHO_OPT_PORTABLE) && cpu_has_avx_fma()) {
-        s->kern_upd = kern_upd_avx;
-        s->kern_dot = kern_dot_avx;
-        s->kern_name = "avx-fma";
+    if (!(s->options & ECHO_OPT_PORTABLE) && cpu_has_avx2_fma()) {
+        s->kern = &kernels_avx2_fma;
         return;
     }
 #endif
-    s->kern_upd = kern_upd_portable;
-    s->kern_dot = kern_dot_portable;
-    s->kern_name = "portable";
+    s->kern = &kernels_portable;
 }
 
-/* ---- life cycle ----------------------------------------------------------------------- */
+/* ---- allocation ------------------------------------------------------------------------ */
 
 static int taps_for(int tail_ms)
 {
-    int n;
-
-    if (tail_ms < ECHO_TAIL_MIN_MS || tail_ms > ECHO_TAIL_MAX_MS)
-        return 0;
-    n = tail_ms * TAPS_PER_MS;
-    return (n + 31) / 32 * 32;    /* a multiple of LANES and MAXBLK (4 ms) */
+    int taps = tail_ms * TAPS_PER_MS;
+    return (taps + N - 1) / N * N; /* whole partitions: the tail rounds up to 8 ms */
 }
 
-#define ALIGN 64
+static size_t struct_bytes(void)
+{
+    return (sizeof(echo_can_t) + 63) / 64 * 64;
+}
 
 size_t echo_can_state_bytes(int tail_ms)
 {
-    int n = taps_for(tail_ms);
-
-    if (n == 0)
+    if (tail_ms < ECHO_TAIL_MIN_MS || tail_ms > ECHO_TAIL_MAX_MS)
         return 0;
-    return sizeof(echo_can_t) + ALIGN
-           + sizeof(float) * (size_t) (6 * n + n / MAXBLK + 5 * (ALIGN / sizeof(float)));
+    /* 6 arrays of K x NBP floats, plus 64 bytes of alignment slack */
+    return struct_bytes() + 6 * (size_t) (taps_for(tail_ms) / N) * NBP * sizeof(float) + 64;
+}
+
+static void init_tables(echo_can_t *s)
+{
+    const double pi = 3.14159265358979323846;
+    int h, j, i;
+    for (h = 1; h < N; h <<= 1) {
+        for (j = 0; j < h; j++) {
+            s->twr[h + j] = (float) cos(pi * j / h);
+            s->twi[h + j] = (float) -sin(pi * j / h);
+        }
+    }
+    s->twr[0] = 1.0f;
+    s->twi[0] = 0.0f;
+    for (j = 0; j < NBP; j++) {
+        s->rtr[j] = (float) cos(2.0 * pi * j / M);
+        s->rti[j] = (float) -sin(2.0 * pi * j / M);
+    }
+    for (i = 0; i < N; i++) {
+        int r = 0, b;
+        for (b = 0; b < 6; b++)
+            r |= ((i >> b) & 1) << (5 - b);
+        s->bitrev[i] = (unsigned char) r;
+    }
+}
+
+void echo_can_reset(echo_can_t *s)
+{
+    if (s == NULL)
+        return;
+    /* the six arrays are contiguous */
+    memset(s->xr, 0, 6 * (size_t) s->K * NBP * sizeof(float));
+    memset(&s->head, 0, sizeof(*s) - offsetof(echo_can_t, head));
+    s->noise = DB_TO_POWER(CNG_INIT_DBM0) * DBM0_POWER;
+    s->cng_amp = sqrtf(3.0f * s->noise);
+    s->nlp_gain = s->nlp_target = 1.0f;
+    s->rng = 0x12345678u;
 }
 
 echo_can_t *echo_can_new(int tail_ms, int options)
 {
+    size_t bytes = echo_can_state_bytes(tail_ms);
+    unsigned char *raw, *arr;
     echo_can_t *s;
-    int n = taps_for(tail_ms);
-    size_t bytes;
-    unsigned char *p;
-    float *f;
-    const size_t pad = ALIGN / sizeof(float);
+    size_t one;
 
-    if (n == 0 || (options & ~ECHO_OPT_ALL))
+    if (bytes == 0 || (options & ~ECHO_OPT_ALL))
         return NULL;
-    bytes = echo_can_state_bytes(tail_ms);
-    p = malloc(bytes);
-    if (p == NULL)
+    raw = malloc(bytes);
+    if (raw == NULL)
         return NULL;
-    memset(p, 0, bytes);
-    s = (echo_can_t *) (void *) p;
-    s->raw = p;
-    /* float arrays after the struct, each starting on an ALIGN boundary */
-    f = (float *) (void *) (p + ((sizeof(echo_can_t) + ALIGN - 1) / ALIGN) * ALIGN);
-    s->wb = f;
-    f += n + pad;
-    s->wf = f;
-    f += n + pad;
-    s->xb = f;
-    f += 2 * n + pad;
-    s->xwb = f;
-    f += 2 * n + pad;
-    s->blkmax = f;
-    s->taps = n;
+    s = (echo_can_t *) raw; /* malloc's alignment suits the struct */
+    memset(s, 0, sizeof(*s));
+    s->raw = raw;
+    s->taps = taps_for(tail_ms);
+    s->K = s->taps / N;
     s->options = options;
-    s->delta = (float) n * DBM0_POWER * DB_TO_POWER(FLOOR_DBM0);
-    s->far_active = DBM0_POWER * DB_TO_POWER(FAR_ACTIVE_DBM0);
-    s->geigel = powf(10.0f, GEIGEL_DB / 20.0f);
-    s->cng_max = DBM0_POWER * DB_TO_POWER(CNG_MAX_DBM0);
-    s->dt_hang_len = DT_HANG_MS * TAPS_PER_MS;
+    arr = raw + struct_bytes();
+    arr += (64 - ((uintptr_t) arr & 63)) & 63; /* 64-byte aligned arrays */
+    one = (size_t) s->K * NBP;
+    s->xr = (float *) arr;
+    s->xi = s->xr + one;
+    s->wbr = s->xi + one;
+    s->wbi = s->wbr + one;
+    s->wfr = s->wbi + one;
+    s->wfi = s->wfr + one;
+    init_tables(s);
     select_kernel(s);
+    s->delta = (float) s->K * M * DB_TO_POWER(FLOOR_DBM0) * DBM0_POWER;
+    s->far_active = DB_TO_POWER(FAR_ACTIVE_DBM0) * DBM0_POWER * N;
+    s->geigel_amp = DB_TO_AMP(GEIGEL_DB);
+    s->cng_max = DB_TO_POWER(CNG_MAX_DBM0) * DBM0_POWER;
+    s->rho_dt = RHO_DT;
+    s->cdd_min = DB_TO_POWER(DT_MIN_DBM0) * DBM0_POWER * N;
+    s->noise_rise = DB_TO_POWER(NOISE_RISE_DB_S * N / 8000.0f);
     echo_can_reset(s);
     return s;
 }
@@ -300,31 +498,12 @@ void echo_can_free(echo_can_t *s)
         free(s->raw);
 }
 
-void echo_can_reset(echo_can_t *s)
-{
-    int n = s->taps;
-
-    memset(s->wb, 0, sizeof(float) * (size_t) n);
-    memset(s->wf, 0, sizeof(float) * (size_t) n);
-    memset(s->xb, 0, sizeof(float) * (size_t) (2 * n));
-    memset(s->xwb, 0, sizeof(float) * (size_t) (2 * n));
-    memset(s->blkmax, 0, sizeof(float) * (size_t) (n / MAXBLK));
-    memset(&s->q, 0, sizeof(*s) - offsetof(echo_can_t, q));
-    s->q = n - 1;               /* window xb[0..N-1]: silence */
-    s->nlp_gain = 1.0f;
-    s->rng = 0x12345678u;
-    s->noise = DBM0_POWER * DB_TO_POWER(CNG_INIT_DBM0);
-    s->cng_amp = sqrtf(3.0f * s->noise);
-}
-
 int echo_can_set_options(echo_can_t *s, int options)
 {
     if (s == NULL || (options & ~ECHO_OPT_ALL))
         return ECHO_EINVAL;
     s->options = options;
     select_kernel(s);
-    if (options & ECHO_OPT_FREEZE)
-        s->g = 0.0f;
     return 0;
 }
 
@@ -340,76 +519,282 @@ int echo_can_taps(const echo_can_t *s)
 
 const char *echo_can_kernel(const echo_can_t *s)
 {
-    return s->kern_name;
+    return s->kern->name;
 }
 
-/* ---- per block ------------------------------------------------------------------------ */
+/* ---- the block --------------------------------------------------------------------------- */
 
-static float power_db(float num, float den)
+static float energy(const float *v, int n)
 {
-    if (den <= 0.0f)
-        return num > 0.0f ? 99.0f : 0.0f;
-    if (num <= 0.0f)
-        return -99.0f;
-    return 10.0f * log10f(num / den);
+    float acc = 0.0f;
+    int i;
+    for (i = 0; i < n; i++)
+        acc += v[i] * v[i];
+    return acc;
 }
 
-/* Every BLOCK samples: whitening coefficient, foreground/background decisions, long-term
- * statistics, comfort noise amplitude. */
-static void block_decisions(echo_can_t *s)
+/* Foreground output for the current block, its samples from..to-1, into e[] (d - y). The
+ * far-end window is xwin with zeros beyond fill. */
+static void fg_output(echo_can_t *s, const float *x0r, const float *x0i, float *e,
+                      int from, int to)
 {
-    const float k_better = DB_TO_POWER(COPY_BETTER_DB);
-    const float k_worse = DB_TO_POWER(RESET_WORSE_DB);
-    const float k_fg = DB_TO_POWER(FG_CANCELS_DB);
-    int far_on = s->bx > s->far_active * BLOCK;
-    int n = s->taps;
+    float ar[NBP], ai[NBP], t[M];
+    int f, i;
+    for (f = 0; f < NBP; f++) {
+        ar[f] = s->yor[f] + x0r[f] * s->wfr[f] - x0i[f] * s->wfi[f];
+        ai[f] = s->yoi[f] + x0r[f] * s->wfi[f] + x0i[f] * s->wfr[f];
+    }
+    s->kern->irfft(s, ar, ai, t);
+    for (i = from; i < to; i++)
+        e[i] = s->din[i] - t[N + i];
+}
 
-    /* whitening: lag-one correlation, smoothed over about 128 ms */
-    s->r0 += (s->br0 - s->r0) * 0.0625f;
-    s->r1 += (s->br1 - s->r1) * 0.0625f;
-    if (s->r0 > s->far_active * BLOCK) {
-        float a = s->r1 / s->r0;
-        s->a = a < 0.0f ? 0.0f : (a > WHITEN_MAX ? WHITEN_MAX : a);
+/* Sum over partitions 1..K-1 of the foreground for the next block (its X_1.. are known). */
+static void prepare_next(echo_can_t *s)
+{
+    memset(s->yor, 0, sizeof(s->yor));
+    memset(s->yoi, 0, sizeof(s->yoi));
+    /* next block's X_k (k >= 1) is this block's X_{k-1}: slot (head + k - 1) % K */
+    s->kern->filter(s->yor, s->yoi, s->xr, s->xi, s->wfr, s->wfi,
+                    s->head + s->K - 1, 1, s->K, s->K);
+}
+
+static void project(echo_can_t *s, int k)
+{
+    float t[M];
+    float *wr = s->wbr + k * NBP, *wi = s->wbi + k * NBP;
+    s->kern->irfft(s, wr, wi, t);
+    memset(t + N, 0, N * sizeof(float));
+    s->kern->rfft(s, t, wr, wi);
+}
+
+/* A complete block is in xwin/din: cancel it (linear output into e[0..N)), adapt, decide. */
+static void process_block(echo_can_t *s, float *e)
+{
+    float *x0r, *x0i;
+    float yb[M], eb[N], er[NBP], ei[NBP], gr[NBP], gi[NBP];
+    float ed, ef, ebe, eyf, ex, xtail, xmax, dmax, mu;
+    int f, i, K = s->K, dt, adapt, far_on;
+
+    /* the newest spectrum replaces the oldest in the ring */
+    s->head = (s->head + K - 1) % K;
+    x0r = s->xr + s->head * NBP;
+    x0i = s->xi + s->head * NBP;
+    s->kern->rfft(s, s->xwin, x0r, x0i);
+    for (f = NB; f < NBP; f++)
+        x0r[f] = x0i[f] = 0.0f;
+
+    /* foreground (the output) and background */
+    fg_output(s, x0r, x0i, e, 0, N);
+    memset(er, 0, sizeof(er));
+    memset(ei, 0, sizeof(ei));
+    s->kern->filter(er, ei, s->xr, s->xi, s->wbr, s->wbi, s->head, 0, K, K);
+    s->kern->irfft(s, er, ei, yb);
+    for (i = 0; i < N; i++)
+        eb[i] = s->din[i] - yb[N + i];
+
+    /* block statistics */
+    ed = energy(s->din, N);
+    ef = energy(e, N);
+    ebe = energy(eb, N);
+    eyf = 0.0f;
+    for (i = 0; i < N; i++)
+        eyf += (s->din[i] - e[i]) * (s->din[i] - e[i]);
+    ex = energy(s->xwin + N, N);
+    s->xpos = (s->xpos + 1) % K;
+    s->xen[s->xpos] = ex;
+    xmax = 0.0f;
+    for (i = N; i < M; i++)
+        xmax = fmaxf(xmax, fabsf(s->xwin[i]));
+    s->xmx[s->xpos] = xmax;
+    xtail = 0.0f;
+    xmax = 0.0f;
+    for (i = 0; i < K; i++) {
+        xtail += s->xen[i];
+        xmax = fmaxf(xmax, s->xmx[i]);
+    }
+    xtail /= (float) K; /* mean energy per block over the tail */
+    dmax = 0.0f;
+    for (i = 0; i < N; i++)
+        dmax = fmaxf(dmax, fabsf(s->din[i]));
+
+    /* smoothed energies (time constant 4 blocks) */
+    s->sd = 0.75f * s->sd + 0.25f * ed;
+    s->sb = 0.75f * s->sb + 0.25f * ebe;
+    s->sf = 0.75f * s->sf + 0.25f * ef;
+    far_on = xtail > s->far_active;
+    if (far_on) {
+        s->ld += ed;
+        s->lf += ef;
+        s->lx += ex;
+        if (s->lx > 1e12f) {
+            s->ld *= 0.5f;
+            s->lf *= 0.5f;
+            s->lx *= 0.5f;
+        }
     }
 
-    s->sd += (s->bd - s->sd) * 0.5f;
-    s->sb += (s->bb - s->sb) * 0.5f;
-    s->sf += (s->bf - s->sf) * 0.5f;
-    if (far_on && !(s->options & ECHO_OPT_FREEZE)) {
-        if (s->badapt > BLOCK / 2 && s->bdt == 0 && s->sb < k_better * s->sf
-            && s->sb < s->sd)
-            s->better++;
-        else
-            s->better = 0;
-        if (s->better >= 2) {
-            memcpy(s->wf, s->wb, sizeof(float) * (size_t) n);
+    /* double talk: Geigel always; once the foreground cancels CONVERGED_DB, also the
+     * normalised cross-correlation of the near end with the foreground's echo estimate */
+    dt = far_on && dmax > s->geigel_amp * xmax;
+    {
+        float cdy = 0.0f, rho;
+        for (i = 0; i < N; i++)
+            cdy += s->din[i] * (s->din[i] - e[i]);
+        s->cdy = 0.5f * s->cdy + 0.5f * cdy;
+        s->cdd = 0.5f * s->cdd + 0.5f * ed;
+        s->cyy = 0.5f * s->cyy + 0.5f * eyf;
+        rho = s->cdy / sqrtf(s->cdd * s->cyy + 1e-6f);
+        s->rho = rho;
+        if (far_on && !s->converged && s->sf * DB_TO_POWER(CONVERGED_DB) < s->sd)
+            s->converged = 1;
+        if (far_on && s->converged && rho < s->rho_dt && s->cdd > s->cdd_min)
+            dt = 1;
+    }
+    if (dt) {
+        s->dt_hang = DT_HANG_MS * 8 / N;
+        if (s->dt_run < 0x7fffffff)
+            s->dt_run++;
+    } else if (s->dt_hang > 0) {
+        s->dt_hang--;
+    } else {
+        s->dt_run = 0;
+    }
+
+    /* adapt the background: freely while the near end is quiet; during double talk not
+     * at all, unless it has lasted DT_ESCAPE_MS (then the echo path has probably changed
+     * and the detector mistakes the new echo for near-end speech): slowly */
+    adapt = !(s->options & ECHO_OPT_FREEZE) && far_on;
+    mu = MU_MAX;
+    if (s->dt_hang > 0)
+        mu = s->dt_run > DT_ESCAPE_MS * 8 / N ? MU_MAX * DB_TO_AMP(DT_ESCAPE_MU_DB) : 0.0f;
+    if (adapt && mu > 0.0f) {
+        float t[M];
+        memset(t, 0, N * sizeof(float));
+        memcpy(t + N, eb, N * sizeof(float));
+        s->kern->rfft(s, t, er, ei);
+        {
+            /* proportionate partition gains (IPNLMS in the MDF): q_k from |W_k|^2 */
+            float tot = 0.0f, wk[KMAX];
+            int k;
+            for (k = 0; k < K; k++) {
+                wk[k] = sqrtf(energy(s->wbr + k * NBP, NB) + energy(s->wbi + k * NBP, NB));
+                tot += wk[k];
+            }
+            for (k = 0; k < K; k++)
+                s->qk[k] = (1.0f - PROP_ALPHA) * 0.5f
+                           + (1.0f + PROP_ALPHA) * 0.5f * (float) K * wk[k] / (tot + 1e-3f);
+        }
+        s->kern->pnorm(s->psum, s->xr, s->xi, s->qk, s->head, K);
+        {
+            /* regularisation: an absolute floor and REL_FLOOR_DB below the mean bin */
+            float mean = 0.0f, dl;
+            for (f = 0; f < NB; f++)
+                mean += s->psum[f];
+            dl = s->delta + mean * (DB_TO_POWER(REL_FLOOR_DB) / NB);
+            for (f = 0; f < NB; f++)
+                s->psum[f] += dl;
+        }
+        for (f = 0; f < NB; f++) {
+            float g = mu / s->psum[f];
+            gr[f] = g * er[f];
+            gi[f] = g * ei[f];
+        }
+        for (; f < NBP; f++)
+            gr[f] = gi[f] = 0.0f;
+        s->kern->update(s->wbr, s->wbi, s->xr, s->xi, gr, gi, s->qk, s->head, K);
+#ifdef CONSTRAIN_ALL
+        { int k; for (k = 0; k < K; k++) project(s, k); }
+#else
+        {
+            /* the partitions that carry the echo every block, the others in turn */
+            int k, done = 0;
+            for (k = 0; k < K && done < ACTIVE_MAX; k++) {
+                if (s->qk[k] > ACTIVE_Q && k != s->constrain) {
+                    project(s, k);
+                    done++;
+                }
+            }
+            project(s, s->constrain);
+            s->constrain = (s->constrain + 1) % K;
+        }
+#endif
+    }
+
+    /* two filters: copy when the background is better, restore it when it diverged */
+    if ((s->sb < DB_TO_POWER(COPY_BETTER_DB) * s->sf && s->sb < s->sd && s->dt_hang == 0)
+        || s->sb < DB_TO_POWER(COPY_DT_BETTER_DB) * s->sf) {
+        if (++s->better >= (s->dt_hang == 0 ? COPY_BLOCKS : COPY_DT_BLOCKS)) {
+            memcpy(s->wfr, s->wbr, 2 * (size_t) K * NBP * sizeof(float));
             s->sf = s->sb;
             s->better = 0;
             s->fg_updates++;
         }
-        if (s->sb > k_worse * s->sf && s->sf < k_fg * s->sd)
-            s->worse++;
-        else
-            s->worse = 0;
-        if (s->worse >= 3) {
-            memcpy(s->wb, s->wf, sizeof(float) * (size_t) n);
+    } else {
+        s->better = 0;
+    }
+    if (s->sb > DB_TO_POWER(RESET_WORSE_DB) * s->sf && s->sf < DB_TO_POWER(FG_CANCELS_DB) * s->sd) {
+        if (++s->worse >= RESET_BLOCKS) {
+            memcpy(s->wbr, s->wfr, 2 * (size_t) K * NBP * sizeof(float));
             s->sb = s->sf;
             s->worse = 0;
-            s->g = 0.0f;
             s->bg_resets++;
         }
+    } else {
+        s->worse = 0;
     }
-    if (far_on && s->dt_hang == 0) {
-        s->ld += (s->bd - s->ld) * 0.03125f;
-        s->lf += (s->bf - s->lf) * 0.03125f;
-        s->lx += (s->bx - s->lx) * 0.03125f;
+
+    /* near-end background (minimum tracking on the linear output) and its tilt */
+    {
+        float p = ef / N;
+        if (p < s->noise) {
+            s->noise = 0.7f * s->noise + 0.3f * p;
+        } else {
+            s->noise *= s->noise_rise;
+            if (s->noise > p)
+                s->noise = p;
+        }
+        if (xtail < s->far_active || ef < 2.0f * s->noise * N) {
+            float r0 = 0.0f, r1 = 0.0f;
+            for (i = 0; i < N; i++) {
+                r0 += e[i] * e[i];
+                r1 += e[i] * (i > 0 ? e[i - 1] : s->e_prev);
+            }
+            s->nr0 = 0.9f * s->nr0 + 0.1f * r0;
+            s->nr1 = 0.9f * s->nr1 + 0.1f * r1;
+        }
+        s->e_prev = e[N - 1];
     }
-    s->cng_amp = sqrtf(3.0f * (s->noise < s->cng_max ? s->noise : s->cng_max));
-    s->bpos = s->badapt = s->bdt = 0;
-    s->bd = s->bb = s->bf = s->bx = s->br0 = s->br1 = 0.0f;
+    {
+        /* comfort noise: first-order AR, c(n) = a c(n-1) + u(n), u uniform; a from the
+         * background's lag-1 correlation, u scaled so c has the background's power */
+        float a = s->nr0 > 0.0f ? s->nr1 / s->nr0 : 0.0f;
+        float p = s->noise < s->cng_max ? s->noise : s->cng_max;
+        a = a > 0.9f ? 0.9f : (a < -0.9f ? -0.9f : a);
+        s->cng_tilt = a;
+        s->cng_amp = sqrtf(3.0f * p * (1.0f - a * a));
+    }
+
+    /* NLP decision for the next block */
+    s->nlp_target = 1.0f;
+    if ((s->options & ECHO_OPT_NLP) && far_on && s->dt_hang == 0 && s->converged
+        && ef * DB_TO_POWER(NLP_ERLE_DB) < ed)
+        s->nlp_target = 0.0f;
+
+    prepare_next(s);
+    s->blocks++;
 }
 
-static int16_t to_pcm(float v)
+static float cng_sample(echo_can_t *s)
+{
+    float u;
+    s->rng = s->rng * 1664525u + 1013904223u;
+    u = (float) (int32_t) s->rng * (1.0f / 2147483648.0f); /* uniform in [-1, 1) */
+    s->cng_prev = s->cng_tilt * s->cng_prev + s->cng_amp * u;
+    return s->cng_prev;
+}
+
+static int16_t sat16(float v)
 {
     if (v >= 32767.0f)
         return 32767;
@@ -418,130 +803,63 @@ static int16_t to_pcm(float v)
     return (int16_t) lrintf(v);
 }
 
+/* Emit linear outputs e[from..to) of the current block to out[] / lin[] through the NLP. */
+static void emit(echo_can_t *s, const float *e, int from, int to, int16_t *out, int16_t *lin)
+{
+    int i;
+    for (i = from; i < to; i++) {
+        float v = e[i];
+        if (lin != NULL)
+            lin[i - from] = sat16(v);
+        if (s->options & ECHO_OPT_NLP) {
+            float g = s->nlp_gain, t = s->nlp_target;
+            g = t > g ? fminf(t, g + NLP_FADE) : fmaxf(t, g - NLP_FADE);
+            s->nlp_gain = g;
+            if (g < 1.0f) {
+                float c = (s->options & ECHO_OPT_CNG) ? cng_sample(s) : 0.0f;
+                v = g * v + (1.0f - g) * c;
+            }
+        }
+        out[i - from] = sat16(v);
+    }
+}
+
 int echo_can_process_ex(echo_can_t *s, const int16_t *far, const int16_t *near,
                         int16_t *out, int16_t *lin, int n)
 {
-    const int N = s != NULL ? s->taps : 0;
-    const float nlp_k = DB_TO_POWER(-NLP_ERLE_DB);
-    int i;
+    float e[N];
+    int i = 0;
 
     if (s == NULL || far == NULL || near == NULL || out == NULL || n < 0)
         return ECHO_EINVAL;
-    for (i = 0; i < n; i++) {
-        float x = (float) far[i], d = (float) near[i];
-        float xw, old, yb, yf, yp, eb, eb_post, ef, ebw, ax, o;
-        float g = s->g;
-        int adapt;
-
-        /* 1. append the far sample (shift the buffers down every N samples) */
-        if (s->q == 2 * N - 1) {
-            memmove(s->xb, s->xb + N, sizeof(float) * (size_t) N);
-            memmove(s->xwb, s->xwb + N, sizeof(float) * (size_t) N);
-            s->q = N - 1;
+    while (i < n) {
+        int take = N - s->fill, j;
+        if (take > n - i)
+            take = n - i;
+        for (j = 0; j < take; j++) {
+            s->xwin[N + s->fill + j] = (float) far[i + j];
+            s->din[s->fill + j] = (float) near[i + j];
         }
-        s->q++;
-        xw = x - s->a * s->x_prev;
-        old = s->xwb[s->q - N];
-        s->xwb[s->q] = xw;
-        s->xb[s->q] = x;
-        s->xw_pow += (double) xw * xw - (double) old * old;
-        if (s->xw_pow < 0.0)
-            s->xw_pow = 0.0;
-        s->br0 += x * x;
-        s->br1 += x * s->x_prev;
-        s->x_prev = x;
-
-        /* 2. apply the pending update to wb, filter with both */
-        if (g != 0.0f) {
-            s->kern_upd(s->wb, s->wf, s->xb + s->q - N + 1, s->xwb + s->q - N, g, N,
-                        &yb, &yf, &yp);
-            /* the previous error a-posteriori: after the update just applied */
-            eb_post = s->d_prev - yp;
-        } else {
-            s->kern_dot(s->wb, s->wf, s->xb + s->q - N + 1, NULL, 0.0f, N, &yb, &yf, NULL);
-            eb_post = s->eb_prev;
+        s->fill += take;
+        i += take;
+        if (s->fill == N) {
+            int from = s->emitted, base = i - N;
+            process_block(s, e);
+            emit(s, e, from, N, out + base + from, lin != NULL ? lin + base + from : NULL);
+            memcpy(s->xwin, s->xwin + N, N * sizeof(float));
+            memset(s->xwin + N, 0, N * sizeof(float));
+            s->fill = 0;
+            s->emitted = 0;
         }
-        eb = d - yb;
-        ef = d - yf;
-        /* whitened error: the previous error must be the a-posteriori one (after the
-         * update just applied); the a-priori one makes the loop unstable on strongly
-         * correlated speech */
-        ebw = eb - s->a * eb_post;
-        s->d_prev = d;
-        s->eb_prev = eb;
-
-        /* 3. Geigel double-talk detector over the tail */
-        ax = fabsf(x);
-        if (ax > s->cur_max)
-            s->cur_max = ax;
-        if (++s->blk_pos == MAXBLK) {
-            int k, nb = N / MAXBLK;
-            float m = 0.0f;
-            s->blkmax[s->blk_idx] = s->cur_max;
-            s->blk_idx = s->blk_idx + 1 == nb ? 0 : s->blk_idx + 1;
-            for (k = 0; k < nb; k++)
-                if (s->blkmax[k] > m)
-                    m = s->blkmax[k];
-            s->max_full = m;
-            s->cur_max = 0.0f;
-            s->blk_pos = 0;
-        }
-        if (fabsf(d) > s->geigel * (s->max_full > s->cur_max ? s->max_full : s->cur_max)
-            && fabsf(d) > 64.0f)
-            s->dt_hang = s->dt_hang_len;
-        else if (s->dt_hang > 0)
-            s->dt_hang--;
-
-        /* 4. short-term powers (4 ms) */
-        s->px_s += (x * x - s->px_s) * 0.03125f;
-        s->pd_s += (d * d - s->pd_s) * 0.03125f;
-        s->pef_s += (ef * ef - s->pef_s) * 0.03125f;
-        if (s->px_s > s->far_active)
-            s->far_recent = N;
-        else if (s->far_recent > 0)
-            s->far_recent--;
-
-        /* 5. the next NLMS gain */
-        adapt = !(s->options & ECHO_OPT_FREEZE) && s->px_s > s->far_active && s->dt_hang == 0;
-        s->g = adapt ? MU * ebw / (float) (s->xw_pow + s->delta) : 0.0f;
-        s->badapt += adapt;
-
-        /* 6. comfort-noise level: the near end while the far end is silent */
-        if (s->far_recent == 0) {
-            float r = s->pef_s < s->noise ? 0.015625f : 0.000244f;
-            s->noise += (s->pef_s - s->noise) * r;
-        }
-
-        /* 7. NLP and comfort noise */
-        o = ef;
-        if (s->options & ECHO_OPT_NLP) {
-            int on = s->far_recent > 0 && s->dt_hang == 0 && s->pef_s < nlp_k * s->pd_s;
-            float cn = 0.0f;
-            if (on)
-                s->nlp_gain = s->nlp_gain > NLP_FADE ? s->nlp_gain - NLP_FADE : 0.0f;
-            else
-                s->nlp_gain = s->nlp_gain < 1.0f - NLP_FADE ? s->nlp_gain + NLP_FADE : 1.0f;
-            if (s->options & ECHO_OPT_CNG) {
-                s->rng = s->rng * 1664525u + 1013904223u;
-                cn = s->cng_amp * ((float) (int32_t) s->rng * (1.0f / 2147483648.0f));
-            }
-            o = s->nlp_gain * ef + (1.0f - s->nlp_gain) * cn;
-        } else {
-            s->nlp_gain = 1.0f;
-        }
-        out[i] = to_pcm(o);
-        if (lin != NULL)
-            lin[i] = to_pcm(ef);
-
-        /* 8. decision block */
-        s->bd += d * d;
-        s->bb += eb * eb;
-        s->bf += ef * ef;
-        s->bx += x * x;
-        s->double_talk_flag = s->dt_hang > 0;
-        s->bdt += s->dt_hang > 0;
-        if (++s->bpos == BLOCK)
-            block_decisions(s);
+    }
+    if (s->fill > s->emitted) {
+        /* partial block: exact outputs for the samples we have (zeros stand for the rest) */
+        float pr[NBP], pi[NBP];
+        int from = s->emitted, base = n - s->fill;
+        s->kern->rfft(s, s->xwin, pr, pi);
+        fg_output(s, pr, pi, e, from, s->fill);
+        emit(s, e, from, s->fill, out + base + from, lin != NULL ? lin + base + from : NULL);
+        s->emitted = s->fill;
     }
     return 0;
 }
@@ -553,23 +871,28 @@ int echo_can_process(echo_can_t *s, const int16_t *far, const int16_t *near, int
 
 void echo_can_get_stats(const echo_can_t *s, echo_can_stats_t *st)
 {
-    memset(st, 0, sizeof(*st));
-    st->erle_db = power_db(s->ld, s->lf);
-    st->erl_db = power_db(s->lx, s->ld);
-    st->noise_dbm0 = power_db(s->noise, DBM0_POWER);
+    float p = s->noise > 1e-6f ? s->noise : 1e-6f;
+    st->erle_db = (s->lf > 0.0f && s->ld > 0.0f) ? 10.0f * log10f(s->ld / s->lf) : 0.0f;
+    st->erl_db = (s->ld > 0.0f && s->lx > 0.0f) ? 10.0f * log10f(s->lx / s->ld) : 0.0f;
+    st->noise_dbm0 = 10.0f * log10f(p / DBM0_POWER);
     st->double_talk = s->dt_hang > 0;
-    st->nlp_active = s->nlp_gain < 0.5f;
+    st->nlp_active = s->nlp_target < 1.0f;
     st->fg_updates = s->fg_updates;
     st->bg_resets = s->bg_resets;
 }
 
 int echo_can_get_impulse(const echo_can_t *s, float *h, int n)
 {
-    int k;
-
+    float t[M];
+    int k, j, c = 0;
+    if (s == NULL || h == NULL || n < 0)
+        return 0;
     if (n > s->taps)
         n = s->taps;
-    for (k = 0; k < n; k++)
-        h[k] = s->wf[s->taps - 1 - k];
-    return n < 0 ? 0 : n;
+    for (k = 0; k * N < n; k++) {
+        s->kern->irfft(s, s->wfr + k * NBP, s->wfi + k * NBP, t);
+        for (j = 0; j < N && c < n; j++)
+            h[c++] = t[j];
+    }
+    return c;
 }
