@@ -3,9 +3,10 @@
 `EchoCanceller` wraps native/csrc/echo.h: one instance per channel, fed with blocks of the
 far end (the reference, what was sent towards the hybrid) and the near end (what came back
 in the same block); it returns the near end with the echo removed. Any block length works
-and adds no delay. Audio is 16-bit linear PCM at 8 kHz as `array('h')` (or bytes in native
-byte order). The C state is one allocation made at construction (24.6 KB at 128 ms);
-processing allocates nothing in C. Use an instance from one thread at a time; its memory
+and adds no delay (blocks of 64 samples, or the 160-sample tick, are cheapest). Audio is
+16-bit linear PCM at 8 kHz as `array('h')` (or bytes in native byte order). The C state
+is one allocation made at construction (31.2 KB at 128 ms); processing allocates nothing
+in C. Use an instance from one thread at a time; its memory
 is freed with the object or by `close()`.
 
 `cancel_files()` is the core of `edgepbx dsp echo-cancel`: WAV files in, WAV file out,
@@ -85,8 +86,8 @@ def _pcm_bytes(pcm: Pcm, what: str) -> bytes:
 class EchoCanceller:
     """One channel's echo canceller.
 
-    tail_ms: 64..256 (rounded up to 4 ms). nlp: non-linear processor on the output;
-    cng: comfort noise where the NLP suppresses; adapt=False freezes the filter;
+    tail_ms: 64..256 (rounded up to whole 8 ms partitions). nlp: non-linear processor on
+    the output; cng: comfort noise where the NLP suppresses; adapt=False freezes the filter;
     portable=True forces the portable C kernel (else a SIMD build where the CPU has one).
     """
 
@@ -128,7 +129,8 @@ class EchoCanceller:
         """Change some options, keeping the others (and the learnt echo path)."""
         o = lib.echo_can_options(self._state())
         cur = {"nlp": bool(o & lib.ECHO_OPT_NLP), "cng": bool(o & lib.ECHO_OPT_CNG),
-               "adapt": not o & lib.ECHO_OPT_FREEZE, "portable": bool(o & lib.ECHO_OPT_PORTABLE)}  # fmt: skip
+               "adapt": not o & lib.ECHO_OPT_FREEZE,
+               "portable": bool(o & lib.ECHO_OPT_PORTABLE)}  # fmt: skip
         for k, v in (("nlp", nlp), ("cng", cng), ("adapt", adapt), ("portable", portable)):
             if v is not None:
                 cur[k] = v
@@ -140,7 +142,7 @@ class EchoCanceller:
 
     @property
     def kernel(self) -> str:
-        """"portable" or "avx-fma"."""
+        """"portable" or "avx2-fma"."""
         return ffi.string(lib.echo_can_kernel(self._state())).decode()
 
     def reset(self) -> None:
@@ -271,7 +273,8 @@ def write_wav_8k(path: str | Path, pcm: PcmArray) -> None:
 
 
 def cancel_files(far_path: str | Path, near_path: str | Path, out_path: str | Path,
-                 tail_ms: int = DEFAULT_TAIL_MS, nlp: bool = True) -> dict[str, float | int | None]:  # fmt: skip
+                 tail_ms: int = DEFAULT_TAIL_MS, nlp: bool = True
+                 ) -> dict[str, float | int | None]:  # fmt: skip
     """Cancel the echo of far_path in near_path, write out_path (8 kHz mono 16-bit WAV).
 
     Returns {"erle_db", "convergence_ms"}: the ERLE of the written output over the second

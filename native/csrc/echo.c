@@ -46,19 +46,19 @@
  * K blocks: the alternately constrained MDF of the literature). The wrap-around error the
  * unconstrained updates leave between two projections is small and is removed by them.
  *
- * STEP SIZE
- *   mu(f) = mu_b / (P(f) + delta),   P(f) = sum_k |X_k(f)|^2,
- * with delta a floor at FLOOR_DBM0 so silent bins do not blow up the step. mu_b is the
- * block's step. While the filter has never converged it is MU_MAX. After that it is the
- * learning rate the literature derives as optimal for an NLMS with a disturbance:
- *   mu_b = MU_MAX * min(1, residual echo power / error power),
- * the residual echo being estimated as leak * (power of the echo estimate y), where the
- * leak is the regression slope of the error power on the echo-estimate power (their
- * covariance over the variance of the latter, both smoothed over blocks). Near-end speech
- * is uncorrelated with the echo estimate, so it raises the error power but not the
- * leak: during double talk mu_b falls by the near-end-to-residual ratio (30-40 dB), which
- * freezes adaptation without any detector. The same rule lowers the step when the filter
- * nears the noise floor (less misadjustment: a higher steady ERLE).
+ * STEP SIZE: NORMALISED PER BIN, PROPORTIONATE PER PARTITION
+ *   W_k += MU_MAX q_k conj(X_k) E / (P(f) + delta(f)),   P(f) = sum_k q_k |X_k(f)|^2,
+ * i.e. an NLMS in every bin whose regressor is (X_0(f) .. X_{K-1}(f)): P(f) is its exact
+ * (weighted) norm, so weak and strong bins, speech onsets and a ring still filling up
+ * all get the right step. delta(f) is REL_FLOOR_DB below the mean bin of P plus an
+ * absolute floor at FLOOR_DBM0: bins speech barely excites are not driven by noise (this
+ * is worth 5-10 dB of steady ERLE on speech). q_k (mean 1) is the proportionate gain of
+ * the IPNLMS (Benesty and Gay 2002) applied per partition (as in the "IPMDF" of the
+ * literature): a PROP_ALPHA mix of uniform and of |W_k| / sum |W_k|. A hybrid echo path
+ * fills one or two of the 16 partitions; the others then get little step, which is what
+ * makes convergence fast (an NLMS over 16 equal partitions needs 4-5 times as long).
+ * The partitions with q_k > ACTIVE_Q (the echo) are constrained every block, the others
+ * in turn.
  *
  * TWO FILTERS: NO DIVERGENCE
  * The background filter (the one above) adapts; the foreground filter makes the output
@@ -66,28 +66,36 @@
  * smoothed energies (time constant 4 blocks) of the near end d, the background error eb
  * and the foreground error ef. The background is copied into the foreground when, for
  * COPY_BLOCKS blocks in a row, it is better by COPY_BETTER_DB, it removes echo at all
- * (eb below d), and no near-end activity is seen (see below). When the background has
- * been RESET_WORSE_DB worse than a foreground that cancels at least FG_CANCELS_DB for
- * RESET_BLOCKS blocks, something made it diverge and it is restored from the foreground.
+ * (eb below d) and no double talk is held; during double talk only when it is
+ * COPY_DT_BETTER_DB better for COPY_DT_BLOCKS (an echo-path change, see below). When the
+ * background has been RESET_WORSE_DB worse than a foreground that cancels at least
+ * FG_CANCELS_DB for RESET_BLOCKS blocks, it diverged and is restored from the foreground.
  *
- * DOUBLE TALK AND NEAR-END ACTIVITY
- * Two detectors, both per block:
- *   - Geigel (G.168's classic): near-end speech when max |d| over the block exceeds
- *     max |x| over the tail by GEIGEL_DB (0 dB: an echo path with 6 dB ERL can have a
- *     peak gain close to 0 dB when it is dispersive, so only a near end louder than the
- *     loudest far sample counts). It stops adaptation for DT_HANG_MS and blocks copies.
- *   - residual check: once converged, near-end activity is declared when the foreground
- *     error exceeds the expected residual (leak * foreground echo estimate + noise) by
- *     NEAR_ACTIVE_DB. It blocks copies to the foreground and keeps the NLP open.
+ * DOUBLE TALK
+ * Two detectors, per block, with a hangover of DT_HANG_MS:
+ *   - Geigel (G.168's classic): max |d| over the block above max |x| over the tail by
+ *     GEIGEL_DB (0 dB: a dispersive path with 6 dB ERL can have a peak gain close to
+ *     0 dB, so only a near end louder than the loudest far sample counts). It is the
+ *     only guard before the filter has converged.
+ *   - normalised cross-correlation (Benesty, Morgan and Cho 2000): once the foreground
+ *     has cancelled CONVERGED_DB, its echo estimate y matches the echo in d, so
+ *     rho = <d, y> / (|d| |y|) (smoothed over 2 blocks) is 0.99 and more while only the
+ *     far end talks; near-end speech as loud as the echo brings it to 0.7, 6 dB louder
+ *     to 0.45. Double talk is declared below RHO_DT. Unlike a level detector it does
+ *     not depend on the ERL, and unlike Geigel it sees soft near-end speech.
+ * During double talk the background does not adapt. If it lasts DT_ESCAPE_MS the
+ * echo path has probably changed (the detector then mistakes the new echo for near-end
+ * speech): the background adapts again at DT_ESCAPE_MU_DB below the normal step, and
+ * takes over the foreground once it is clearly better.
  *
  * NON-LINEAR PROCESSOR AND COMFORT NOISE
  * The linear canceller leaves a residual about ERLE below the echo, and any non-linear
  * echo. When the far end has been active within the tail, the near end is not active
- * (residual check above) and the linear stage cancels at least NLP_ERLE_DB, the NLP
- * replaces the output by comfort noise, fading in 1 ms; on near-end activity it opens
- * within the same block. The comfort noise has the level and a first-order spectral tilt
+ * (no double talk held) and the linear stage cancels at least NLP_ERLE_DB, the NLP
+ * replaces the output by comfort noise, fading in 1 ms; on double talk it opens within
+ * the block that detected it. The comfort noise has the level and a first-order spectral tilt
  * of the near-end background, both measured on the linear output where the far end is
- * quiet (minimum-tracking energy, slow rise) .
+ * quiet (minimum-tracking energy, slow rise).
  *
  * ARITHMETIC
  * 32-bit float, sample values in 16-bit PCM units (a 0 dBm0 sine has peak 22827). The
@@ -128,37 +136,23 @@
 #define NBP 72                    /* bins padded to a multiple of 8 floats */
 #define KMAX (ECHO_TAIL_MAX_MS * TAPS_PER_MS / N) /* 32 partitions at 256 ms */
 
-#ifndef PROP_ALPHA
-#define PROP_ALPHA 0.5f         /* IPNLMS mix: -1 = plain NLMS, 1 = fully proportionate */
-#endif
-#ifndef ACTIVE_Q
+#define PROP_ALPHA 0.5f           /* IPNLMS mix: -1 plain NLMS, 1 fully proportionate */
 #define ACTIVE_Q 2.0f             /* partitions with a step this far above the mean... */
-#endif
 #define ACTIVE_MAX 3              /* ...are constrained every block (at most this many) */
-#ifndef REL_FLOOR_DB
-#define REL_FLOOR_DB (-10.0f)
-#endif
-#ifndef MU_MAX
-#define MU_MAX 1.0f               /* largest block step (per-bin normalised) */
-#endif
+#define REL_FLOOR_DB (-10.0f)     /* per-bin normalisation floor below the mean bin */
+#define MU_MAX 1.0f               /* block step (per-bin normalised) */
 #define FLOOR_DBM0 (-66.0f)       /* regularisation of the per-bin normalisation */
 #define FAR_ACTIVE_DBM0 (-50.0f)  /* far end over the tail above this: echo to learn */
-#ifndef GEIGEL_DB
 #define GEIGEL_DB 0.0f            /* max|d| above max|x| (tail) by this: double talk */
-#endif
-#define DT_HANG_MS 48             /* adaptation stays frozen this long after Geigel */
-#ifndef CONVERGED_DB
-#define CONVERGED_DB 10.0f        /* background ERLE that ends the start-up mode */
-#endif
+#define DT_HANG_MS 48             /* double talk is held this long after detection */
+#define CONVERGED_DB 20.0f        /* foreground ERLE that arms the correlation detector */
 #define RHO_DT 0.85f              /* NCC of d with the echo estimate below: double talk */
 #define DT_MIN_DBM0 (-50.0f)      /* ...when the near end is louder than this */
 #define DT_ESCAPE_MS 2000         /* double talk this long: adapt slowly anyway */
 #define DT_ESCAPE_MU_DB (-12.0f)  /* ...at this step relative to MU_MAX */
 #define COPY_DT_BETTER_DB (-6.0f) /* during double talk, copy only when this much better */
 #define COPY_DT_BLOCKS 8
-#ifndef COPY_BETTER_DB
 #define COPY_BETTER_DB (-0.5f)    /* background this much better: copy to foreground */
-#endif
 #define COPY_BLOCKS 2
 #define RESET_WORSE_DB 3.0f       /* background this much worse: restore it */
 #define RESET_BLOCKS 4
@@ -213,7 +207,7 @@ struct echo_can_s {
     float xmx[KMAX + 1];      /* max |x| per block, ring */
     int xpos;
     uint32_t blocks;
-    int converged;            /* background has cancelled CONVERGED_DB once */
+    int converged;            /* foreground has cancelled CONVERGED_DB once */
     int dt_hang;              /* blocks of double-talk hangover left */
     float sd, sb, sf;         /* smoothed block energies of d, eb, ef */
     int better, worse;
@@ -233,7 +227,7 @@ struct echo_can_s {
 /* ---- kernels: FFT and per-bin loops, instantiated per target ------------------------- */
 
 /* The bodies are written once and compiled for each target (portable, AVX2+FMA). */
-#define KERNELS(SUF, ATTR)                                                                 \
+#define KERNELS(SUF, NAME, ATTR)                                                               \
     /* in-place 64-point complex FFT, forward (exp(-j...)) */                             \
     ATTR static void cfft_##SUF(const echo_can_t *s, float *re, float *im)                 \
     {                                                                                      \
@@ -361,9 +355,9 @@ struct echo_can_s {
         }                                                                                  \
     }                                                                                      \
     static const kernels_t kernels_##SUF = {rfft_##SUF, irfft_##SUF, filter_##SUF,         \
-                                            update_##SUF, pnorm_##SUF, #SUF};
+                                            update_##SUF, pnorm_##SUF, NAME};
 
-KERNELS(portable, )
+KERNELS(portable, "portable", )
 
 #if ECHO_X86_AVX
 #if defined(__GNUC__) && !defined(__clang__)
@@ -371,7 +365,7 @@ KERNELS(portable, )
 #pragma GCC push_options
 #pragma GCC optimize("fp-contract=fast")
 #endif
-KERNELS(avx2_fma, __attribute__((target("avx2,fma"))))
+KERNELS(avx2_fma, "avx2-fma", __attribute__((target("avx2,fma"))))
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC pop_options
 #endif
@@ -703,9 +697,6 @@ static void process_block(echo_can_t *s, float *e)
         for (; f < NBP; f++)
             gr[f] = gi[f] = 0.0f;
         s->kern->update(s->wbr, s->wbi, s->xr, s->xi, gr, gi, s->qk, s->head, K);
-#ifdef CONSTRAIN_ALL
-        { int k; for (k = 0; k < K; k++) project(s, k); }
-#else
         {
             /* the partitions that carry the echo every block, the others in turn */
             int k, done = 0;
@@ -718,7 +709,6 @@ static void process_block(echo_can_t *s, float *e)
             project(s, s->constrain);
             s->constrain = (s->constrain + 1) % K;
         }
-#endif
     }
 
     /* two filters: copy when the background is better, restore it when it diverged */

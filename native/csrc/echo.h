@@ -9,12 +9,15 @@
  * removes the small residual echo the linear stage leaves, and comfort noise (CNG) fills
  * the gap the NLP leaves at the level of the near end's background noise.
  *
- * How (details in echo.c, before the code): two filters of the same length. The
- * background filter adapts continuously by NLMS on a pre-whitened reference; the
- * foreground filter produces the output and only changes by copying the background
- * when the background has been measurably better for a while. If near-end speech the
- * double-talk detector missed makes the background diverge, the foreground keeps the
- * good model and the background is restored from it: the output never diverges.
+ * How (details in echo.c, before the code): a partitioned-block frequency-domain
+ * adaptive filter (64-tap partitions, 128-point FFTs), each frequency bin normalised by
+ * the far end's power in it and each partition weighted by its share of the echo path
+ * (proportionate step), so speech converges about as fast as noise. Two filters of the
+ * same length: the background adapts, the foreground makes the output and only changes
+ * by copying the background when it has been measurably better for a while. Double talk
+ * (Geigel, and the normalised cross-correlation of the near end with the echo estimate)
+ * stops adaptation; if the background still diverges the foreground keeps the good
+ * model and the background is restored from it: the output never diverges.
  * Arithmetic is 32-bit float, samples in 16-bit PCM units (1.0 = 1 LSB; a 0 dBm0 sine
  * has peak 22827, as in osc.h).
  *
@@ -23,14 +26,16 @@
  *   per block:  echo_can_process(ec, far, near, out, n);   (out may be near)
  *   echo_can_free(ec);
  * "far" is what was sent towards the hybrid (the reference), "near" what came back from
- * it in the same block; any block length works and adds no delay. Only echo_can_new
+ * it in the same block; any block length works and adds no delay (a call that ends inside
+ * a 64-sample block gets the exact outputs of the samples it brought, computed from the
+ * partial block; multiples of 64, or the 160-sample tick, are cheapest). Only echo_can_new
  * allocates (one block); every other call is allocation-free and real-time safe. One
  * instance per channel, used by one thread at a time.
  *
- * Memory per channel (one allocation, see echo_can_state_bytes()): 5 float arrays of the
- * tail length (two filters, doubled ring buffers of the reference and of the whitened
- * reference: 6 x taps x 4 bytes) plus about 0.5 KB: 24.6 KB at 128 ms (1024 taps),
- * 12.3 KB at 64 ms, 49.3 KB at 256 ms.
+ * Memory per channel (one allocation, see echo_can_state_bytes()): 6 arrays of
+ * K x 72 floats (K = taps / 64 partitions: far-end spectra, background and foreground
+ * filters, real and imaginary parts) plus the state (3.5 KB: FFT tables, block buffers):
+ * 31.2 KB at 128 ms (1024 taps), 17.3 KB at 64 ms, 58.8 KB at 256 ms.
  *
  * Standards: ITU-T G.168 (digital network echo cancellers): tail, ERL >= 6 dB
  * assumption, convergence and double-talk behaviour, NLP and comfort noise.
@@ -66,7 +71,7 @@ typedef struct {
     uint32_t bg_resets;   /* background restored from foreground (divergence caught) */
 } echo_can_stats_t;
 
-/* A canceller with a tail of tail_ms (64..256; rounded up to a multiple of 4 ms) and the
+/* A canceller with a tail of tail_ms (64..256; rounded up to a multiple of 8 ms) and the
  * given ECHO_OPT_* bits; NULL if tail_ms is out of range, options unknown, or no memory. */
 echo_can_t *echo_can_new(int tail_ms, int options);
 void echo_can_free(echo_can_t *s);
@@ -79,7 +84,7 @@ int echo_can_set_options(echo_can_t *s, int options);
 int echo_can_options(const echo_can_t *s);
 /* Filter length in taps (8 per ms). */
 int echo_can_taps(const echo_can_t *s);
-/* Name of the kernel in use: "portable" or "avx-fma". */
+/* Name of the kernel in use: "portable" or "avx2-fma". */
 const char *echo_can_kernel(const echo_can_t *s);
 
 /* Cancel the echo of far[0..n) in near[0..n), writing out[0..n) (out may alias near).

@@ -29,7 +29,8 @@ from collections.abc import Sequence
 RATE = 8000
 DBM0_POWER = 22827.0**2 / 2
 G168_HEADER = pathlib.Path("/usr/include/spandsp/g168models.h")
-CACHE = pathlib.Path(os.environ.get("EDGEPBX_ECHO_CACHE", tempfile.gettempdir())) / "edgepbx-echo-cache"
+CACHE = (pathlib.Path(os.environ.get("EDGEPBX_ECHO_CACHE", tempfile.gettempdir()))
+         / "edgepbx-echo-cache")
 
 # Sentences per espeak-ng voice: enough different voices and languages to vary pitch,
 # rhythm and spectrum.
@@ -162,7 +163,8 @@ def white_noise(seconds: float, level: float, seed: int = 1) -> list[float]:
 
 def convolve(x: Sequence[int], h: Sequence[float]) -> list[float]:
     """y = h * x (causal FIR, y the length of x) through sox's fir effect, in float."""
-    key = hashlib.sha256(b"causal-v2" + array("h", x).tobytes() + repr(list(h)).encode()).hexdigest()[:24]
+    blob = b"causal-v2" + array("h", x).tobytes() + repr(list(h)).encode()
+    key = hashlib.sha256(blob).hexdigest()[:24]
     path = CACHE / f"conv-{key}.f32"
     if not path.exists():
         CACHE.mkdir(parents=True, exist_ok=True)
