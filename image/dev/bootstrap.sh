@@ -10,9 +10,13 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 VENV="$ROOT/.venv"
 
-# Build: a C compiler and the headers cffi compiles against. Tests: the tools they drive.
-# chromium: the web UI's browser tests drive Debian's build (never `playwright install`)
-DEB_PACKAGES=(gcc libc6-dev libffi-dev python3-venv python3-dev chromium)
+# Build: a C compiler and the headers cffi compiles against.
+# Tests: chromium (browser tests through Playwright), espeak-ng and sox (synthesized speech
+# for DTMF talk-off and echo-canceller tests), libspandsp-dev and libspeexdsp-dev (DSP peers
+# the tests and benchmarks compare against; spandsp also ships the ITU-T G.168 echo-path
+# models), clang with its runtime (libFuzzer runs of the C decoders).
+DEB_PACKAGES=(gcc libc6-dev libffi-dev python3-venv python3-dev
+              chromium espeak-ng sox libspandsp-dev libspeexdsp-dev clang libclang-rt-14-dev)
 
 missing=()
 for pkg in "${DEB_PACKAGES[@]}"; do
