@@ -40,12 +40,16 @@ class Codec(enum.IntEnum):
     ULAW = lib.ME_ULAW
 
 
-EventKind = Literal["dtmf_start", "dtmf_end", "playback_done"]
+EventKind = Literal["dtmf_start", "dtmf_end", "playback_done", "tone_detected", "tone_ended",
+                    "silence"]
 
 _EVENT_KINDS: dict[int, EventKind] = {
     lib.ME_EV_DTMF_START: "dtmf_start",
     lib.ME_EV_DTMF_END: "dtmf_end",
     lib.ME_EV_PLAYBACK_DONE: "playback_done",
+    lib.ME_EV_TONE_DETECTED: "tone_detected",
+    lib.ME_EV_TONE_ENDED: "tone_ended",
+    lib.ME_EV_SILENCE: "silence",
 }
 
 
@@ -57,6 +61,7 @@ class MediaEvent:
     kind: EventKind
     digit: str | None
     time_ms: int
+    tone: str | None = None   # for tone_detected / tone_ended: the tone's name
 
 
 class MediaEngine:
@@ -85,6 +90,7 @@ class MediaEngine:
         self._conf_ids = itertools.count(1 << 31)  # connect() ids; keep below for yours
         self._tx = ffi.new("uint8_t[]", nslots * block)
         self._ev = ffi.new("me_event_t *")
+        self._tone_names: dict[int, list[str]] = {}
 
     # -- plumbing ----------------------------------------------------------------------
 
@@ -248,6 +254,46 @@ class MediaEngine:
         self._slot(slot)
         return bool(self._check(self._call(lib.me_playing, slot), "playing", slot))
 
+    # -- line echo canceller and tone detection ----------------------------------------
+
+    def configure_echo(self, slot: int, tail_ms: int | None = 128, nlp: bool = True,
+                       cng: bool = True) -> None:
+        """Cancel line echo on a slot (tail 64..256 ms); ``tail_ms=None`` switches it off.
+        The reference is what the slot transmitted, so it belongs on legs that meet an
+        analog hybrid (FXO lines, E1 channels to analog subscribers)."""
+        self._slot(slot)
+        if tail_ms is None:
+            rc = self._call(lib.me_configure_echo, slot, 0, 0)
+        else:
+            if not 64 <= tail_ms <= 256:
+                raise ValueError(f"echo tail must be 64..256 ms, got {tail_ms}")
+            options = (lib.ECHO_OPT_NLP if nlp else 0) | (lib.ECHO_OPT_CNG if nlp and cng
+                                                           else 0)
+            rc = self._call(lib.me_configure_echo, slot, int(tail_ms), options)
+        self._check(rc, "configure_echo", slot)
+
+    def configure_cpd(self, slot: int, country: str | None = "EU",
+                      names: Sequence[str] | None = None, silence_ms: int = 0,
+                      threshold_dbm0: float = -36.0, silence_dbm0: float = -50.0) -> None:
+        """Detect a country's call-progress tones (busy, congestion, ringback, dial, SIT,
+        fax…) on a slot's rx audio; events ``tone_detected``/``tone_ended`` name the tone,
+        ``silence`` follows ``silence_ms`` of quiet. ``country=None`` switches it off."""
+        self._slot(slot)
+        if country is None:
+            self._check(self._call(lib.me_configure_cpd, slot, ffi.NULL, 0, 0.0, 0.0, 0),
+                        "configure_cpd", slot)
+            self._tone_names.pop(slot, None)
+            return
+        from native.cpt import CONFIRM, DETECT_TONES, _tone_set, plan
+
+        p = plan(country)
+        tones = {n: p[n] for n in (names or DETECT_TONES)}
+        arr = _tone_set(tones, CONFIRM)
+        rc = self._call(lib.me_configure_cpd, slot, arr, len(tones), float(threshold_dbm0),
+                        float(silence_dbm0), int(silence_ms))
+        self._check(rc, "configure_cpd", slot)
+        self._tone_names[slot] = list(tones)
+
     # -- supervision and recording -----------------------------------------------------
 
     def whisper(self, slot: int, target: int | None) -> None:
@@ -324,6 +370,12 @@ class MediaEngine:
                 kind = _EVENT_KINDS.get(ev.type)
                 if kind is None:
                     continue
-                digit = chr(ev.value) if kind != "playback_done" else None
-                out.append(MediaEvent(ev.slot, kind, digit, int(ev.time_ms)))
+                if kind in ("dtmf_start", "dtmf_end"):
+                    out.append(MediaEvent(ev.slot, kind, chr(ev.value), int(ev.time_ms)))
+                elif kind in ("tone_detected", "tone_ended"):
+                    names = self._tone_names.get(ev.slot, [])
+                    name = names[ev.value] if 0 <= ev.value < len(names) else str(ev.value)
+                    out.append(MediaEvent(ev.slot, kind, None, int(ev.time_ms), name))
+                else:
+                    out.append(MediaEvent(ev.slot, kind, None, int(ev.time_ms)))
         return out

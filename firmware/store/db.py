@@ -27,8 +27,8 @@ from dataclasses import asdict, dataclass, field
 from types import TracebackType
 from typing import Any, Final, Literal, get_args
 
-from firmware.store.callbacks import CallbackRecords
 from firmware.acd.log import QueueEvent
+from firmware.store.callbacks import CallbackRecords
 from firmware.store.migrations import MIGRATIONS, Migration, StoreError, migrate
 
 Direction = Literal["inbound", "outbound", "internal"]

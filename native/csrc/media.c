@@ -23,6 +23,9 @@ typedef struct {
     int16_t *pcm;          /* owned prompt buffer */
     size_t pcm_len, pcm_pos;
     int whisper_to;        /* slot that hears this one's rx privately, -1 = none */
+    echo_can_t *ec;        /* line echo canceller, NULL = off */
+    cpt_det_t *cpd;        /* call-progress tone detector, NULL = off */
+    int64_t cpd_base;      /* engine sample index where the detector's stream began */
     int16_t *rec;          /* recording ring: ME_REC_FRAMES stereo frames, NULL = no tap */
     int rec_head, rec_count;
     uint32_t rec_dropped;
@@ -34,6 +37,7 @@ struct me_engine_s {
     int64_t samples;       /* engine time in samples */
     me_slot_t *slots;
     int16_t *lin_rx;       /* nslots * block decoded rx */
+    int16_t *lin_tx;       /* nslots * block: what each slot sent last tick (echo reference) */
     int32_t *acc;          /* nslots * block conference sums (by group slot) */
     int whisperers;        /* slots with whisper_to >= 0 */
     me_event_t events[ME_EVENT_QUEUE_LEN];
@@ -68,6 +72,9 @@ me_engine_t *me_new(int nslots, int block)
     e->acc = calloc((size_t) nslots * (size_t) block, sizeof(int32_t));
     if (e->acc == NULL)
         goto fail_acc;
+    e->lin_tx = calloc((size_t) nslots * (size_t) block, sizeof(int16_t));
+    if (e->lin_tx == NULL)
+        goto fail_tx;
     for (i = 0; i < nslots; i++) {
         me_slot_t *s = &e->slots[i];
 
@@ -88,6 +95,8 @@ fail_generators:
         dtmf_gen_free(e->slots[i].dtmf);
         dtmf_det_free(e->slots[i].det);
     }
+    free(e->lin_tx);
+fail_tx:
     free(e->acc);
 fail_acc:
     free(e->lin_rx);
@@ -111,7 +120,10 @@ void me_free(me_engine_t *e)
         dtmf_det_free(e->slots[i].det);
         free(e->slots[i].pcm);
         free(e->slots[i].rec);
+        echo_can_free(e->slots[i].ec);
+        cpt_det_free(e->slots[i].cpd);
     }
+    free(e->lin_tx);
     free(e->acc);
     free(e->lin_rx);
     free(e->slots);
@@ -235,6 +247,54 @@ int me_join(me_engine_t *e, int slot, uint32_t conf, int listen_only)
 int me_leave(me_engine_t *e, int slot)
 {
     return me_join(e, slot, 0, 0);
+}
+
+int me_configure_echo(me_engine_t *e, int slot, int tail_ms, int options)
+{
+    me_slot_t *s;
+    echo_can_t *ec = NULL;
+
+    if (bad_slot(e, slot))
+        return ME_ESLOT;
+    if (tail_ms != 0) {
+        if (tail_ms < ECHO_TAIL_MIN_MS || tail_ms > ECHO_TAIL_MAX_MS
+            || (options & ~ECHO_OPT_ALL) != 0)
+            return ME_EINVAL;
+        ec = echo_can_new(tail_ms, options);
+        if (ec == NULL)
+            return ME_ENOMEM;
+    }
+    s = &e->slots[slot];
+    echo_can_free(s->ec);
+    s->ec = ec;
+    memset(e->lin_tx + (size_t) slot * e->block, 0, (size_t) e->block * sizeof(int16_t));
+    return 0;
+}
+
+int me_configure_cpd(me_engine_t *e, int slot, const cpt_tone_t *tones, int ntones,
+                     float threshold_dbm0, float silence_dbm0, int silence_ms)
+{
+    me_slot_t *s;
+    cpt_det_t *det = NULL;
+
+    if (bad_slot(e, slot))
+        return ME_ESLOT;
+    if (ntones != 0) {
+        if (tones == NULL || ntones < 0)
+            return ME_EINVAL;
+        det = cpt_det_new(tones, ntones);
+        if (det == NULL)
+            return ME_EINVAL;
+        if (cpt_det_set(det, threshold_dbm0, silence_dbm0, silence_ms) < 0) {
+            cpt_det_free(det);
+            return ME_EINVAL;
+        }
+    }
+    s = &e->slots[slot];
+    cpt_det_free(s->cpd);
+    s->cpd = det;
+    s->cpd_base = e->samples;
+    return 0;
 }
 
 int me_whisper(me_engine_t *e, int slot, int target)
@@ -453,6 +513,19 @@ int me_tick(me_engine_t *e, const uint8_t *rx, uint8_t *tx, size_t len)
         if (!s->enabled)
             continue;
         g711_decode(s->codec, lin, rx + (size_t) i * b, b);
+        if (s->ec != NULL)
+            echo_can_process(s->ec, e->lin_tx + (size_t) i * b, lin, lin, b);
+        if (s->cpd != NULL) {
+            cpt_event_t cev[8];
+            int ncev = cpt_det_rx(s->cpd, lin, b, cev, (int) (sizeof(cev) / sizeof(cev[0])));
+
+            for (k = 0; k < ncev; k++) {
+                int type = cev[k].type == CPT_EV_DETECTED ? ME_EV_TONE_DETECTED
+                         : cev[k].type == CPT_EV_ENDED ? ME_EV_TONE_ENDED : ME_EV_SILENCE;
+
+                push_event(e, i, type, cev[k].tone, s->cpd_base / 8 + cev[k].end_ms);
+            }
+        }
         if (s->dtmf_detect) {
             dtmf_event_t ev[2 * (ME_MAX_BLOCK / DTMF_DET_BLOCK + 2)];
             int nev = dtmf_det_rx(s->det, lin, b, ev, (int) (sizeof(ev) / sizeof(ev[0])));
@@ -525,6 +598,8 @@ int me_tick(me_engine_t *e, const uint8_t *rx, uint8_t *tx, size_t len)
             }
         }
         g711_encode(s->codec, out_codes, out, b);
+        if (s->ec != NULL)
+            memcpy(e->lin_tx + (size_t) i * b, out, (size_t) b * sizeof(int16_t));
         if (s->rec != NULL)
             tap(s, e->lin_rx + (size_t) i * b, out, b);
     }

@@ -37,8 +37,11 @@
  * owner drains it with me_record_read() at least every ME_REC_FRAMES / 8 ms, or the
  * oldest frames are dropped and counted.
  *
- * Designed to grow (issue 3): echo canceller per slot between decode and detection,
- * call-progress and caller ID detectors beside the DTMF one.
+ * Per-slot pipeline, in the order of the tick: decode -> line echo canceller (echo.h; the
+ * reference is what the slot sent on the previous tick, so the echo path seen by the
+ * canceller includes one tick of highway latency) -> detectors (DTMF, call-progress tones
+ * (cpt.h)) -> mixing and playback -> encode. Echo cancelling and tone detection are off
+ * until configured; their state is allocated when configured, never in the tick.
  */
 #ifndef EDGEPBX_MEDIA_H
 #define EDGEPBX_MEDIA_H
@@ -46,6 +49,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cpt.h"
+#include "echo.h"
 #include "tone.h"
 
 #define ME_MAX_SLOTS 256
@@ -67,7 +72,10 @@
 enum {
     ME_EV_DTMF_START = 1,
     ME_EV_DTMF_END = 2,
-    ME_EV_PLAYBACK_DONE = 3
+    ME_EV_PLAYBACK_DONE = 3,
+    ME_EV_TONE_DETECTED = 4,   /* value: the cpt_tone_t id */
+    ME_EV_TONE_ENDED = 5,      /* value: the cpt_tone_t id */
+    ME_EV_SILENCE = 6          /* value: -1 */
 };
 
 typedef struct {
@@ -90,6 +98,16 @@ int64_t me_time_ms(const me_engine_t *e);
 /* codec ME_ALAW / ME_ULAW. Enabling a slot or turning detection on restarts its detector;
  * disabling a slot stops its playback (without a PLAYBACK_DONE). */
 int me_configure_slot(me_engine_t *e, int slot, int codec, int enabled, int dtmf_detect);
+
+/* Line echo canceller on a slot: tail_ms 0 switches it off (and frees it), else 64..256 ms
+ * with ECHO_OPT_* options. Restarts the canceller. */
+int me_configure_echo(me_engine_t *e, int slot, int tail_ms, int options);
+
+/* Call-progress tone detection on a slot's (echo-cancelled) rx audio: ntones 0 switches it
+ * off. Events ME_EV_TONE_DETECTED / ME_EV_TONE_ENDED carry the tone's id, ME_EV_SILENCE -1.
+ * threshold / silence level in dBm0, silence_ms 0 = no silence events (see cpt_det_set). */
+int me_configure_cpd(me_engine_t *e, int slot, const cpt_tone_t *tones, int ntones,
+                     float threshold_dbm0, float silence_dbm0, int silence_ms);
 
 /* Conference membership: conf 0 leaves. */
 int me_join(me_engine_t *e, int slot, uint32_t conf, int listen_only);

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from native._native import ffi, lib
+
 from native.cpt import CptDetector
 from native.dsp import DtmfGenerator
 

@@ -370,7 +370,7 @@ async def test_toll_fraud_guard_blocks_international_and_premium(box):
         {"name": "any", "pattern": "^8\\d{6,15}$", "trunks": ["gsm1"]}))
     for number in ("81044207946000", "88091234567"):
         await dial(box, "fxs2", number)
-        await wait_for(lambda: any(a.get("number") == number for a in box.engine.alerts), 8,
+        await wait_for(lambda n=number: any(a.get("number") == n for a in box.engine.alerts), 8,
                        what=f"an alert for {number}")
         assert trunk(box, "gsm1")["call_state"] == "idle"
         await box.sim.phone_onhook("fxs2")

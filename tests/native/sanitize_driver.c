@@ -126,6 +126,18 @@ static void engine_run(int nslots, int block)
         CHECK(me_join(e, s, (uint32_t) (s % 5), s % 3 == 0) == 0);
         if (s % 4 == 1)
             CHECK(me_record(e, s, 1) == 0);
+        if (s % 3 == 2)
+            CHECK(me_configure_echo(e, s, 64 + 64 * (s % 2), ECHO_OPT_NLP | ECHO_OPT_CNG) == 0);
+        if (s % 5 == 3) {
+            cpt_tone_t busy_det[1];
+
+            memset(busy_det, 0, sizeof(busy_det));
+            busy_det[0].id = 7;
+            busy_det[0].nsegs = 2;
+            busy_det[0].segs[0] = (tone_segment_t) {425.0f, 0.0f, -13.0f, 30};
+            busy_det[0].segs[1] = (tone_segment_t) {0.0f, 0.0f, 0.0f, 30};
+            CHECK(me_configure_cpd(e, s, busy_det, 1, -36.0f, -50.0f, 100) == 0);
+        }
         if (nslots > 1)
             CHECK(me_whisper(e, s, (s + 1) % nslots) == 0);
     }
@@ -153,6 +165,9 @@ static void engine_run(int nslots, int block)
     }
     CHECK(nev > 0 || nslots == 1);  /* one slot: each playback is replaced first */
     CHECK(me_whisper(e, 0, 0) == ME_EINVAL);
+    CHECK(me_configure_echo(e, 0, 10, 0) == ME_EINVAL);
+    CHECK(me_configure_cpd(e, 0, NULL, 1, -36.0f, -50.0f, 0) == ME_EINVAL);
+    CHECK(me_configure_echo(e, 0, 0, 0) == 0 && me_configure_cpd(e, 0, NULL, 0, 0, 0, 0) == 0);
     CHECK(me_whisper(e, 0, nslots) == ME_ESLOT);
     CHECK(me_record_read(e, 0, NULL, 10) == ME_EINVAL);
     CHECK(me_tick(e, rx, tx, len - 1) == ME_ELENGTH);
