@@ -23,9 +23,10 @@ from dataclasses import asdict, dataclass, is_dataclass
 from pathlib import Path
 from typing import Any
 
+from drivers.analog.fxo import FxoPort
 from drivers.board import PortSpec, known_port_ids
 from drivers.board.sim import SimBoard
-from drivers.channel import Channel
+from drivers.channel import Cause, Channel, ChannelKind
 from drivers.gsm.modem import GsmChannel
 from drivers.gsm.sms import ReceivedSms
 from drivers.sim.analog import SimError
@@ -36,7 +37,7 @@ from firmware.config import ConfigStore, default_document
 from firmware.media import MediaRuntime
 from firmware.service import BadRequest, NotFound, ServiceError
 from firmware.store import Cdr, EventStore, SmsRecord
-from native.media import Codec, MediaEngine
+from native.media import Codec, MediaEngine, MediaEvent
 
 log = logging.getLogger(__name__)
 
@@ -161,6 +162,7 @@ class Box:
         self._sim: SimulatorFacade | None = None
         self._subscribers: set[asyncio.Queue[dict[str, Any]]] = set()
         self.channels: dict[str, Channel] = {}
+        self._channel_by_slot: dict[int, Channel] = {}
 
     # -- lifecycle ------------------------------------------------------------------------
     async def start(self) -> None:
@@ -190,9 +192,16 @@ class Box:
         self.media = MediaEngine(len(ports), BLOCK)
         for p in ports:
             self.media.configure_slot(p.slot, codec=codec, enabled=True, dtmf_detect=True)
+            if p.kind in (ChannelKind.FXO, ChannelKind.PRI):
+                # Legs that meet an analog hybrid: cancel the line echo (128 ms tail).
+                self.media.configure_echo(p.slot, 128)
+            if p.kind is ChannelKind.FXO:
+                # Disconnect supervision by tone: busy/congestion after the far end hung up.
+                self.media.configure_cpd(p.slot, country, names=("busy", "congestion"))
         self.board = SimBoard(country=country, block=BLOCK, codec=codec)
         await self.board.start(self.media)
         self.channels = dict(self.board.channels)
+        self._channel_by_slot = {ch.slot: ch for ch in self.channels.values()}
         for channel in self.channels.values():
             if isinstance(channel, GsmChannel):  # received SMS → store + cloud outbox
                 channel.modem.sms.on_received(self._store_sms)
@@ -204,7 +213,7 @@ class Box:
             lambda old, new: self.engine.apply(Dialplan.from_document(new, port_ids))
             if self.engine else None)
         self.runtime = MediaRuntime(self.media, self.board.highway, asyncio.get_running_loop(),
-                                    self.engine.on_media_event)
+                                    self._media_event)
         self.runtime.start()
         self._sim = SimulatorFacade(self.board)
         log.info("box started", extra={"ports": len(ports), "simulated": s.simulated,
@@ -229,6 +238,17 @@ class Box:
             self.config = None
         self._lock.release()
         log.info("box stopped")
+
+    def _media_event(self, ev: MediaEvent) -> None:
+        """Media-plane events: to the call engine, and tone supervision of analog lines."""
+        if self.engine is not None:
+            self.engine.on_media_event(ev)
+        if ev.kind == "tone_detected" and ev.tone in ("busy", "congestion"):
+            ch = self._channel_by_slot.get(ev.slot)
+            if isinstance(ch, FxoPort):
+                log.info("busy tone on the line: the far end hung up",
+                         extra={"port": ch.id, "tone": ev.tone})
+                ch.far_end_gone(Cause.NORMAL_CLEARING)
 
     # -- records and live events ----------------------------------------------------------
     def _store_sms(self, sms: ReceivedSms) -> None:

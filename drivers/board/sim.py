@@ -84,7 +84,7 @@ class SimBoard:
                 self.channels[p.id] = FxsPort(p.id, p.slot, slic, self.country)
             elif p.kind is ChannelKind.FXO:
                 daa = SimDaa()
-                line = SimCoLine(p.id, daa)
+                line = SimCoLine(p.id, daa, country=self.country)
                 self.lines[p.id] = line
                 self.highway.attach(p.slot, line)
                 self.channels[p.id] = FxoPort(p.id, p.slot, daa, dialer)

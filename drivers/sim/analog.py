@@ -162,13 +162,18 @@ class SimCoLine(SimParty):
     """The exchange side of an analog line plus the person at the other end of the call.
 
     ``reverses_polarity`` models exchanges that signal answer and clear-down by polarity
-    reversal; without it the exchange signals clear-down by a loop-current break (CPC).
+    reversal; without it the exchange signals clear-down by a loop-current break (CPC) or,
+    with ``clear_down="tone"``, only by sending busy tone (many exchanges and PBX lines do
+    no more: the port must hear it to let go of the line).
     """
 
     RING_CADENCE = (1.0, 4.0)
 
-    def __init__(self, name: str, daa: SimDaa, reverses_polarity: bool = False) -> None:
+    def __init__(self, name: str, daa: SimDaa, reverses_polarity: bool = False,
+                 clear_down: str = "cpc", country: str = "EU") -> None:
         super().__init__(name)
+        self.clear_down = clear_down
+        self.country = country
         self.daa = daa
         daa.line = self
         self.reverses_polarity = reverses_polarity
@@ -213,7 +218,7 @@ class SimCoLine(SimParty):
         else:
             self._stop_ring()
             self.call_state = "idle"
-            self.active = False
+            self.active = False       # (also stops any clear-down tone)
 
     @property
     def dialed_number(self) -> str:
@@ -233,6 +238,14 @@ class SimCoLine(SimParty):
             return
         if self.call_state == "idle":
             raise SimError(f"{self.name}: no call to hang up")
+        if self.clear_down == "tone" and not self.reverses_polarity:
+            # The far caller is gone; the exchange sends busy tone until the line is freed.
+            from native.cpt import tone
+
+            self.call_state = "clearing"
+            self.stop_talking()
+            self.play_tone(tone(self.country, "busy"))
+            return
         self.call_state = "idle"
         self.active = False
         if self.reverses_polarity:

@@ -13,7 +13,7 @@ import operator
 import threading
 from array import array
 
-from native.dsp import DtmfDetector, DtmfGenerator
+from native.dsp import DtmfDetector, DtmfGenerator, ToneGenerator, ToneSegment
 
 
 class SimParty:
@@ -22,6 +22,7 @@ class SimParty:
         self._lock = threading.Lock()
         self._gen = DtmfGenerator(level_dbm0=-8.0, on_ms=90, off_ms=90)
         self._det = DtmfDetector()
+        self._tone: ToneGenerator | None = None
         self._active = False                # ears and mouth connected to a line
         self.heard_digits = ""              # DTMF heard, in order
         self.heard_level_dbm0 = -99.0       # level of the last block heard
@@ -36,6 +37,12 @@ class SimParty:
         stops sending when it hangs up)."""
         with self._lock:
             self._gen.reset()
+            self._tone = None
+
+    def play_tone(self, segments: list[ToneSegment]) -> None:
+        """Send a tone into the line (an exchange's busy tone after the far end hung up)."""
+        with self._lock:
+            self._tone = ToneGenerator(segments, repeat=True)
 
     @property
     def active(self) -> bool:
@@ -55,6 +62,8 @@ class SimParty:
     # -- media thread ---------------------------------------------------------------------
     def speak(self, n: int) -> array:
         with self._lock:
+            if self._tone is not None:
+                return self._tone.generate(n)
             return self._gen.generate(n)
 
     def hear(self, pcm: array) -> None:

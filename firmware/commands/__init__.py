@@ -14,6 +14,8 @@ MODULES = [
     "firmware.commands.config",
     "firmware.commands.gsm",
     "firmware.commands.acd",
+    "firmware.commands.dsp",
+    "firmware.commands.bench",
 ]
 
 

@@ -165,3 +165,24 @@ async def test_received_sms_is_stored_with_an_outbox_row(box: Any) -> None:
     assert by_error[False].text is None and by_error[False].raw_pdus == ["00DEADBEEF"]
     topics = [m.topic for m in box.store.outbox_pending(limit=1000)]
     assert topics.count("sms") == 2
+
+
+async def test_fxo_line_released_when_the_exchange_only_sends_busy_tone(box):
+    """No loop-current break, no polarity reversal: only the tone says the far end is gone.
+    The box hears it through its call-progress detector and frees the line."""
+    sim = box.sim
+    box.board.lines["fxo2"].clear_down = "tone"
+    await sim.trunk_call("fxo2", None)
+    await wait_for(lambda: sim.state()["phones"]["fxs1"]["ring_bursts"] >= 1, 8,
+                   what="fxs1 ring")
+    await sim.phone_offhook("fxs1")
+    await wait_for(lambda: box.calls() and box.calls()[0]["state"] == "active", 5,
+                   what="call active")
+    await sim.far_hangup("fxo2")                     # the exchange now sends busy tone
+    await wait_for(lambda: port_state(box, "fxo2") == "idle", 8,
+                   what="the line released on busy tone")
+    assert sim.state()["trunks"]["fxo2"]["line_off_hook"] is False
+    await sim.phone_onhook("fxs1")
+    cdr = await last_cdr(box)
+    assert (cdr["trunk"], cdr["disposition"]) == ("fxo2", "answered")
+    await all_idle(box)
