@@ -33,9 +33,10 @@ from drivers.sim.analog import SimError
 from firmware import __version__
 from firmware.calls.dialplan import Dialplan
 from firmware.calls.engine import CallEngine
+from firmware.calls.queues import QueueService
 from firmware.config import ConfigStore, default_document
 from firmware.media import MediaRuntime
-from firmware.service import BadRequest, NotFound, ServiceError
+from firmware.service import BadRequest, NotFound, ServiceError, Unavailable
 from firmware.store import Cdr, EventStore, SmsRecord
 from native.media import Codec, MediaEngine, MediaEvent
 
@@ -209,9 +210,15 @@ class Box:
         self.engine = CallEngine(self.channels, self.media, self._store_cdr,
                                  Dialplan.from_document(doc, port_ids))
         self.engine.add_listener(self._publish)
-        self.config.subscribe(
-            lambda old, new: self.engine.apply(Dialplan.from_document(new, port_ids))
-            if self.engine else None)
+        self.engine.queues = QueueService(self.engine, doc, log_sink=self.store.add_queue_events)
+
+        def apply(old: dict[str, Any], new: dict[str, Any]) -> None:
+            if self.engine is not None:
+                self.engine.apply(Dialplan.from_document(new, port_ids))
+                if self.engine.queues is not None:
+                    self.engine.queues.apply_config(new)
+
+        self.config.subscribe(apply)
         self.runtime = MediaRuntime(self.media, self.board.highway, asyncio.get_running_loop(),
                                     self._media_event)
         self.runtime.start()
@@ -222,6 +229,8 @@ class Box:
     async def stop(self) -> None:
         if self.engine is not None:
             await self.engine.shutdown()
+            if self.engine.queues is not None:
+                self.engine.queues.close()
         if self.board is not None:
             await self.board.stop()
         if self.runtime is not None:
@@ -334,6 +343,33 @@ class Box:
         new = self._cfg().rollback(rev, author=author)
         self._publish({"type": "config", "revision": new})
         return new
+
+    # -- ACD ------------------------------------------------------------------------------
+    def queues(self) -> dict[str, Any]:
+        """Live queue and agent figures (the wallboard)."""
+        q = self.engine.queues if self.engine else None
+        return q.snapshot() if q is not None else {"queues": {}, "agents": {}}
+
+    def queue_kpis(self, since: float | None = None, until: float | None = None
+                   ) -> dict[str, Any]:
+        """The KPIs of DOMAIN.md for a period, recomputed from the stored queue log."""
+        from firmware.acd.kpi import kpis
+
+        assert self.store is not None
+        return kpis(self.store.queue_events(since, until), since, until, now=time.time())
+
+    def agent_action(self, agent: str, action: str, reason: str = "break") -> None:
+        q = self.engine.queues if self.engine else None
+        if q is None:
+            raise Unavailable("the ACD is not running")
+        if agent not in q.core.agents:
+            raise NotFound(f"no agent {agent!r}")
+        from firmware.acd.core import AcdError
+
+        try:
+            q.agent_action(agent, action, reason)
+        except (AcdError, ValueError) as exc:
+            raise BadRequest(str(exc)) from None
 
     def audit(self, actor: str, action: str, detail: dict[str, Any]) -> None:
         if self.store is not None:

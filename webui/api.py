@@ -436,6 +436,38 @@ async def openapi(request: web.Request) -> web.Response:
     return reply(openapi_document())
 
 
+AGENT_ACTIONS = ("login", "logout", "pause", "unpause", "wrapup_done")
+
+
+async def queues(request: web.Request) -> web.Response:
+    """Live queue and agent figures (wallboard)."""
+    return reply(request.app[BOX].queues())
+
+
+async def queue_kpis(request: web.Request) -> web.Response:
+    since = time_param(request, "since")
+    until = time_param(request, "until")
+    if since is not None and until is not None and since > until:
+        raise ApiError(400, 'query parameter "since" must not be after "until"')
+    return reply(request.app[BOX].queue_kpis(since, until))
+
+
+@requires("supervisor")
+async def agent_action(request: web.Request) -> web.Response:
+    agent = request.match_info["agent"]
+    action = request.match_info["action"]
+    if action not in AGENT_ACTIONS:
+        raise ApiError(404, f"unknown agent action {action!r}; use one of "
+                            + ", ".join(AGENT_ACTIONS))
+    body = await read_json(request) if request.can_read_body else {}
+    reason = body.get("reason", "break") if isinstance(body, dict) else "break"
+    if not isinstance(reason, str) or not 1 <= len(reason) <= 32:
+        raise ApiError(400, 'field "reason": a word of 1 to 32 characters')
+    request.app[BOX].agent_action(agent, action, reason)
+    audit(request, f"agent.{action}", {"agent": agent, "reason": reason})
+    return reply({"status": "ok"})
+
+
 def setup_routes(app: web.Application) -> None:
     app[STREAMS] = set[asyncio.Task[Any]]()
     app.on_shutdown.append(close_streams)
@@ -458,6 +490,9 @@ def setup_routes(app: web.Application) -> None:
     r.add_post(f"{v1}/config/validate", config_validate)
     r.add_get(f"{v1}/config/revisions", config_revisions)
     r.add_post(f"{v1}/config/rollback", config_rollback)
+    r.add_get(f"{v1}/queues", queues)
+    r.add_get(f"{v1}/queues/kpis", queue_kpis)
+    r.add_post(f"{v1}/agents/{{agent}}/{{action}}", agent_action)
     r.add_get(f"{v1}/sim/state", sim_state)
     r.add_post(f"{v1}/sim/trunks/{PORT}/call", sim_trunk_call)
     r.add_post(f"{v1}/sim/trunks/{PORT}/answer", _sim_action("far_answer"))

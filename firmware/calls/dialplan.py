@@ -129,6 +129,10 @@ class FeatureCodes:
     voicemail: str = "*97"
     day_night_toggle: str = "*28"
     park_prefix: str = "70"          # park slots 701..709: dial to park (in a call) or pick up
+    agent_login: str = "*45"
+    agent_logout: str = "*46"
+    agent_pause: str = "*47"
+    agent_unpause: str = "*48"
 
 
 @dataclass(slots=True)
@@ -237,7 +241,8 @@ class Dialplan:
         f = self.features
         codes = [f.pickup, f.forward_always_on, f.forward_always_off, f.forward_busy_on,
                  f.forward_busy_off, f.forward_no_answer_on, f.forward_no_answer_off,
-                 f.dnd_on, f.dnd_off, f.voicemail, f.day_night_toggle]
+                 f.dnd_on, f.dnd_off, f.voicemail, f.day_night_toggle, f.agent_login,
+                 f.agent_logout, f.agent_pause, f.agent_unpause]
         return any(n.startswith(digits) and n != digits
                    for n in (*self.extensions, *codes))
 

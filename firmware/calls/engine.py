@@ -39,7 +39,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from drivers.channel import (
     Cause,
@@ -60,9 +60,12 @@ from drivers.channel import (
 from firmware.calls import tones
 from firmware.calls.dialplan import HANGUP, Destination, Dialplan, Extension, OutboundRoute
 from firmware.calls.features import ExtensionSettings
-from firmware.calls.legs import Inbox, Leg, LegEvent, LegState
+from firmware.calls.legs import Inbox, Leg, LegEvent, LegGone, LegState
 from firmware.calls.numbering import classify, cos_allows
 from firmware.calls.prompts import PromptStore
+
+if TYPE_CHECKING:
+    from firmware.calls.queues import QueueService
 from native.dsp import ToneSegment
 from native.media import MediaEvent
 
@@ -87,14 +90,6 @@ class MediaControl(Protocol):
     def play_pcm(self, slot: int, pcm: Any) -> None: ...
 
     def stop_playback(self, slot: int) -> None: ...
-
-
-class LegGone(Exception):
-    """A leg the script depends on was released while it waited for something else."""
-
-    def __init__(self, leg: Leg) -> None:
-        super().__init__(leg.channel.id)
-        self.leg = leg
 
 
 @dataclass(eq=False)
@@ -173,6 +168,7 @@ class CallEngine:
         self._attempts_ext: dict[str, deque[float]] = {}
         self._attempts_trunk: dict[str, deque[float]] = {}
         self.alerts: deque[dict[str, Any]] = deque(maxlen=100)
+        self.queues: QueueService | None = None     # set by the composition root
         self.closing = False
         for ch in channels.values():
             ch.bind(self.on_channel_event)
@@ -565,6 +561,9 @@ class CallEngine:
             self.play_prompt(call.origin, dest.target, fallback="sit")
             await self.wait(call, ("never",), timeout=self._prompt_seconds(dest.target) + 0.2)
             call.cause = Cause.NORMAL_CLEARING
+        elif dest.type == "queue" and dest.target and self.queues is not None \
+                and dest.target in self.queues.core.queues:
+            await self.queues.run(call, dest.target, hops)
         elif dest.type == "busy":
             call.cause = Cause.USER_BUSY
         elif dest.type == "hangup":
@@ -1045,7 +1044,8 @@ class CallEngine:
     def _codes(self) -> set[str]:
         f = self.dialplan.features
         return {f.pickup, f.forward_always_off, f.forward_busy_off, f.forward_no_answer_off,
-                f.dnd_on, f.dnd_off}
+                f.dnd_on, f.dnd_off, f.agent_login, f.agent_logout, f.agent_pause,
+                f.agent_unpause}
 
     def _forward_on_codes(self) -> list[str]:
         f = self.dialplan.features
@@ -1137,6 +1137,23 @@ class CallEngine:
                   f.dnd_on: {"dnd": True}, f.dnd_off: {"dnd": False}}
         if changes is None:
             changes = simple.get(digits)
+        agent_codes = {f.agent_login: "login", f.agent_logout: "logout",
+                       f.agent_pause: "pause", f.agent_unpause: "unpause"}
+        if changes is None and digits in agent_codes and self.queues is not None:
+            agent = self.queues.agent_for_extension(me.number)
+            if agent is None:
+                return False
+            try:
+                self.queues.agent_action(agent, agent_codes[digits])
+            except Exception as exc:      # AcdError: e.g. logging in twice
+                log.info("agent action refused", extra={"agent": agent, "error": str(exc)})
+                return False
+            call.silent = True
+            self._tone(call.origin, "stutter", repeat=False)
+            await self.wait(call, ("never",), timeout=1.0)
+            self._tone(call.origin, "dial")
+            await self.wait(call, ("never",))
+            return True
         if changes is None:
             return False
         self.settings.update(me.number, **changes)

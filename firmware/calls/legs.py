@@ -58,9 +58,19 @@ class Leg:
 @dataclass(frozen=True, slots=True)
 class LegEvent:
     leg: Leg
-    kind: str                          # answered | progress | released | flash | digit
+    kind: str                          # answered | progress | released | flash | digit |
+    #                                    retrieved | acd (a queue decision, in data)
     digit: str = ""
     cause: Cause | None = None
+    data: Any = None
+
+
+class LegGone(Exception):
+    """A leg the script depends on was released while it waited for something else."""
+
+    def __init__(self, leg: Leg) -> None:
+        super().__init__(leg.channel.id)
+        self.leg = leg
 
 
 @dataclass(eq=False, slots=True)

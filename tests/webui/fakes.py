@@ -163,8 +163,10 @@ class FakeBox:
             for i in range(50)
         ][::-1]
         self.cdr_calls: list[dict[str, Any]] = []
+        self.kpi_calls: list[tuple[float | None, float | None]] = []
+        self.agent_actions: list[tuple[str, str, str]] = []
         self.audits: list[tuple[str, str, dict[str, Any]]] = []
-        self.queues: list[asyncio.Queue[dict[str, Any]]] = []
+        self.subscribers: list[asyncio.Queue[dict[str, Any]]] = []
 
     def info(self) -> dict[str, Any]:
         if self.fail_info is not None:
@@ -178,6 +180,26 @@ class FakeBox:
 
     def calls(self) -> list[dict[str, Any]]:
         return copy.deepcopy(self.calls_list)
+
+    def queues(self) -> dict[str, Any]:
+        return {"queues": {"sales": {"waiting": 1, "callbacks": 0, "longest_wait_s": 4.0,
+                                     "staffed": 1, "ready": 1, "available": 0}},
+                "agents": {"ann": {"state": "on_call", "reason": "", "since": 0.0,
+                                   "caller": "c1", "queues": ["sales"], "calls": 3}}}
+
+    def queue_kpis(self, since: float | None = None, until: float | None = None
+                   ) -> dict[str, Any]:
+        self.kpi_calls.append((since, until))
+        return {"queues": {"sales": {"offered": 2, "answered": 1}}, "agents": {}}
+
+    def agent_action(self, agent: str, action: str, reason: str = "break") -> None:
+        from firmware.service import BadRequest, NotFound
+
+        if agent != "ann":
+            raise NotFound(f"no agent {agent!r}")
+        if action == "login":
+            raise BadRequest("agent 'ann' is already logged in")
+        self.agent_actions.append((agent, action, reason))
 
     def cdrs(self, limit: int = 100, offset: int = 0, since: float | None = None,
              until: float | None = None) -> list[dict[str, Any]]:
@@ -221,14 +243,14 @@ class FakeBox:
 
     def subscribe(self) -> asyncio.Queue[dict[str, Any]]:
         queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-        self.queues.append(queue)
+        self.subscribers.append(queue)
         return queue
 
     def unsubscribe(self, queue: asyncio.Queue[dict[str, Any]]) -> None:
-        self.queues.remove(queue)
+        self.subscribers.remove(queue)
 
     def publish(self, event: dict[str, Any]) -> None:
-        for queue in self.queues:
+        for queue in self.subscribers:
             queue.put_nowait(event)
 
     def audit(self, actor: str, action: str, detail: dict[str, Any]) -> None:

@@ -161,10 +161,10 @@ async def test_sse_delivers_events_and_unsubscribes(make_browser: MakeBrowser, b
     assert resp.status == 200
     assert resp.headers["Content-Type"].startswith("text/event-stream")
     for _ in range(200):
-        if box.queues:
+        if box.subscribers:
             break
         await asyncio.sleep(0.01)
-    assert len(box.queues) == 1
+    assert len(box.subscribers) == 1
     box.publish({"type": "call.started", "id": "k9", "caller": "0601"})
     box.publish({"type": "bad\ntype", "id": "k10"})
     lines: list[str] = []
@@ -178,10 +178,10 @@ async def test_sse_delivers_events_and_unsubscribes(make_browser: MakeBrowser, b
         lines.append(await _line(resp))
     resp.close()
     for _ in range(200):
-        if not box.queues:
+        if not box.subscribers:
             break
         await asyncio.sleep(0.01)
-    assert box.queues == []
+    assert box.subscribers == []
 
 
 async def test_sse_ends_with_the_session(make_browser: MakeBrowser, box: FakeBox,
@@ -194,7 +194,7 @@ async def test_sse_ends_with_the_session(make_browser: MakeBrowser, box: FakeBox
     await b.post("/api/v1/auth/logout")
     rest = await asyncio.wait_for(resp.content.read(), 2)  # the server closes the stream
     assert b"data:" not in rest
-    assert box.queues == []
+    assert box.subscribers == []
 
 
 # ---------------------------------------------------------------- simulator
@@ -285,3 +285,20 @@ async def test_openapi_lists_exactly_the_routes(admin: Browser) -> None:
             if not public and method != "get":
                 assert op["security"] == [{"sessionCookie": [], "csrfToken": []}], path
     assert doc["paths"]["/config"]["put"]["x-required-role"] == "admin"
+
+
+async def test_queues_wallboard_kpis_and_agent_actions(admin: Browser, viewer: Browser,
+                                                       box: FakeBox) -> None:
+    board = await (await viewer.get("/api/v1/queues")).json()
+    assert board["queues"]["sales"]["waiting"] == 1
+    kpis = await (await viewer.get("/api/v1/queues/kpis?since=100&until=200")).json()
+    assert kpis["queues"]["sales"]["offered"] == 2 and box.kpi_calls[-1] == (100.0, 200.0)
+    assert (await viewer.get("/api/v1/queues/kpis?since=300&until=200")).status == 400
+
+    resp = await admin.post("/api/v1/agents/ann/pause", json={"reason": "lunch"})
+    assert resp.status == 200 and box.agent_actions[-1] == ("ann", "pause", "lunch")
+    resp = await admin.post("/api/v1/agents/ann/login", json={})
+    assert resp.status == 400 and "already" in (await resp.json())["error"]
+    assert (await admin.post("/api/v1/agents/zed/logout", json={})).status == 404
+    assert (await admin.post("/api/v1/agents/ann/dance", json={})).status == 404
+    assert (await viewer.post("/api/v1/agents/ann/unpause", json={})).status == 403

@@ -1,0 +1,316 @@
+"""Calls in ACD queues: the adapter between the call engine and the ACD core.
+
+The ACD core (firmware/acd) decides — who rings, who is bridged, when a caller overflows —
+and knows nothing of channels. This module carries its commands out on real legs and feeds
+it what happens to them, on the engine's event loop:
+
+- a call whose destination is a queue runs :meth:`QueueService.run` as part of its script:
+  the caller is answered, enters the core (``CallerArrived``) and then the script reads the
+  call's inbox — agent legs answering or failing, the caller's keys, and the core's own
+  decisions (bridge, overflow, accepted callback) posted there as ``acd`` events — until the
+  call leaves the queue; a caller hanging up is ``CallerHungUp``;
+- ``RingAgent`` places a leg on the agent's phone (an extension's port, or a remote agent's
+  number over a trunk) inside the caller's call, ``CancelRing`` hangs it up;
+- the core's timers (ring timeouts, wrap-up, announcements, max wait) run on one asyncio
+  timer rescheduled from ``next_deadline()`` after every batch of commands;
+- the queue event log goes to the event store in batches, so every KPI can be recomputed.
+
+Agents log in, out, pause and unpause with feature codes (``*45``, ``*46``, ``*47``,
+``*48``), the web UI or the console, all through :meth:`agent_action`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from drivers.channel import Cause, ChannelKind
+from firmware.acd import messages as m
+from firmware.acd.core import AcdCore
+from firmware.acd.log import QueueEvent
+from firmware.calls.dialplan import Destination
+from firmware.calls.legs import Leg, LegEvent, LegGone
+
+if TYPE_CHECKING:
+    from firmware.calls.engine import Call, CallEngine
+
+log = logging.getLogger(__name__)
+
+ANNOUNCEMENT_FALLBACK_S = 0.6     # a beep stands for a position announcement without prompt
+
+QueueLogSink = Callable[[list[QueueEvent]], object]
+
+
+class QueueService:
+    def __init__(self, engine: CallEngine, doc: dict[str, Any],
+                 log_sink: QueueLogSink | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.engine = engine
+        self.clock = clock
+        self._log_sink = log_sink
+        self._pending: list[QueueEvent] = []
+        self._flush_scheduled = False
+        self.core = AcdCore.from_config(doc, now=clock(), log=self._logged)
+        self._callback_keys = self._keys(doc)
+        self.callers: dict[str, Call] = {}
+        self.ring_legs: dict[tuple[str, str], Leg] = {}
+        self._timer: asyncio.TimerHandle | None = None
+        self._announce_timers: dict[str, asyncio.TimerHandle] = {}
+        self.agent_states: dict[str, str] = {}
+
+    # -- configuration and people ---------------------------------------------------------
+    def apply_config(self, doc: dict[str, Any]) -> None:
+        self._execute(self.core.apply_config(doc, self.clock()))
+        self._callback_keys = self._keys(doc)
+
+    @staticmethod
+    def _keys(doc: dict[str, Any]) -> dict[str, str | None]:
+        return {q["id"]: q.get("callback_key") for q in doc.get("queues", [])}
+
+    def agent_for_extension(self, number: str) -> str | None:
+        for agent in self.core.agents.values():
+            if agent.settings.extension == number:
+                return str(agent.id)
+        return None
+
+    def agent_action(self, agent: str, action: str, reason: str = "break") -> None:
+        """login | logout | pause | unpause | wrapup_done; raises AcdError for bad input."""
+        events: dict[str, Any] = {
+            "login": m.AgentLogin(agent), "logout": m.AgentLogout(agent),
+            "pause": m.AgentPause(agent, reason), "unpause": m.AgentUnpause(agent),
+            "wrapup_done": m.WrapUpDone(agent),
+        }
+        if action not in events:
+            raise ValueError(f"unknown agent action {action!r}")
+        self.feed(events[action])
+
+    def snapshot(self) -> dict[str, Any]:
+        return self.core.snapshot(self.clock())
+
+    # -- the core ---------------------------------------------------------------------------
+    def feed(self, event: Any) -> None:
+        self._execute(self.core.handle(event, self.clock()))
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        self._execute(self.core.on_timer(self.clock()))
+
+    def _reschedule(self) -> None:
+        deadline = self.core.next_deadline()
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if deadline is not None:
+            loop = asyncio.get_running_loop()
+            self._timer = loop.call_later(max(0.0, deadline - self.clock()), self._on_timer)
+
+    def _logged(self, event: QueueEvent) -> None:
+        if self._log_sink is None:
+            return
+        self._pending.append(event)
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            try:
+                asyncio.get_running_loop().call_soon(self._flush)
+            except RuntimeError:
+                self._flush()
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        batch, self._pending = self._pending, []
+        if batch and self._log_sink is not None:
+            try:
+                self._log_sink(batch)
+            except Exception:
+                log.exception("queue events could not be stored", extra={"count": len(batch)})
+
+    def close(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        for t in self._announce_timers.values():
+            t.cancel()
+        self._flush()
+
+    # -- commands ---------------------------------------------------------------------------
+    def _execute(self, commands: list[Any]) -> None:
+        for cmd in commands:
+            try:
+                self._command(cmd)
+            except Exception:
+                log.exception("queue command failed", extra={"command": repr(cmd)})
+        self._reschedule()
+
+    def _command(self, cmd: Any) -> None:
+        eng = self.engine
+        match cmd:
+            case m.RingAgent(caller, agent, _queue, _timeout):
+                self._ring(caller, agent)
+            case m.CancelRing(caller, agent):
+                leg = self.ring_legs.pop((caller, agent), None)
+                if leg is not None and not leg.gone:
+                    eng.hangup(leg, Cause.NORMAL_CLEARING)
+            case m.StopAnnouncement(caller):
+                call = self.callers.get(caller)
+                t = self._announce_timers.pop(caller, None)
+                if t is not None:
+                    t.cancel()
+                if call is not None:
+                    eng.media.stop_playback(call.origin.channel.slot)
+            case m.PlayMusicOnHold(caller, _music):
+                call = self.callers.get(caller)
+                if call is not None:
+                    eng.play_prompt_loop(call.origin, "hold")
+            case m.PlayAnnouncement(caller, prompt, _position, _wait):
+                self._announce(caller, prompt)
+            case m.Bridge(caller, agent):
+                leg = self.ring_legs.pop((caller, agent), None)
+                call = self.callers.get(caller)
+                if call is not None and leg is not None:
+                    call.inbox.put(LegEvent(leg, "acd", data=("bridge", agent)))
+            case m.Overflow(caller, destination, reason):
+                call = self.callers.get(caller)
+                if call is not None:
+                    call.inbox.put(LegEvent(call.origin, "acd",
+                                            data=("overflow", destination, reason)))
+            case m.AcceptCallback(caller, number):
+                call = self.callers.get(caller)
+                if call is not None:
+                    call.inbox.put(LegEvent(call.origin, "acd", data=("callback", number)))
+            case m.DialCallback(caller, agent, number, _agent_first):
+                # Callback dialing belongs to the callback engine (firmware/callback), wired
+                # in a later step; until then the attempt fails cleanly and the core retries
+                # or gives the place up by its own rules.
+                log.warning("queue callback dialing is not wired yet",
+                            extra={"caller": caller, "agent": agent, "number": number})
+                asyncio.get_running_loop().call_soon(
+                    self.feed, m.CallbackFailed(caller, "not_supported"))
+            case m.SetAgentState(agent, state, reason):
+                self.agent_states[agent] = state
+                eng._notify({"type": "agent", "agent": agent, "state": state,
+                             "reason": reason})
+            case _:
+                log.debug("queue command ignored", extra={"command": repr(cmd)})
+
+    def _ring(self, caller: str, agent_id: str) -> None:
+        eng = self.engine
+        call = self.callers.get(caller)
+        agent = self.core.agents.get(agent_id)
+        if call is None or agent is None:
+            return
+        settings = agent.settings
+        leg: Leg | None = None
+        if settings.extension:
+            ext = eng.dialplan.extensions.get(settings.extension)
+            ch = eng.channels.get(ext.port) if ext is not None and ext.port else None
+            if ch is not None and eng.channel_free(ch):
+                leg = eng.place(call, ch, settings.extension, "agent", call.caller)
+        elif settings.number:
+            leg = eng._dial_trunk_leg(call, settings.number, call.caller, role="agent")
+        if leg is None:
+            asyncio.get_running_loop().call_soon(self.feed, m.AgentRejected(caller, agent_id))
+            return
+        leg.number = agent_id
+        self.ring_legs[(caller, agent_id)] = leg
+
+    def _announce(self, caller: str, prompt: str) -> None:
+        eng = self.engine
+        call = self.callers.get(caller)
+        if call is None:
+            return
+        played = eng.play_prompt(call.origin, f"queue-{prompt}.wav", fallback="beep")
+        seconds = eng._prompt_seconds(f"queue-{prompt}.wav") if played \
+            else ANNOUNCEMENT_FALLBACK_S
+
+        def finished() -> None:
+            self._announce_timers.pop(caller, None)
+            if caller in self.callers:
+                eng.play_prompt_loop(call.origin, "hold")
+                self.feed(m.AnnouncementFinished(caller))
+
+        self._announce_timers[caller] = asyncio.get_running_loop().call_later(seconds,
+                                                                              finished)
+
+    # -- the caller's part of the call script ------------------------------------------------
+    async def run(self, call: Call, queue_id: str, hops: int) -> None:
+        eng = self.engine
+        await eng.answer_origin(call)
+        call.state = "queued"
+        call.route = call.route or f"queue {queue_id}"
+        self.callers[call.id] = call
+        eng._notify_call(call)
+        self.feed(m.CallerArrived(call.id, queue_id, number=call.caller, entered=self.clock()))
+        try:
+            while True:
+                ev = await eng.wait(call, ("answered", "released", "digit", "acd"), None)
+                if ev is None:
+                    continue
+                agent = self._agent_of(call, ev.leg)
+                if ev.kind == "answered" and agent is not None:
+                    self.feed(m.AgentAnswered(call.id, agent))
+                elif ev.kind == "released" and agent is not None:
+                    if self.ring_legs.pop((call.id, agent), None) is not None:
+                        refused = ev.cause in (Cause.USER_BUSY, Cause.CALL_REJECTED)
+                        self.feed(m.AgentRejected(call.id, agent) if refused
+                                  else m.AgentNoAnswer(call.id, agent))
+                elif ev.kind == "digit" and ev.leg is call.origin \
+                        and self._is_callback_key(queue_id, ev.digit):
+                    self.feed(m.CallbackKeyPressed(call.id, call.caller or None))
+                elif ev.kind == "acd" and ev.data is not None:
+                    what = ev.data[0]
+                    if what == "bridge":
+                        await self._talk(call, ev.leg, ev.data[1])
+                        return
+                    if what == "overflow":
+                        self.callers.pop(call.id, None)
+                        dest = Destination.parse(ev.data[1])
+                        log.info("queue overflow", extra={"call": call.id, "queue": queue_id,
+                                                          "reason": ev.data[2]})
+                        if dest is not None:
+                            await eng.goto(call, dest, hops + 1)
+                        return
+                    if what == "callback":
+                        eng._tone(call.origin, "stutter", repeat=False)
+                        await eng.wait(call, ("never",), timeout=1.0)
+                        call.cause = Cause.NORMAL_CLEARING
+                        return
+        except LegGone:
+            if call.id in self.callers:
+                self.feed(m.CallerHungUp(call.id))
+            raise
+        finally:
+            self.callers.pop(call.id, None)
+            for key in [k for k in self.ring_legs if k[0] == call.id]:
+                leg = self.ring_legs.pop(key)
+                if not leg.gone:
+                    eng.hangup(leg, Cause.NORMAL_CLEARING)
+            t = self._announce_timers.pop(call.id, None)
+            if t is not None:
+                t.cancel()
+
+    async def _talk(self, call: Call, leg: Leg, agent: str) -> None:
+        eng = self.engine
+        ext = self.core.agents[agent].settings.extension if agent in self.core.agents \
+            else None
+        if ext:
+            call.extension = ext
+        try:
+            await eng.talk(call, leg)
+        finally:
+            self.callers.pop(call.id, None)
+            self.feed(m.CallEnded(call.id, transferred=call.transfers > 0))
+
+    def _agent_of(self, call: Call, leg: Leg) -> str | None:
+        for (caller, agent), ring_leg in self.ring_legs.items():
+            if caller == call.id and ring_leg is leg:
+                return agent
+        return None
+
+    def _is_callback_key(self, queue_id: str, digit: str) -> bool:
+        return self._callback_keys.get(queue_id) == digit
+
+    @staticmethod
+    def is_agent_port(kind: ChannelKind) -> bool:
+        return kind is ChannelKind.FXS
