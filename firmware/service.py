@@ -102,6 +102,21 @@ class BoxService(Protocol):
 
     async def config_rollback(self, rev: int, author: str) -> int: ...
 
+    # ACD
+    def queues(self) -> dict[str, Any]:
+        """Live figures: {"queues": {id: {waiting, longest_wait_s, staffed, ready…}},
+        "agents": {id: {state, reason, since, caller, queues, calls}}}."""
+        ...
+
+    def queue_kpis(self, since: float | None = None, until: float | None = None
+                   ) -> dict[str, Any]:
+        """The KPIs of DOMAIN.md per queue and agent for a period (from the queue log)."""
+        ...
+
+    def agent_action(self, agent: str, action: str, reason: str = "break") -> None:
+        """login | logout | pause | unpause | wrapup_done (NotFound, BadRequest)."""
+        ...
+
     # live events for the UI (SSE/WebSocket): each item is a JSON-able dict with "type"
     def subscribe(self) -> asyncio.Queue[dict[str, Any]]: ...
 
