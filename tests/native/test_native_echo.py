@@ -137,12 +137,7 @@ def test_erle_speech(speech_runs, model, erl) -> None:  # noqa: ANN001
     assert ss >= 30.0, f"{model} {erl} dB ERL speech: steady ERLE {ss:.1f} dB"
 
 
-# Not met yet (measured; xfail_strict flags them the day they pass): on the paths with
-# the longest bulk delays (37.5-75 ms) 20 dB takes 1.8-1.95 s of far-end speech.
-CONV_NOT_YET: set[tuple[str, int]] = {("D5", 6), ("D5", 10), ("D7", 6), ("D7", 10),
-                                      ("D9", 6), ("D9", 10)}  # fmt: skip
-CONV_CASES = [pytest.param(m, e, marks=pytest.mark.xfail(reason="limit not met yet"))
-              if (m, e) in CONV_NOT_YET else (m, e) for m in MODELS for e in (6, 10)]  # fmt: skip
+CONV_CASES = [(m, e) for m in MODELS for e in (6, 10)]
 
 
 @pytest.mark.parametrize(("model", "erl"), CONV_CASES)
