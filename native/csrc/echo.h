@@ -12,7 +12,9 @@
  * How (details in echo.c, before the code): a partitioned-block frequency-domain
  * adaptive filter (64-tap partitions, 128-point FFTs), each frequency bin normalised by
  * the far end's power in it and each partition weighted by its share of the echo path
- * (proportionate step), so speech converges about as fast as noise. Two filters of the
+ * (proportionate step), so speech converges about as fast as noise; at the start the
+ * adaptation is confined to the few partitions around the echo's bulk delay, estimated
+ * from the filter itself, until it has converged. Two filters of the
  * same length: the background adapts, the foreground makes the output and only changes
  * by copying the background when it has been measurably better for a while. Double talk
  * (Geigel, and the normalised cross-correlation of the near end with the echo estimate)
