@@ -4,8 +4,13 @@ This is the one place that chooses a backend (simulated board or hardware), open
 stores, starts the media plane and the call engine, and owns start-up and shutdown order:
 
     start:  data dir → board layout → config store (first-boot defaults) → event store
-            → media engine → board ports → call engine → media thread
-    stop:   calls released (records written) → ports closed → media thread → stores
+            → media engine → board ports → call engine (prompts, voicemail, recordings)
+            → media thread → recordings janitor
+    stop:   janitor → calls released (records written) → ports closed → media thread
+            → stores
+
+Data dir layout: ``config.json``, ``events.sqlite``, ``prompts/`` (uploaded 8 kHz WAVs),
+``voicemail/<ext>/`` (messages and their ``index.json``), ``recordings/YYYY/MM/DD/``.
 
 `Box` is also the implementation of the service façade (firmware.service.BoxService) that
 the web UI, the console and the cloud link call.
@@ -33,7 +38,10 @@ from drivers.sim.analog import SimError
 from firmware import __version__
 from firmware.calls.dialplan import Dialplan
 from firmware.calls.engine import CallEngine
+from firmware.calls.prompts import PromptStore
 from firmware.calls.queues import QueueService
+from firmware.calls.recording import RecordingArchive, RetentionPolicy
+from firmware.calls.voicemail import VoicemailStore
 from firmware.config import ConfigStore, default_document
 from firmware.media import MediaRuntime
 from firmware.service import BadRequest, NotFound, ServiceError, Unavailable
@@ -43,6 +51,13 @@ from native.media import Codec, MediaEngine, MediaEvent
 log = logging.getLogger(__name__)
 
 BLOCK = 160   # samples per media tick: 20 ms at 8 kHz
+JANITOR_S = 3600.0   # recordings retention runs at start and then this often
+
+
+def retention_policy(doc: dict[str, Any]) -> RetentionPolicy:
+    rec = doc.get("recording", {})
+    return RetentionPolicy(keep_days=rec.get("keep_days", 90), max_mb=rec.get("max_mb", 2048),
+                           min_free_mb=rec.get("min_free_mb", 200))
 
 
 class StartupError(Exception):
@@ -164,6 +179,10 @@ class Box:
         self._subscribers: set[asyncio.Queue[dict[str, Any]]] = set()
         self.channels: dict[str, Channel] = {}
         self._channel_by_slot: dict[int, Channel] = {}
+        self.prompts = PromptStore(settings.data_dir / "prompts")
+        self.voicemail = VoicemailStore(settings.data_dir / "voicemail")
+        self.recordings = RecordingArchive(settings.data_dir / "recordings")
+        self._janitor: asyncio.Task[None] | None = None
 
     # -- lifecycle ------------------------------------------------------------------------
     async def start(self) -> None:
@@ -208,7 +227,10 @@ class Box:
                 channel.modem.sms.on_received(self._store_sms)
         port_ids = [p.id for p in ports]
         self.engine = CallEngine(self.channels, self.media, self._store_cdr,
-                                 Dialplan.from_document(doc, port_ids))
+                                 Dialplan.from_document(doc, port_ids), prompts=self.prompts)
+        self.engine.voicemail = self.voicemail
+        self.engine.recordings = self.recordings
+        self._apply_storage(doc)
         self.engine.add_listener(self._publish)
         self.engine.queues = QueueService(self.engine, doc, log_sink=self.store.add_queue_events)
 
@@ -217,16 +239,37 @@ class Box:
                 self.engine.apply(Dialplan.from_document(new, port_ids))
                 if self.engine.queues is not None:
                     self.engine.queues.apply_config(new)
+            self._apply_storage(new)
 
         self.config.subscribe(apply)
         self.runtime = MediaRuntime(self.media, self.board.highway, asyncio.get_running_loop(),
                                     self._media_event)
         self.runtime.start()
         self._sim = SimulatorFacade(self.board)
+        self._janitor = asyncio.get_running_loop().create_task(self._run_janitor(),
+                                                               name="recordings-janitor")
         log.info("box started", extra={"ports": len(ports), "simulated": s.simulated,
                                        "config_revision": self.config.revision})
 
+    def _apply_storage(self, doc: dict[str, Any]) -> None:
+        self.voicemail.max_messages = int(doc.get("voicemail", {}).get("max_messages", 100))
+        self.recordings.policy = retention_policy(doc)
+
+    async def _run_janitor(self) -> None:
+        """Recordings retention at start and hourly (a failure is logged, never fatal)."""
+        while True:
+            try:
+                await asyncio.to_thread(self.recordings.sweep)
+            except Exception:
+                log.exception("recordings janitor failed")
+            await asyncio.sleep(JANITOR_S)
+
     async def stop(self) -> None:
+        if self._janitor is not None:
+            self._janitor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._janitor
+            self._janitor = None
         if self.engine is not None:
             await self.engine.shutdown()
             if self.engine.queues is not None:
@@ -301,7 +344,15 @@ class Box:
                 "media_ticks": self.runtime.ticks if self.runtime else 0}
 
     def ports(self) -> list[dict[str, Any]]:
-        return [ch.describe() for ch in self.channels.values()]
+        """Every channel; a phone port also shows its extension's ``messages_waiting``."""
+        out = []
+        for ch in self.channels.values():
+            d = ch.describe()
+            ext = self.engine.dialplan.by_port.get(ch.id) if self.engine else None
+            if ext is not None and ext.voicemail and self.engine is not None:
+                d["messages_waiting"] = self.engine.messages_waiting(ext.number)
+            out.append(d)
+        return out
 
     def calls(self) -> list[dict[str, Any]]:
         return self.engine.calls() if self.engine else []
