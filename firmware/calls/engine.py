@@ -86,6 +86,7 @@ FIRST_DIGIT_S = 10.0        # off-hook with no digit: congestion (off-hook warni
 INTERDIGIT_S = 4.0          # end of dialing when nothing matched yet
 IVR_INTERDIGIT_S = 2.0      # in a menu, an option that may begin an extension waits this
 MAX_HOPS = 8                # forwarding / menu chains longer than this are loops
+CALL_WAITING_BEEP_S = 4.0   # the waiting tone repeats this often over the conversation
 VM_MIN_MESSAGE_S = 1.0      # shorter messages are dropped (a caller who hung up at the beep)
 VM_SILENCE_PEAK = 300       # |sample| below this (about -40 dBm0) counts as silence
 VM_HASH_TRIM_S = 0.3        # the "#" that ended a message is cut from its end
@@ -159,6 +160,14 @@ class ParkedCall:
     retrieved: asyncio.Future[Leg]
 
 
+@dataclass(eq=False)
+class WaitingCall:
+    """A second call offered to a phone that is in a call (call waiting)."""
+    call: Call
+    port: str
+    taken: asyncio.Future[None]
+
+
 CdrSink = Callable[[dict[str, Any]], None]
 Listener = Callable[[dict[str, Any]], None]
 
@@ -192,6 +201,7 @@ class CallEngine:
         self.voicemail: VoicemailStore | None = None     # set by the composition root
         self.recordings: RecordingArchive | None = None  # set by the composition root
         self._waiting: dict[str, int] = {}          # mailbox -> new messages (MWI cache)
+        self.call_waiting: dict[str, WaitingCall] = {}  # phone port -> the call offered
         self.closing = False
         for ch in channels.values():
             ch.bind(self.on_channel_event)
@@ -643,6 +653,9 @@ class CallEngine:
         ch = self.channels.get(ext.port) if ext.port else None
         busy = user.dnd or ch is None or not self.channel_free(ch)
         to_mailbox = ext.voicemail and self.voicemail is not None
+        if busy and not user.dnd and ch is not None and ext.call_waiting \
+                and await self._offer_waiting(call, ch, float(ext.ring_s)):
+            return
         if busy:
             if user.forward_busy:
                 await self.goto(call, self._forward_target(user.forward_busy), hops + 1)
@@ -667,6 +680,86 @@ class CallEngine:
         elif to_mailbox and not call.origin.gone:
             call.cause = None
             await self.leave_voicemail(call, ext.number)
+
+    # -- call waiting -----------------------------------------------------------------------
+    async def _offer_waiting(self, call: Call, ch: Channel, ring_s: float) -> bool:
+        """The phone on ``ch`` is talking: beep it the waiting tone every few seconds while
+        the caller hears ringback. True if the busy user flashed to take this call (the
+        caller's leg then belongs to the phone's call), False on timeout (busy handling)."""
+        entry = self._legs.get(ch.id)
+        if entry is None or entry[0] is call or entry[0].state != "active" \
+                or not entry[1].up or ch.id in self.call_waiting:
+            return False
+        offer = WaitingCall(call, ch.id, asyncio.get_running_loop().create_future())
+        self.call_waiting[ch.id] = offer
+        call.state = "waiting"
+        self._notify_call(call)
+        if call.origin.channel.kind is ChannelKind.FXS:
+            self._tone(call.origin, "ringback")
+        beep = tones.tone(self.dialplan.country, "waiting")[:1]   # the tone, not its pause
+
+        async def beeps() -> None:
+            while True:
+                held = self._legs.get(ch.id)
+                if held is not None and held[0].state == "active":
+                    self.media.play_tone(ch.slot, beep, repeat=False)
+                await asyncio.sleep(CALL_WAITING_BEEP_S)
+
+        beeper = asyncio.ensure_future(beeps())
+        watcher = asyncio.ensure_future(self.wait(call, ("never",)))   # LegGone if caller
+        try:
+            futures: set[asyncio.Future[Any]] = {offer.taken, watcher}
+            done, _ = await asyncio.wait(futures, timeout=ring_s,
+                                         return_when=asyncio.FIRST_COMPLETED)
+            if watcher in done:
+                watcher.result()                                   # raises LegGone
+            return offer.taken in done
+        finally:
+            beeper.cancel()
+            watcher.cancel()
+            if self.call_waiting.get(ch.id) is offer:
+                del self.call_waiting[ch.id]
+            if not offer.taken.done():
+                offer.taken.cancel()
+
+    async def _take_waiting(self, call: Call, phone: Leg, other: Leg, offer: WaitingCall
+                            ) -> tuple[Leg, Leg] | None:
+        """The busy user flashed: ``other`` waits on hold, the phone talks to the waiting
+        caller; each flash toggles; hanging up with a party on hold rings the phone back."""
+        waiting_call = offer.call
+        leg = waiting_call.origin
+        del self.call_waiting[phone.channel.id]
+        self.hold(other)
+        await self.answer_origin(waiting_call)
+        self._move_leg(leg, waiting_call, call, "waiting")
+        waiting_call.answer = self.clock()
+        offer.taken.set_result(None)
+        log.info("call waiting taken", extra={"call": call.id, "waiting": waiting_call.id})
+        talking, held = leg, other
+        self.connect(phone, talking)
+        call.state = "active"
+        self._notify_call(call)
+        while True:
+            ev = await self.wait(call, ("released", "flash"), (phone, talking, held))
+            if ev is None:
+                continue
+            if ev.kind == "flash" and ev.leg is phone:
+                self.hold(talking)
+                self.unhold(held)
+                talking, held = held, talking
+                self.connect(phone, talking)
+                continue
+            if ev.kind != "released":
+                continue
+            if ev.leg is phone:                       # hung up with a party on hold
+                if not talking.gone:
+                    self.hangup(talking)
+                return await self._recall(call, held, phone)
+            if ev.leg is talking:                     # back to the one on hold
+                self.unhold(held)
+                return phone, held
+            self.media.stop_playback(phone.channel.slot)
+            return phone, talking                     # the held party left
 
     def _forward_target(self, number: str) -> Destination:
         if number in self.dialplan.extensions:
@@ -854,7 +947,11 @@ class CallEngine:
             if ev.leg.channel.kind is not ChannelKind.FXS:
                 continue
             flasher, held = ev.leg, (b if ev.leg is a else a)
-            pair = await self.consult(call, flasher, held)
+            offer = self.call_waiting.get(flasher.channel.id)
+            if offer is not None and not offer.taken.done():
+                pair = await self._take_waiting(call, flasher, held, offer)
+            else:
+                pair = await self.consult(call, flasher, held)
             if pair is None:
                 return
             a, b = pair
