@@ -38,13 +38,14 @@ from drivers.sim.analog import SimError
 from firmware import __version__
 from firmware.calls.dialplan import Dialplan
 from firmware.calls.engine import CallEngine
-from firmware.calls.prompts import PromptStore
+from firmware.calls.prompts import NAME as PROMPT_NAME
+from firmware.calls.prompts import PromptError, PromptStore, read_wav_8k
 from firmware.calls.queues import QueueService
 from firmware.calls.recording import RecordingArchive, RetentionPolicy
-from firmware.calls.voicemail import VoicemailStore
+from firmware.calls.voicemail import VoicemailError, VoicemailStore
 from firmware.config import ConfigStore, default_document
 from firmware.media import MediaRuntime
-from firmware.service import BadRequest, NotFound, ServiceError, Unavailable
+from firmware.service import MAX_PROMPT_BYTES, BadRequest, NotFound, ServiceError, Unavailable
 from firmware.store import Cdr, EventStore, SmsRecord
 from native.media import Codec, MediaEngine, MediaEvent
 
@@ -421,6 +422,84 @@ class Box:
             q.agent_action(agent, action, reason)
         except (AcdError, ValueError) as exc:
             raise BadRequest(str(exc)) from None
+
+    # -- prompts, voicemail, recordings ---------------------------------------------------
+    def _prompt_path(self, name: str) -> Path:
+        if not PROMPT_NAME.match(name) or not name.endswith(".wav"):
+            raise BadRequest(f"prompt name {name!r}: letters, digits, '_', '-', '.', "
+                             "ending in .wav")
+        directory = self.prompts.directory
+        assert directory is not None
+        return directory / name
+
+    def prompts_list(self) -> list[dict[str, Any]]:
+        directory = self.prompts.directory
+        if directory is None or not directory.exists():
+            return []
+        return [{"name": p.name, "size": p.stat().st_size,
+                 "duration_s": round(max(0, p.stat().st_size - 44) / 16000, 2)}
+                for p in sorted(directory.glob("*.wav"))]
+
+    def prompt_put(self, name: str, data: bytes) -> dict[str, Any]:
+        path = self._prompt_path(name)
+        if len(data) > MAX_PROMPT_BYTES:
+            raise BadRequest(f"prompt too large: {len(data)} bytes, at most {MAX_PROMPT_BYTES}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".upload")
+        tmp.write_bytes(data)
+        try:
+            pcm = read_wav_8k(tmp)
+        except PromptError as exc:
+            tmp.unlink()
+            raise BadRequest(str(exc).replace(tmp.name, name)) from None
+        os.replace(tmp, path)
+        self.prompts.forget(name)
+        return {"name": name, "size": len(data), "duration_s": round(len(pcm) / 8000, 2)}
+
+    def prompt_delete(self, name: str) -> None:
+        path = self._prompt_path(name)
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            raise NotFound(f"no prompt {name!r}") from None
+        self.prompts.forget(name)
+
+    def _mailbox(self, extension: str) -> str:
+        ext = self.engine.dialplan.extensions.get(extension) if self.engine else None
+        if ext is None or not ext.voicemail:
+            raise NotFound(f"no mailbox {extension!r}")
+        return extension
+
+    def voicemail_list(self, extension: str) -> list[dict[str, Any]]:
+        return [m.to_json() for m in self.voicemail.messages(self._mailbox(extension))]
+
+    def voicemail_file(self, extension: str, message_id: str) -> Path:
+        try:
+            path = self.voicemail.path(self._mailbox(extension), message_id)
+        except VoicemailError as exc:
+            raise NotFound(str(exc)) from None
+        if not path.is_file():
+            raise NotFound(f"no message {message_id!r}")
+        return path
+
+    def voicemail_delete(self, extension: str, message_id: str) -> None:
+        try:
+            gone = self.voicemail.delete(self._mailbox(extension), message_id)
+        except VoicemailError as exc:
+            raise NotFound(str(exc)) from None
+        if not gone:
+            raise NotFound(f"no message {message_id!r}")
+        if self.engine is not None:
+            self.engine.mailbox_changed(extension)
+
+    def recordings_list(self) -> list[dict[str, Any]]:
+        return self.recordings.describe()
+
+    def recording_file(self, name: str) -> Path:
+        path = self.recordings.resolve(name)
+        if path is None:
+            raise NotFound(f"no recording {name!r}")
+        return path
 
     def audit(self, actor: str, action: str, detail: dict[str, Any]) -> None:
         if self.store is not None:

@@ -119,3 +119,31 @@ async def test_voicemail_destination_busy_extension_short_message_and_full_box(b
     assert len(box.voicemail.messages("102")) == 1
     await hang_up(box, "fxs2")
     await all_idle(box)
+
+
+async def test_prompt_upload_is_checked_and_used_as_the_greeting(box):
+    import io
+
+    import pytest
+
+    from firmware.service import BadRequest
+
+    def wav(rate: int, channels: int, seconds: float = 0.5) -> bytes:
+        buf = io.BytesIO()
+        with wave.open(buf, "wb") as w:
+            w.setnchannels(channels)
+            w.setsampwidth(2)
+            w.setframerate(rate)
+            w.writeframes(b"\0\0" * channels * int(rate * seconds))
+        return buf.getvalue()
+
+    with pytest.raises(BadRequest, match="16000 Hz, 2 channel"):
+        box.prompt_put("vm-greeting.wav", wav(16000, 2))
+    with pytest.raises(BadRequest, match="prompt name"):
+        box.prompt_put("../x.wav", wav(8000, 1))
+    info = box.prompt_put("vm-greeting.wav", wav(8000, 1))
+    assert info["duration_s"] == 0.5
+    assert [p["name"] for p in box.prompts_list()] == ["vm-greeting.wav"]
+    assert box.prompts.load("vm-greeting.wav") is not None
+    box.prompt_delete("vm-greeting.wav")
+    assert box.prompts_list() == []
