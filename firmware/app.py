@@ -4,8 +4,13 @@ This is the one place that chooses a backend (simulated board or hardware), open
 stores, starts the media plane and the call engine, and owns start-up and shutdown order:
 
     start:  data dir → board layout → config store (first-boot defaults) → event store
-            → media engine → board ports → call engine → media thread
-    stop:   calls released (records written) → ports closed → media thread → stores
+            → media engine → board ports → call engine (prompts, voicemail, recordings)
+            → media thread → recordings janitor
+    stop:   janitor → calls released (records written) → ports closed → media thread
+            → stores
+
+Data dir layout: ``config.json``, ``events.sqlite``, ``prompts/`` (uploaded 8 kHz WAVs),
+``voicemail/<ext>/`` (messages and their ``index.json``), ``recordings/YYYY/MM/DD/``.
 
 `Box` is also the implementation of the service façade (firmware.service.BoxService) that
 the web UI, the console and the cloud link call.
@@ -33,16 +38,27 @@ from drivers.sim.analog import SimError
 from firmware import __version__
 from firmware.calls.dialplan import Dialplan
 from firmware.calls.engine import CallEngine
+from firmware.calls.prompts import NAME as PROMPT_NAME
+from firmware.calls.prompts import PromptError, PromptStore, read_wav_8k
 from firmware.calls.queues import QueueService
+from firmware.calls.recording import RecordingArchive, RetentionPolicy
+from firmware.calls.voicemail import VoicemailError, VoicemailStore
 from firmware.config import ConfigStore, default_document
 from firmware.media import MediaRuntime
-from firmware.service import BadRequest, NotFound, ServiceError, Unavailable
+from firmware.service import MAX_PROMPT_BYTES, BadRequest, NotFound, ServiceError, Unavailable
 from firmware.store import Cdr, EventStore, SmsRecord
 from native.media import Codec, MediaEngine, MediaEvent
 
 log = logging.getLogger(__name__)
 
 BLOCK = 160   # samples per media tick: 20 ms at 8 kHz
+JANITOR_S = 3600.0   # recordings retention runs at start and then this often
+
+
+def retention_policy(doc: dict[str, Any]) -> RetentionPolicy:
+    rec = doc.get("recording", {})
+    return RetentionPolicy(keep_days=rec.get("keep_days", 90), max_mb=rec.get("max_mb", 2048),
+                           min_free_mb=rec.get("min_free_mb", 200))
 
 
 class StartupError(Exception):
@@ -164,6 +180,10 @@ class Box:
         self._subscribers: set[asyncio.Queue[dict[str, Any]]] = set()
         self.channels: dict[str, Channel] = {}
         self._channel_by_slot: dict[int, Channel] = {}
+        self.prompts = PromptStore(settings.data_dir / "prompts")
+        self.voicemail = VoicemailStore(settings.data_dir / "voicemail")
+        self.recordings = RecordingArchive(settings.data_dir / "recordings")
+        self._janitor: asyncio.Task[None] | None = None
 
     # -- lifecycle ------------------------------------------------------------------------
     async def start(self) -> None:
@@ -208,7 +228,10 @@ class Box:
                 channel.modem.sms.on_received(self._store_sms)
         port_ids = [p.id for p in ports]
         self.engine = CallEngine(self.channels, self.media, self._store_cdr,
-                                 Dialplan.from_document(doc, port_ids))
+                                 Dialplan.from_document(doc, port_ids), prompts=self.prompts)
+        self.engine.voicemail = self.voicemail
+        self.engine.recordings = self.recordings
+        self._apply_storage(doc)
         self.engine.add_listener(self._publish)
         self.engine.queues = QueueService(self.engine, doc, log_sink=self.store.add_queue_events)
 
@@ -217,16 +240,37 @@ class Box:
                 self.engine.apply(Dialplan.from_document(new, port_ids))
                 if self.engine.queues is not None:
                     self.engine.queues.apply_config(new)
+            self._apply_storage(new)
 
         self.config.subscribe(apply)
         self.runtime = MediaRuntime(self.media, self.board.highway, asyncio.get_running_loop(),
                                     self._media_event)
         self.runtime.start()
         self._sim = SimulatorFacade(self.board)
+        self._janitor = asyncio.get_running_loop().create_task(self._run_janitor(),
+                                                               name="recordings-janitor")
         log.info("box started", extra={"ports": len(ports), "simulated": s.simulated,
                                        "config_revision": self.config.revision})
 
+    def _apply_storage(self, doc: dict[str, Any]) -> None:
+        self.voicemail.max_messages = int(doc.get("voicemail", {}).get("max_messages", 100))
+        self.recordings.policy = retention_policy(doc)
+
+    async def _run_janitor(self) -> None:
+        """Recordings retention at start and hourly (a failure is logged, never fatal)."""
+        while True:
+            try:
+                await asyncio.to_thread(self.recordings.sweep)
+            except Exception:
+                log.exception("recordings janitor failed")
+            await asyncio.sleep(JANITOR_S)
+
     async def stop(self) -> None:
+        if self._janitor is not None:
+            self._janitor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._janitor
+            self._janitor = None
         if self.engine is not None:
             await self.engine.shutdown()
             if self.engine.queues is not None:
@@ -301,7 +345,15 @@ class Box:
                 "media_ticks": self.runtime.ticks if self.runtime else 0}
 
     def ports(self) -> list[dict[str, Any]]:
-        return [ch.describe() for ch in self.channels.values()]
+        """Every channel; a phone port also shows its extension's ``messages_waiting``."""
+        out = []
+        for ch in self.channels.values():
+            d = ch.describe()
+            ext = self.engine.dialplan.by_port.get(ch.id) if self.engine else None
+            if ext is not None and ext.voicemail and self.engine is not None:
+                d["messages_waiting"] = self.engine.messages_waiting(ext.number)
+            out.append(d)
+        return out
 
     def calls(self) -> list[dict[str, Any]]:
         return self.engine.calls() if self.engine else []
@@ -370,6 +422,84 @@ class Box:
             q.agent_action(agent, action, reason)
         except (AcdError, ValueError) as exc:
             raise BadRequest(str(exc)) from None
+
+    # -- prompts, voicemail, recordings ---------------------------------------------------
+    def _prompt_path(self, name: str) -> Path:
+        if not PROMPT_NAME.match(name) or not name.endswith(".wav"):
+            raise BadRequest(f"prompt name {name!r}: letters, digits, '_', '-', '.', "
+                             "ending in .wav")
+        directory = self.prompts.directory
+        assert directory is not None
+        return directory / name
+
+    def prompts_list(self) -> list[dict[str, Any]]:
+        directory = self.prompts.directory
+        if directory is None or not directory.exists():
+            return []
+        return [{"name": p.name, "size": p.stat().st_size,
+                 "duration_s": round(max(0, p.stat().st_size - 44) / 16000, 2)}
+                for p in sorted(directory.glob("*.wav"))]
+
+    def prompt_put(self, name: str, data: bytes) -> dict[str, Any]:
+        path = self._prompt_path(name)
+        if len(data) > MAX_PROMPT_BYTES:
+            raise BadRequest(f"prompt too large: {len(data)} bytes, at most {MAX_PROMPT_BYTES}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".upload")
+        tmp.write_bytes(data)
+        try:
+            pcm = read_wav_8k(tmp)
+        except PromptError as exc:
+            tmp.unlink()
+            raise BadRequest(str(exc).replace(tmp.name, name)) from None
+        os.replace(tmp, path)
+        self.prompts.forget(name)
+        return {"name": name, "size": len(data), "duration_s": round(len(pcm) / 8000, 2)}
+
+    def prompt_delete(self, name: str) -> None:
+        path = self._prompt_path(name)
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            raise NotFound(f"no prompt {name!r}") from None
+        self.prompts.forget(name)
+
+    def _mailbox(self, extension: str) -> str:
+        ext = self.engine.dialplan.extensions.get(extension) if self.engine else None
+        if ext is None or not ext.voicemail:
+            raise NotFound(f"no mailbox {extension!r}")
+        return extension
+
+    def voicemail_list(self, extension: str) -> list[dict[str, Any]]:
+        return [m.to_json() for m in self.voicemail.messages(self._mailbox(extension))]
+
+    def voicemail_file(self, extension: str, message_id: str) -> Path:
+        try:
+            path = self.voicemail.path(self._mailbox(extension), message_id)
+        except VoicemailError as exc:
+            raise NotFound(str(exc)) from None
+        if not path.is_file():
+            raise NotFound(f"no message {message_id!r}")
+        return path
+
+    def voicemail_delete(self, extension: str, message_id: str) -> None:
+        try:
+            gone = self.voicemail.delete(self._mailbox(extension), message_id)
+        except VoicemailError as exc:
+            raise NotFound(str(exc)) from None
+        if not gone:
+            raise NotFound(f"no message {message_id!r}")
+        if self.engine is not None:
+            self.engine.mailbox_changed(extension)
+
+    def recordings_list(self) -> list[dict[str, Any]]:
+        return self.recordings.describe()
+
+    def recording_file(self, name: str) -> Path:
+        path = self.recordings.resolve(name)
+        if path is None:
+            raise NotFound(f"no recording {name!r}")
+        return path
 
     def audit(self, actor: str, action: str, detail: dict[str, Any]) -> None:
         if self.store is not None:

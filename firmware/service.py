@@ -15,7 +15,10 @@ Errors a front end must map to a user-facing message:
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any, Protocol
+
+MAX_PROMPT_BYTES = 8 * 1024 * 1024     # a 8 kHz 16-bit prompt of about 8 minutes
 
 
 class ServiceError(Exception):
@@ -116,6 +119,32 @@ class BoxService(Protocol):
     def agent_action(self, agent: str, action: str, reason: str = "break") -> None:
         """login | logout | pause | unpause | wrapup_done (NotFound, BadRequest)."""
         ...
+
+    # prompts, voicemail, recordings
+    def prompts_list(self) -> list[dict[str, Any]]:
+        """Uploaded prompts: [{"name", "size", "duration_s"}]."""
+        ...
+
+    def prompt_put(self, name: str, data: bytes) -> dict[str, Any]:
+        """Store an 8 kHz mono 16-bit PCM WAV; BadRequest naming what is wrong."""
+        ...
+
+    def prompt_delete(self, name: str) -> None: ...
+
+    def voicemail_list(self, extension: str) -> list[dict[str, Any]]:
+        """Messages of a mailbox, new first: [{"id", "caller", "ts", "duration_s",
+        "status"}] (NotFound: no such extension with voicemail)."""
+        ...
+
+    def voicemail_file(self, extension: str, message_id: str) -> Path: ...
+
+    def voicemail_delete(self, extension: str, message_id: str) -> None: ...
+
+    def recordings_list(self) -> list[dict[str, Any]]:
+        """Call recordings, newest first: [{"name", "size", "mtime"}]."""
+        ...
+
+    def recording_file(self, name: str) -> Path: ...
 
     # live events for the UI (SSE/WebSocket): each item is a JSON-able dict with "type"
     def subscribe(self) -> asyncio.Queue[dict[str, Any]]: ...

@@ -22,7 +22,7 @@ from typing import Any
 from aiohttp import web
 
 from firmware.accounts import INITIAL_ADMIN, AccountError, AlreadySetUp
-from firmware.service import SimulatorControl
+from firmware.service import MAX_PROMPT_BYTES, SimulatorControl
 
 from .auth import (
     ACCOUNTS,
@@ -436,6 +436,66 @@ async def openapi(request: web.Request) -> web.Response:
     return reply(openapi_document())
 
 
+# -- prompts, voicemail, recordings -----------------------------------------------------------
+async def prompts_list(request: web.Request) -> web.Response:
+    return reply({"prompts": request.app[BOX].prompts_list()})
+
+
+@requires("admin")
+async def prompt_put(request: web.Request) -> web.Response:
+    """Upload a prompt: the body is the WAV file itself (8 kHz mono 16-bit PCM)."""
+    name = request.match_info["name"]
+    if request.content_length is not None and request.content_length > MAX_PROMPT_BYTES:
+        raise ApiError(413, f"prompt too large: at most {MAX_PROMPT_BYTES} bytes")
+    data = await request.content.read(MAX_PROMPT_BYTES + 1)
+    if len(data) > MAX_PROMPT_BYTES:
+        raise ApiError(413, f"prompt too large: at most {MAX_PROMPT_BYTES} bytes")
+    if not data:
+        raise ApiError(400, "the request body must be the WAV file")
+    info = request.app[BOX].prompt_put(name, data)
+    audit(request, "prompt.put", {"name": name, "size": len(data)})
+    return reply(info)
+
+
+@requires("admin")
+async def prompt_delete(request: web.Request) -> web.Response:
+    name = request.match_info["name"]
+    request.app[BOX].prompt_delete(name)
+    audit(request, "prompt.delete", {"name": name})
+    return reply({"status": "ok"})
+
+
+@requires("supervisor")
+async def voicemail_list(request: web.Request) -> web.Response:
+    ext = request.match_info["ext"]
+    return reply({"extension": ext, "messages": request.app[BOX].voicemail_list(ext)})
+
+
+@requires("supervisor")
+async def voicemail_get(request: web.Request) -> web.FileResponse:
+    path = request.app[BOX].voicemail_file(request.match_info["ext"], request.match_info["id"])
+    return web.FileResponse(path, headers={"Content-Type": "audio/wav"})
+
+
+@requires("supervisor")
+async def voicemail_delete(request: web.Request) -> web.Response:
+    ext, msg = request.match_info["ext"], request.match_info["id"]
+    request.app[BOX].voicemail_delete(ext, msg)
+    audit(request, "voicemail.delete", {"extension": ext, "message": msg})
+    return reply({"status": "ok"})
+
+
+@requires("supervisor")
+async def recordings_list(request: web.Request) -> web.Response:
+    return reply({"recordings": request.app[BOX].recordings_list()})
+
+
+@requires("supervisor")
+async def recording_get(request: web.Request) -> web.FileResponse:
+    path = request.app[BOX].recording_file(request.match_info["name"])
+    return web.FileResponse(path, headers={"Content-Type": "audio/wav"})
+
+
 AGENT_ACTIONS = ("login", "logout", "pause", "unpause", "wrapup_done")
 
 
@@ -493,6 +553,14 @@ def setup_routes(app: web.Application) -> None:
     r.add_get(f"{v1}/queues", queues)
     r.add_get(f"{v1}/queues/kpis", queue_kpis)
     r.add_post(f"{v1}/agents/{{agent}}/{{action}}", agent_action)
+    r.add_get(f"{v1}/prompts", prompts_list)
+    r.add_put(f"{v1}/prompts/{{name}}", prompt_put)
+    r.add_delete(f"{v1}/prompts/{{name}}", prompt_delete)
+    r.add_get(f"{v1}/voicemail/{{ext}}", voicemail_list)
+    r.add_get(f"{v1}/voicemail/{{ext}}/{{id}}", voicemail_get)
+    r.add_delete(f"{v1}/voicemail/{{ext}}/{{id}}", voicemail_delete)
+    r.add_get(f"{v1}/recordings", recordings_list)
+    r.add_get(f"{v1}/recordings/{{name:.+}}", recording_get)
     r.add_get(f"{v1}/sim/state", sim_state)
     r.add_post(f"{v1}/sim/trunks/{PORT}/call", sim_trunk_call)
     r.add_post(f"{v1}/sim/trunks/{PORT}/answer", _sim_action("far_answer"))

@@ -135,6 +135,13 @@ class FeatureCodes:
     agent_unpause: str = "*48"
 
 
+@dataclass(frozen=True, slots=True)
+class VoicemailPolicy:
+    max_message_s: int = 120
+    max_messages: int = 100          # per mailbox
+    max_silence_s: int = 10          # a caller silent this long is done
+
+
 @dataclass(slots=True)
 class Dialplan:
     country: str = "EU"
@@ -150,6 +157,8 @@ class Dialplan:
     features: FeatureCodes = field(default_factory=FeatureCodes)
     park_slots: int = 9
     park_timeout_s: int = 60
+    voicemail: VoicemailPolicy = field(default_factory=VoicemailPolicy)
+    record_beep: bool = False
 
     @classmethod
     def from_document(cls, doc: dict[str, Any], port_ids: list[str]) -> Dialplan:
@@ -205,6 +214,11 @@ class Dialplan:
                 or HANGUP,
                 invalid_destination=Destination.parse(m.get("invalid_destination"), HANGUP)
                 or HANGUP)
+        vm = doc.get("voicemail", {})
+        plan.voicemail = VoicemailPolicy(int(vm.get("max_message_s", 120)),
+                                         int(vm.get("max_messages", 100)),
+                                         int(vm.get("max_silence_s", 10)))
+        plan.record_beep = bool(doc.get("recording", {}).get("beep", False))
         sec = doc.get("security", {}).get("toll_fraud", {})
         if sec:
             plan.toll = TollGuard(

@@ -26,7 +26,14 @@ Feature behaviour on analog phones (the convention of small-office PBXs):
   any phone: picks it up; unclaimed after ``park_timeout_s`` it rings the parker back;
 - ``*8``: pick up a call ringing in the same pickup group; ``**`` + extension: directed;
 - ``*72``/``*73`` forward always on/off, ``*90``/``*91`` on busy, ``*92``/``*93`` on no
-  answer, ``*78``/``*79`` do-not-disturb on/off (codes configurable).
+  answer, ``*78``/``*79`` do-not-disturb on/off (codes configurable);
+- voicemail: an extension with ``voicemail`` that does not answer (busy, DND, no answer,
+  with no forwarding) sends the caller to its mailbox (greeting, beep, message until
+  hang-up, ``#``, silence or the maximum length); its phone then hears stutter dial tone
+  (message waiting) until ``*97`` plays the messages (``7`` delete, ``9`` save, ``#`` next,
+  ``4`` replay, ``*`` exit);
+- recording: a call of a route or extension with ``record`` is recorded while bridged (the
+  caller's slot: what they say and what they hear), with a beep to both if configured.
 """
 
 from __future__ import annotations
@@ -36,6 +43,7 @@ import itertools
 import logging
 import time
 import uuid
+from array import array
 from collections import deque
 from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
@@ -62,7 +70,9 @@ from firmware.calls.dialplan import HANGUP, Destination, Dialplan, Extension, Ou
 from firmware.calls.features import ExtensionSettings
 from firmware.calls.legs import Inbox, Leg, LegEvent, LegGone, LegState
 from firmware.calls.numbering import classify, cos_allows
-from firmware.calls.prompts import PromptStore
+from firmware.calls.prompts import PromptError, PromptStore, read_wav_8k
+from firmware.calls.recording import RecordingArchive, Tap, WavRecording
+from firmware.calls.voicemail import VoicemailError, VoicemailStore
 
 if TYPE_CHECKING:
     from firmware.calls.queues import QueueService
@@ -76,6 +86,10 @@ FIRST_DIGIT_S = 10.0        # off-hook with no digit: congestion (off-hook warni
 INTERDIGIT_S = 4.0          # end of dialing when nothing matched yet
 IVR_INTERDIGIT_S = 2.0      # in a menu, an option that may begin an extension waits this
 MAX_HOPS = 8                # forwarding / menu chains longer than this are loops
+CALL_WAITING_BEEP_S = 4.0   # the waiting tone repeats this often over the conversation
+VM_MIN_MESSAGE_S = 1.0      # shorter messages are dropped (a caller who hung up at the beep)
+VM_SILENCE_PEAK = 300       # |sample| below this (about -40 dBm0) counts as silence
+VM_HASH_TRIM_S = 0.3        # the "#" that ended a message is cut from its end
 
 
 class MediaControl(Protocol):
@@ -90,6 +104,12 @@ class MediaControl(Protocol):
     def play_pcm(self, slot: int, pcm: Any) -> None: ...
 
     def stop_playback(self, slot: int) -> None: ...
+
+    def record(self, slot: int, on: bool = True) -> None: ...
+
+    def read_recording(self, slot: int, max_frames: int = 16000) -> array: ...
+
+    def recording_dropped(self, slot: int) -> int: ...
 
 
 @dataclass(eq=False)
@@ -120,6 +140,7 @@ class Call:
     task: asyncio.Task[None] | None = None
     conference: int | None = None
     max_timer: asyncio.TimerHandle | None = None
+    beep_pending: bool = False        # recording started: beep to both sides once bridged
 
     def describe(self) -> dict[str, Any]:
         return {"id": self.id, "state": self.state, "direction": self.direction,
@@ -137,6 +158,14 @@ class ParkedCall:
     parker: str                       # the parker's extension number
     parker_port: str
     retrieved: asyncio.Future[Leg]
+
+
+@dataclass(eq=False)
+class WaitingCall:
+    """A second call offered to a phone that is in a call (call waiting)."""
+    call: Call
+    port: str
+    taken: asyncio.Future[None]
 
 
 CdrSink = Callable[[dict[str, Any]], None]
@@ -169,6 +198,10 @@ class CallEngine:
         self._attempts_trunk: dict[str, deque[float]] = {}
         self.alerts: deque[dict[str, Any]] = deque(maxlen=100)
         self.queues: QueueService | None = None     # set by the composition root
+        self.voicemail: VoicemailStore | None = None     # set by the composition root
+        self.recordings: RecordingArchive | None = None  # set by the composition root
+        self._waiting: dict[str, int] = {}          # mailbox -> new messages (MWI cache)
+        self.call_waiting: dict[str, WaitingCall] = {}  # phone port -> the call offered
         self.closing = False
         for ch in channels.values():
             ch.bind(self.on_channel_event)
@@ -190,6 +223,20 @@ class CallEngine:
 
     def busy_channels(self) -> list[str]:
         return sorted(self._legs)
+
+    def messages_waiting(self, mailbox: str) -> int:
+        """New voicemail messages of a mailbox (the message-waiting indication)."""
+        if self.voicemail is None:
+            return 0
+        if mailbox not in self._waiting:
+            self._waiting[mailbox] = self.voicemail.new_count(mailbox)
+        return self._waiting[mailbox]
+
+    def mailbox_changed(self, mailbox: str) -> None:
+        """A message was added, read or deleted (here or through the façade): MWI again."""
+        self._waiting.pop(mailbox, None)
+        self._notify({"type": "mwi", "extension": mailbox,
+                      "messages_waiting": self.messages_waiting(mailbox)})
 
     async def shutdown(self, timeout: float = 5.0) -> None:
         """End every call cleanly (records written), then wait for the port commands."""
@@ -564,6 +611,8 @@ class CallEngine:
         elif dest.type == "queue" and dest.target and self.queues is not None \
                 and dest.target in self.queues.core.queues:
             await self.queues.run(call, dest.target, hops)
+        elif dest.type == "voicemail" and dest.target:
+            await self.leave_voicemail(call, dest.target)
         elif dest.type == "busy":
             call.cause = Cause.USER_BUSY
         elif dest.type == "hangup":
@@ -603,15 +652,21 @@ class CallEngine:
             return
         ch = self.channels.get(ext.port) if ext.port else None
         busy = user.dnd or ch is None or not self.channel_free(ch)
+        to_mailbox = ext.voicemail and self.voicemail is not None
+        if busy and not user.dnd and ch is not None and ext.call_waiting \
+                and await self._offer_waiting(call, ch, float(ext.ring_s)):
+            return
         if busy:
             if user.forward_busy:
                 await self.goto(call, self._forward_target(user.forward_busy), hops + 1)
+            elif to_mailbox:
+                await self.leave_voicemail(call, ext.number)
             else:
                 call.cause = Cause.USER_BUSY
             return
         assert ch is not None
         no_answer_target = user.forward_no_answer
-        timeout = float(ext.ring_s) if no_answer_target else self.ring_timeout_s
+        timeout = float(ext.ring_s) if no_answer_target or to_mailbox else self.ring_timeout_s
         me = self.dialplan.by_port.get(call.origin.channel.id)
         leg = await self.ring(call, [(ch, ext.number)], timeout,
                               caller_name=me.name if me else None)
@@ -622,6 +677,89 @@ class CallEngine:
         if no_answer_target and call.cause is not Cause.USER_BUSY:
             call.cause = None
             await self.goto(call, self._forward_target(no_answer_target), hops + 1)
+        elif to_mailbox and not call.origin.gone:
+            call.cause = None
+            await self.leave_voicemail(call, ext.number)
+
+    # -- call waiting -----------------------------------------------------------------------
+    async def _offer_waiting(self, call: Call, ch: Channel, ring_s: float) -> bool:
+        """The phone on ``ch`` is talking: beep it the waiting tone every few seconds while
+        the caller hears ringback. True if the busy user flashed to take this call (the
+        caller's leg then belongs to the phone's call), False on timeout (busy handling)."""
+        entry = self._legs.get(ch.id)
+        if entry is None or entry[0] is call or entry[0].state != "active" \
+                or not entry[1].up or ch.id in self.call_waiting:
+            return False
+        offer = WaitingCall(call, ch.id, asyncio.get_running_loop().create_future())
+        self.call_waiting[ch.id] = offer
+        call.state = "waiting"
+        self._notify_call(call)
+        if call.origin.channel.kind is ChannelKind.FXS:
+            self._tone(call.origin, "ringback")
+        beep = tones.tone(self.dialplan.country, "waiting")[:1]   # the tone, not its pause
+
+        async def beeps() -> None:
+            while True:
+                held = self._legs.get(ch.id)
+                if held is not None and held[0].state == "active":
+                    self.media.play_tone(ch.slot, beep, repeat=False)
+                await asyncio.sleep(CALL_WAITING_BEEP_S)
+
+        beeper = asyncio.ensure_future(beeps())
+        watcher = asyncio.ensure_future(self.wait(call, ("never",)))   # LegGone if caller
+        try:
+            futures: set[asyncio.Future[Any]] = {offer.taken, watcher}
+            done, _ = await asyncio.wait(futures, timeout=ring_s,
+                                         return_when=asyncio.FIRST_COMPLETED)
+            if watcher in done:
+                watcher.result()                                   # raises LegGone
+            return offer.taken in done
+        finally:
+            beeper.cancel()
+            watcher.cancel()
+            if self.call_waiting.get(ch.id) is offer:
+                del self.call_waiting[ch.id]
+            if not offer.taken.done():
+                offer.taken.cancel()
+
+    async def _take_waiting(self, call: Call, phone: Leg, other: Leg, offer: WaitingCall
+                            ) -> tuple[Leg, Leg] | None:
+        """The busy user flashed: ``other`` waits on hold, the phone talks to the waiting
+        caller; each flash toggles; hanging up with a party on hold rings the phone back."""
+        waiting_call = offer.call
+        leg = waiting_call.origin
+        del self.call_waiting[phone.channel.id]
+        self.hold(other)
+        await self.answer_origin(waiting_call)
+        self._move_leg(leg, waiting_call, call, "waiting")
+        waiting_call.answer = self.clock()
+        offer.taken.set_result(None)
+        log.info("call waiting taken", extra={"call": call.id, "waiting": waiting_call.id})
+        talking, held = leg, other
+        self.connect(phone, talking)
+        call.state = "active"
+        self._notify_call(call)
+        while True:
+            ev = await self.wait(call, ("released", "flash"), (phone, talking, held))
+            if ev is None:
+                continue
+            if ev.kind == "flash" and ev.leg is phone:
+                self.hold(talking)
+                self.unhold(held)
+                talking, held = held, talking
+                self.connect(phone, talking)
+                continue
+            if ev.kind != "released":
+                continue
+            if ev.leg is phone:                       # hung up with a party on hold
+                if not talking.gone:
+                    self.hangup(talking)
+                return await self._recall(call, held, phone)
+            if ev.leg is talking:                     # back to the one on hold
+                self.unhold(held)
+                return phone, held
+            self.media.stop_playback(phone.channel.slot)
+            return phone, talking                     # the held party left
 
     def _forward_target(self, number: str) -> Destination:
         if number in self.dialplan.extensions:
@@ -753,7 +891,43 @@ class CallEngine:
             call.extension = leg.number
         log.info("call answered", extra={"call": call.id, "by": leg.channel.id})
         self._notify_call(call)
-        await self.bridge(call, call.origin, leg)
+        recording = self._start_recording(call) if record or call.record else None
+        try:
+            await self.bridge(call, call.origin, leg)
+        finally:
+            if recording is not None:
+                await self._stop_recording(call, *recording)
+
+    def _start_recording(self, call: Call) -> tuple[Tap, WavRecording] | None:
+        archive = self.recordings
+        if archive is None or call.origin.recording is not None:
+            return None
+        if not archive.may_record():
+            self._alert("call not recorded: data partition below its free-space floor",
+                        call=call.id)
+            return None
+        path = archive.path_for(call.id, call.start)
+        wav = WavRecording(path)
+        tap = Tap(self.media, call.origin.channel.slot, wav.write)
+        tap.start()
+        archive.active.add(path)
+        call.origin.recording = str(path.relative_to(archive.directory))
+        call.beep_pending = self.dialplan.record_beep
+        log.info("recording", extra={"call": call.id, "file": call.origin.recording})
+        return tap, wav
+
+    async def _stop_recording(self, call: Call, tap: Tap, wav: WavRecording) -> None:
+        try:
+            dropped = await tap.stop()
+            if dropped:
+                log.warning("recording lost audio", extra={"call": call.id,
+                                                           "frames": dropped})
+        finally:
+            wav.close()
+            if self.recordings is not None:
+                self.recordings.active.discard(wav.path)
+            self._notify({"type": "recording", "call": call.id,
+                          "file": call.origin.recording})
 
     async def bridge(self, call: Call, a: Leg, b: Leg) -> None:
         """Two parties talk; flash on a phone starts a consultation (transfer, conference,
@@ -762,6 +936,10 @@ class CallEngine:
             call.critical = set()
             call.state = "active"
             self.connect(a, b)
+            if call.beep_pending:                    # "this call is recorded"
+                call.beep_pending = False
+                for leg in (a, b):
+                    self._tone(leg, "beep", repeat=False)
             self._arm_max_length(call, (a, b))
             ev = await self.wait(call, ("released", "flash"), (a, b))
             if ev is None or ev.kind == "released":
@@ -769,7 +947,11 @@ class CallEngine:
             if ev.leg.channel.kind is not ChannelKind.FXS:
                 continue
             flasher, held = ev.leg, (b if ev.leg is a else a)
-            pair = await self.consult(call, flasher, held)
+            offer = self.call_waiting.get(flasher.channel.id)
+            if offer is not None and not offer.taken.done():
+                pair = await self._take_waiting(call, flasher, held, offer)
+            else:
+                pair = await self.consult(call, flasher, held)
             if pair is None:
                 return
             a, b = pair
@@ -1007,8 +1189,11 @@ class CallEngine:
     async def _phone_originates(self, call: Call) -> None:
         call.state = "dialing"
         o = call.origin
-        self._tone(o, "dial")
         plan = self.dialplan
+        me = plan.by_port.get(o.channel.id)
+        # Message waiting: stutter dial tone.
+        self._tone(o, "stutter" if me is not None and me.voicemail
+                   and self.messages_waiting(me.number) else "dial")
         f = plan.features
 
         def complete(d: str) -> bool:
@@ -1044,7 +1229,7 @@ class CallEngine:
     def _codes(self) -> set[str]:
         f = self.dialplan.features
         return {f.pickup, f.forward_always_off, f.forward_busy_off, f.forward_no_answer_off,
-                f.dnd_on, f.dnd_off, f.agent_login, f.agent_logout, f.agent_pause,
+                f.dnd_on, f.dnd_off, f.voicemail, f.agent_login, f.agent_logout, f.agent_pause,
                 f.agent_unpause}
 
     def _forward_on_codes(self) -> list[str]:
@@ -1056,6 +1241,9 @@ class CallEngine:
         me = plan.by_port.get(o.channel.id)
         f = plan.features
         if await self._feature(call, digits):
+            return
+        if digits == f.voicemail and me is not None:
+            await self.check_voicemail(call, me)
             return
         slot = plan.park_slot(digits)
         if slot is not None:
@@ -1207,6 +1395,142 @@ class CallEngine:
         self._move_leg(retriever, call, parked.call, "retriever")
         retriever.number = me.number if me else ""
         parked.retrieved.set_result(retriever)
+
+    # -- voicemail --------------------------------------------------------------------------
+    async def leave_voicemail(self, call: Call, mailbox: str) -> None:
+        """Answer, greet, beep and record the caller's message into ``mailbox``."""
+        store, o = self.voicemail, call.origin
+        ext = self.dialplan.extensions.get(mailbox)
+        if store is None or ext is None or not ext.voicemail:
+            call.cause = Cause.USER_BUSY
+            return
+        await self.answer_origin(call)
+        call.state = "voicemail"
+        call.route = call.route or f"voicemail {mailbox}"
+        self._notify_call(call)
+        self.media.leave(o.channel.slot)
+        policy = self.dialplan.voicemail
+        if len(store.messages(mailbox)) >= policy.max_messages:
+            log.warning("mailbox full", extra={"call": call.id, "mailbox": mailbox})
+            self.play_prompt(o, "vm-full.wav", fallback="congestion")
+            await self.wait(call, ("never",), timeout=self._prompt_seconds("vm-full.wav"))
+            call.cause = Cause.NORMAL_CLEARING
+            return
+        greeting = f"vm-greeting-{mailbox}.wav"
+        if self.prompts.load(greeting) is None:
+            greeting = "vm-greeting.wav"
+        if self.play_prompt(o, greeting, fallback="ringback"):
+            greeting_s = self._prompt_seconds(greeting)
+        else:
+            greeting_s = 1.0                         # one ring's worth as a greeting
+        # Any key skips the greeting.
+        await self.wait(call, ("digit",), (o,), timeout=greeting_s)
+        self._tone(o, "beep", repeat=False)
+        await self.wait(call, ("never",), timeout=0.5)
+        self.media.stop_playback(o.channel.slot)
+
+        rx = array("h")
+        silent = [0.0]
+
+        def keep(frames: array) -> None:
+            said = frames[0::2]                      # rx: what the caller says
+            rx.extend(said)
+            loud = max(max(said), -min(said)) >= VM_SILENCE_PEAK if len(said) else False
+            silent[0] = 0.0 if loud else silent[0] + len(said) / 8000
+
+        tap = Tap(self.media, o.channel.slot, keep)
+        tap.start()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + policy.max_message_s
+        trim_s = 0.0
+        try:
+            while (remaining := deadline - loop.time()) > 0:
+                ev = await self.wait(call, ("digit", "released"), (o,), min(remaining, 0.5))
+                if ev is None:
+                    if silent[0] >= policy.max_silence_s:
+                        trim_s = silent[0]
+                        break
+                    continue
+                if ev.kind == "released":
+                    break
+                if ev.digit == "#":
+                    trim_s = VM_HASH_TRIM_S
+                    break
+        finally:
+            await tap.stop()
+        keep_n = max(0, len(rx) - int(trim_s * 8000))
+        pcm = rx[:keep_n]
+        if len(pcm) < VM_MIN_MESSAGE_S * 8000:
+            log.info("voicemail too short, dropped", extra={"call": call.id,
+                                                            "mailbox": mailbox})
+        else:
+            try:
+                msg = store.add(mailbox, pcm, caller=call.caller, ts=self.clock())
+            except (VoicemailError, OSError) as exc:
+                log.error("voicemail not stored", extra={"call": call.id, "error": str(exc)})
+            else:
+                o.voicemail = f"{mailbox}/{msg.id}"
+                log.info("voicemail left", extra={"call": call.id, "mailbox": mailbox,
+                                                  "message": msg.id})
+                self._notify({"type": "voicemail", "extension": mailbox, "message": msg.id,
+                              "caller": call.caller, "duration_s": msg.duration_s})
+                self.mailbox_changed(mailbox)
+        call.cause = Cause.NORMAL_CLEARING
+        if not o.gone:
+            self._tone(o, "beep", repeat=False)      # "thank you", then the box hangs up
+            await self.wait(call, ("never",), timeout=0.5)
+
+    async def check_voicemail(self, call: Call, me: Extension) -> None:
+        """``*97``: the messages of the phone's own mailbox, new ones first."""
+        store, o = self.voicemail, call.origin
+        if store is None or not me.voicemail:
+            await self._fail(call, Cause.UNALLOCATED_NUMBER)
+            return
+        call.state = "voicemail"
+        call.route = f"voicemail {me.number}"
+        self._notify_call(call)
+        msgs = store.messages(me.number)
+        new = sum(1 for m in msgs if m.status == "new")
+        # How many new messages: a prompt if uploaded, else one beep each.
+        count_prompt = f"vm-count-{min(new, 10)}.wav"
+        if self.play_prompt(o, count_prompt, fallback="busy" if not msgs else "stutter"):
+            await self.wait(call, ("never",), timeout=self._prompt_seconds(count_prompt))
+        elif new:
+            beeps = tones.tone(self.dialplan.country, "beep") * new
+            self.media.play_tone(o.channel.slot, beeps, repeat=False)
+            await self.wait(call, ("never",), timeout=0.5 * new + 0.5)
+        else:
+            await self.wait(call, ("never",), timeout=1.0)
+        i = 0
+        try:
+            while i < len(msgs):
+                m = msgs[i]
+                try:
+                    pcm = read_wav_8k(store.path(me.number, m.id))
+                except (PromptError, OSError, VoicemailError) as exc:
+                    log.error("voicemail unreadable", extra={"message": m.id,
+                                                             "error": str(exc)})
+                    i += 1
+                    continue
+                self.media.play_pcm(o.channel.slot, pcm)
+                ev = await self.wait(call, ("digit",), (o,), timeout=len(pcm) / 8000 + 5.0)
+                self.media.stop_playback(o.channel.slot)
+                key = ev.digit if ev is not None else "#"
+                if key == "4":
+                    continue                         # replay
+                if key == "7":
+                    store.delete(me.number, m.id)
+                    self._tone(o, "beep", repeat=False)
+                    await self.wait(call, ("never",), timeout=0.5)
+                else:                                # 9 save, # next, * exit: now read
+                    if m.status != "saved":
+                        store.mark(me.number, m.id, "saved")
+                if key == "*":
+                    break
+                i += 1
+        finally:
+            self.mailbox_changed(me.number)
+        call.cause = Cause.NORMAL_CLEARING
 
     # -- outbound ---------------------------------------------------------------------------
     def _outbound_allowed(self, ext: Extension, digits: str, route: OutboundRoute) -> bool:

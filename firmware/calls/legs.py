@@ -37,6 +37,8 @@ class Leg:
     cause: Cause | None = None
     number: str = ""                   # the number or extension this leg reached
     digits: str = ""                   # DTMF received from this leg during the call
+    recording: str | None = None       # the file this leg's recording tap went to
+    voicemail: str | None = None       # "<mailbox>/<message id>" this leg left
 
     @property
     def up(self) -> bool:
@@ -52,7 +54,9 @@ class Leg:
                 "joined_at": self.joined_at, "answered_at": self.answered_at,
                 "released_at": self.released_at,
                 "cause": int(self.cause) if self.cause is not None else None,
-                "digits": self.digits}
+                "digits": self.digits,
+                **({"recording": self.recording} if self.recording else {}),
+                **({"voicemail": self.voicemail} if self.voicemail else {})}
 
 
 @dataclass(frozen=True, slots=True)

@@ -343,6 +343,26 @@ DOCUMENT_SCHEMA: Final[dict[str, Any]] = {
                     ),
                 },
             ),
+            # Voicemail boxes (one per extension with ``voicemail: true``).
+            "voicemail": _closed(
+                [],
+                {
+                    "max_message_s": {"type": "integer", "minimum": 5, "maximum": 600},
+                    "max_messages": {"type": "integer", "minimum": 1, "maximum": 1000},
+                    "max_silence_s": {"type": "integer", "minimum": 2, "maximum": 60},
+                },
+            ),
+            # Call recording (routes[].record, extensions[].record) and its retention.
+            "recording": _closed(
+                [],
+                {
+                    "keep_days": {"type": "integer", "minimum": 1, "maximum": 3650},
+                    "max_mb": {"type": "integer", "minimum": 10, "maximum": 1_000_000},
+                    # no recording starts while the data partition has less free space
+                    "min_free_mb": {"type": "integer", "minimum": 10, "maximum": 100_000},
+                    "beep": {"type": "boolean"},
+                },
+            ),
             # time_conditions, blacklist, callback, campaigns (see outbound_schema.py)
             **outbound_schema.PROPERTIES,
         },

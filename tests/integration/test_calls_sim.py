@@ -77,7 +77,15 @@ async def test_caller_gives_up_before_answer_is_a_missed_call(box):
     await all_idle(box)
 
 
+async def no_mailbox(box: Any, number: str) -> None:
+    """Voicemail off for an extension: unanswered and busy calls then end as such."""
+    doc = box.config_current()
+    next(e for e in doc["extensions"] if e["number"] == number)["voicemail"] = False
+    await box.config_commit(doc, author="test")
+
+
 async def test_busy_extension_gives_busy_to_the_second_caller(box):
+    await no_mailbox(box, "101")
     await box.sim.phone_offhook("fxs1")            # 101 is dialing: busy for inbound
     await box.sim.trunk_call("gsm2", "+79990003344")
     cdr = await last_cdr(box)
@@ -143,6 +151,7 @@ async def test_outbound_blocked_until_a_route_is_configured_then_live(box):
 
 
 async def test_unanswered_extension_times_out(box):
+    await no_mailbox(box, "101")
     box.engine.ring_timeout_s = 1.0
     await box.sim.trunk_call("gsm1", "+79990005566")
     cdr = await last_cdr(box)

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from firmware.service import NotFound, SimulatorControl
+from firmware.service import BadRequest, NotFound, SimulatorControl
 
 
 @dataclass(frozen=True)
@@ -252,6 +254,54 @@ class FakeBox:
     def publish(self, event: dict[str, Any]) -> None:
         for queue in self.subscribers:
             queue.put_nowait(event)
+
+    # prompts, voicemail, recordings: files in a temporary directory
+    def _files(self) -> Path:
+        if not hasattr(self, "_dir"):
+            self._dir = Path(tempfile.mkdtemp(prefix="fakebox-"))
+        return self._dir
+
+    def prompts_list(self) -> list[dict[str, Any]]:
+        return [{"name": p.name, "size": p.stat().st_size, "duration_s": 0.0}
+                for p in sorted(self._files().glob("*.wav"))]
+
+    def prompt_put(self, name: str, data: bytes) -> dict[str, Any]:
+        if not data.startswith(b"RIFF"):
+            raise BadRequest(f"{name}: not a PCM WAV file")
+        (self._files() / name).write_bytes(data)
+        return {"name": name, "size": len(data), "duration_s": 0.0}
+
+    def prompt_delete(self, name: str) -> None:
+        try:
+            (self._files() / name).unlink()
+        except FileNotFoundError:
+            raise NotFound(f"no prompt {name!r}") from None
+
+    def voicemail_list(self, extension: str) -> list[dict[str, Any]]:
+        if extension != "101":
+            raise NotFound(f"no mailbox {extension!r}")
+        return [{"id": "m1", "mailbox": "101", "caller": "0601", "ts": 1.0,
+                 "duration_s": 2.0, "status": "new"}]
+
+    def voicemail_file(self, extension: str, message_id: str) -> Path:
+        if (extension, message_id) != ("101", "m1"):
+            raise NotFound(f"no message {message_id!r}")
+        path = self._files() / "m1.vm"
+        path.write_bytes(b"RIFFvoicemail")
+        return path
+
+    def voicemail_delete(self, extension: str, message_id: str) -> None:
+        self.voicemail_file(extension, message_id)
+
+    def recordings_list(self) -> list[dict[str, Any]]:
+        return [{"name": "2024/05/01/c1.wav", "size": 12, "mtime": 1.0}]
+
+    def recording_file(self, name: str) -> Path:
+        if name != "2024/05/01/c1.wav":
+            raise NotFound(f"no recording {name!r}")
+        path = self._files() / "c1.rec"
+        path.write_bytes(b"RIFFrecording")
+        return path
 
     def audit(self, actor: str, action: str, detail: dict[str, Any]) -> None:
         self.audits.append((actor, action, detail))

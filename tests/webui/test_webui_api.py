@@ -302,3 +302,36 @@ async def test_queues_wallboard_kpis_and_agent_actions(admin: Browser, viewer: B
     assert (await admin.post("/api/v1/agents/zed/logout", json={})).status == 404
     assert (await admin.post("/api/v1/agents/ann/dance", json={})).status == 404
     assert (await viewer.post("/api/v1/agents/ann/unpause", json={})).status == 403
+
+
+# ---------------------------------------------------------------- prompts, voicemail, recordings
+
+
+async def test_prompts_voicemail_and_recordings(admin: Browser, viewer: Browser,
+                                                supervisor: Browser, box: FakeBox) -> None:
+    assert (await admin.put("/api/v1/prompts/hello.wav", data=b"RIFFxxxx")).status == 200
+    listed = await (await viewer.get("/api/v1/prompts")).json()
+    assert [p["name"] for p in listed["prompts"]] == ["hello.wav"]
+    bad = await admin.put("/api/v1/prompts/bad.wav", data=b"MP3!")
+    assert bad.status == 400 and "WAV" in (await bad.json())["error"]
+    assert (await supervisor.put("/api/v1/prompts/x.wav", data=b"RIFF")).status == 403
+    nocsrf = await admin.client.put("/api/v1/prompts/x.wav", data=b"RIFF")
+    assert nocsrf.status == 403
+    assert (await admin.send("DELETE", "/api/v1/prompts/hello.wav")).status == 200
+    assert (await admin.send("DELETE", "/api/v1/prompts/hello.wav")).status == 404
+
+    assert (await viewer.get("/api/v1/voicemail/101")).status == 403
+    msgs = await (await supervisor.get("/api/v1/voicemail/101")).json()
+    assert msgs["messages"][0]["id"] == "m1"
+    audio = await supervisor.get("/api/v1/voicemail/101/m1")
+    assert audio.status == 200 and audio.content_type == "audio/wav"
+    assert (await supervisor.get("/api/v1/voicemail/999")).status == 404
+    assert (await supervisor.send("DELETE", "/api/v1/voicemail/101/m1")).status == 200
+    assert (await supervisor.send("DELETE", "/api/v1/voicemail/101/m9")).status == 404
+
+    recs = await (await supervisor.get("/api/v1/recordings")).json()
+    name = recs["recordings"][0]["name"]
+    got = await supervisor.get(f"/api/v1/recordings/{name}")
+    assert got.status == 200 and await got.read() == b"RIFFrecording"
+    assert (await supervisor.get("/api/v1/recordings/../../etc/passwd")).status == 404
+    assert (await viewer.get("/api/v1/recordings")).status == 403
