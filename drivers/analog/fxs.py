@@ -136,6 +136,11 @@ class FxsPort(Channel):
         return "off" if self.media is None else callerid.resolve(self.country,
                                                                   self.caller_id_setting)
 
+    @property
+    def caller_id_sending(self) -> bool:
+        """A caller ID transmission is on the line now."""
+        return self._cid_until is not None and self._loop_time() < self._cid_until
+
     # -- lifecycle ------------------------------------------------------------------------
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -193,7 +198,7 @@ class FxsPort(Channel):
     def describe(self) -> dict[str, object]:
         d = super().describe()
         d.update(off_hook=self._off_hook, ringing=self.ringing,
-                 caller_id_mode=self.caller_id_mode)
+                 caller_id_mode=self.caller_id_mode, caller_id_sending=self.caller_id_sending)
         return d
 
     # -- internals ------------------------------------------------------------------------

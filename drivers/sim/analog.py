@@ -17,6 +17,7 @@ the interrupt handler of a real chip driver would deliver them.
 from __future__ import annotations
 
 import asyncio
+import time
 from array import array
 from collections.abc import Callable
 from datetime import datetime
@@ -39,13 +40,30 @@ class SimSlic:
         self.linefeed = LineFeed.OPEN
         self._loop_closed = False
         self._callback: HookCallback | None = None
-        self.ring_bursts = 0
+        self.ring_bursts = 0            # since power-up
+        self.call_bursts = 0            # of the call ringing now (or last)
+        self._ring_end = -1e9
+
+    RING_SESSION_GAP_S = 6.0    # longer without ringing: the next burst rings a new call
 
     # chip side (called by the FXS driver)
     def set_linefeed(self, mode: LineFeed) -> None:
+        now = time.monotonic()
         if mode is LineFeed.RINGING and self.linefeed is not LineFeed.RINGING:
             self.ring_bursts += 1
+            self.call_bursts = 1 if self.rings_ended(now) else self.call_bursts + 1
+        if self.linefeed is LineFeed.RINGING and mode is not LineFeed.RINGING:
+            self._ring_end = now
         self.linefeed = mode
+
+    def rings_ended(self, now: float) -> bool:
+        """No ringing now nor within RING_SESSION_GAP_S: a call ringing is over."""
+        return (self.linefeed is not LineFeed.RINGING
+                and now - self._ring_end > self.RING_SESSION_GAP_S)
+
+    def rings_of_this_call(self) -> int:
+        """Ring bursts of the call ringing now (0 before its first)."""
+        return 0 if self.rings_ended(time.monotonic()) else self.call_bursts
 
     @property
     def off_hook(self) -> bool:
@@ -96,9 +114,10 @@ class SimPhone(SimParty):
             return
         cid = label_fsk(cid)
         with self._lock:
+            # after_rings: ring bursts before it arrived (0: sent before the first ring)
             self.caller_id = {"number": cid.number, "name": cid.name,
                               "datetime": cid.datetime, "standard": cid.standard,
-                              "absence": cid.absence}
+                              "absence": cid.absence, "after_rings": self.slic.rings_of_this_call()}
 
     @property
     def off_hook(self) -> bool:
