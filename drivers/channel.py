@@ -168,9 +168,12 @@ class Channel(ABC):
     # -- commands -------------------------------------------------------------------------
     @abstractmethod
     async def place_call(
-        self, called: str | None, caller: str | None = None, caller_name: str | None = None
+        self, called: str | None, caller: str | None = None, caller_name: str | None = None,
+        *, caller_withheld: bool = False,
     ) -> None:
-        """Ring the phone (FXS; ``called`` ignored) or dial ``called`` out on a trunk."""
+        """Ring the phone (FXS; ``called`` ignored) or dial ``called`` out on a trunk.
+        ``caller`` None with ``caller_withheld`` means the caller asked for privacy (caller
+        ID says 'private'); without it, that the number is unknown ('unavailable')."""
 
     @abstractmethod
     async def answer(self) -> None:

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from drivers.analog.fxo import FxoPort
+from drivers.analog.fxs import FxsPort
 from drivers.board import PortSpec, known_port_ids
 from drivers.board.sim import SimBoard
 from drivers.channel import Cause, Channel, ChannelKind
@@ -138,8 +139,9 @@ class SimulatorFacade:
         except SimError as exc:
             raise BadRequest(str(exc)) from None
 
-    async def trunk_call(self, port: str, caller: str | None, called: str | None = None) -> None:
-        await self._do("trunk_call", port, caller, called)
+    async def trunk_call(self, port: str, caller: str | None, called: str | None = None,
+                         caller_name: str | None = None) -> None:
+        await self._do("trunk_call", port, caller, called, caller_name)
 
     async def far_answer(self, port: str) -> None:
         await self._do("far_answer", port)
@@ -223,6 +225,7 @@ class Box:
         await self.board.start(self.media)
         self.channels = dict(self.board.channels)
         self._channel_by_slot = {ch.slot: ch for ch in self.channels.values()}
+        self._apply_analog(doc)
         for channel in self.channels.values():
             if isinstance(channel, GsmChannel):  # received SMS → store + cloud outbox
                 channel.modem.sms.on_received(self._store_sms)
@@ -243,6 +246,7 @@ class Box:
             self._apply_storage(new)
 
         self.config.subscribe(apply)
+        self.config.subscribe(lambda old, new: self._apply_analog(new))
         self.runtime = MediaRuntime(self.media, self.board.highway, asyncio.get_running_loop(),
                                     self._media_event)
         self.runtime.start()
@@ -292,8 +296,27 @@ class Box:
         self._lock.release()
         log.info("box stopped")
 
+    def _apply_analog(self, doc: dict[str, Any]) -> None:
+        """Country, time zone and caller ID of the analog ports, live from the document
+        (system.caller_id, overridden per port by ports.<id>.caller_id)."""
+        system = doc["system"]
+        country = self.settings.country or system["country"]
+        ports = doc.get("ports", {})
+        for ch in self.channels.values():
+            setting = ports.get(ch.id, {}).get("caller_id", system.get("caller_id", "auto"))
+            if isinstance(ch, FxsPort):
+                ch.configure(country=country, caller_id=setting, timezone=system["timezone"])
+            elif isinstance(ch, FxoPort):
+                ch.configure(country=country, caller_id=setting)
+
     def _media_event(self, ev: MediaEvent) -> None:
-        """Media-plane events: to the call engine, and tone supervision of analog lines."""
+        """Media-plane events: to the call engine, tone supervision and caller ID of
+        analog lines."""
+        if ev.kind == "caller_id":
+            line = self._channel_by_slot.get(ev.slot)
+            if isinstance(line, FxoPort) and ev.caller_id is not None:
+                line.caller_id_received(ev.caller_id)
+            return
         if self.engine is not None:
             self.engine.on_media_event(ev)
         if ev.kind == "tone_detected" and ev.tone in ("busy", "congestion"):

@@ -22,12 +22,13 @@ import wave
 from array import array
 from dataclasses import dataclass
 from os import PathLike
-from typing import TYPE_CHECKING, Literal, TypeAlias
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 from native._native import ffi, lib
 
 __all__ = [
     "CallerId",
+    "Receiver",
     "STANDARDS",
     "TIMING",
     "cid_decode_file",
@@ -37,6 +38,8 @@ __all__ = [
     "decode_message",
     "encode_message",
     "encode",
+    "label_fsk",
+    "result_to_caller_id",
 ]
 
 if TYPE_CHECKING:
@@ -303,6 +306,74 @@ def _char(c: bytes) -> str | None:
     return None if c == b"\x00" else c.decode("ascii")
 
 
+def result_to_caller_id(std: int, res: Any) -> CallerId:
+    """A CallerId from a C `cid_result_t` of a receiver of standard `std` (CID_*)."""
+    ok = res.status == lib.CID_OK
+    msg = res.msg
+    fsk = std != lib.CID_DTMF
+    return CallerId(
+        standard=_NAMES[std],
+        number=_text(msg.number) if ok else None,
+        name=_text(msg.name) if ok else None,
+        datetime=_text(msg.datetime) if ok else None,
+        absence=_char(msg.number_absence) if ok else None,
+        name_absence=_char(msg.name_absence) if ok else None,
+        valid=ok,
+        format=_FORMAT_NAMES.get(msg.format) if ok else None,
+        mark_hz=round(float(res.mark_hz), 1) if fsk else None,
+        level_dbm0=round(float(res.level_dbm0), 1) if fsk else None,
+        start_ms=int(res.start_sample) // 8,
+    )
+
+
+def label_fsk(r: CallerId) -> CallerId:
+    """Name an FSK result by its measured mark frequency (nearer 1200 Hz: bell202, nearer
+    1300 Hz: v23): each FSK receiver decodes the other's tones too."""
+    if r.mark_hz is None:
+        return r
+    near = min(_MARK_HZ, key=lambda k: abs(_MARK_HZ[k] - (r.mark_hz or 0.0)))
+    return CallerId(**{**r.__dict__, "standard": near})
+
+
+class Receiver:
+    """A streaming caller ID receiver (one C `cid_rx_t`): feed blocks of audio as they
+    arrive, get the messages completed in them. For a simulated phone's ear or a test;
+    the box's own lines use the media engine's per-slot receiver instead."""
+
+    def __init__(self, standard: Standard, threshold_dbm0: float | None = None) -> None:
+        self._std = _standard(standard)
+        self._rx = ffi.gc(lib.cid_rx_new(self._std), lib.cid_rx_free)
+        if self._rx == ffi.NULL:
+            raise MemoryError("cid_rx_new")
+        if threshold_dbm0 is not None and lib.cid_rx_set_threshold(self._rx,
+                                                                   threshold_dbm0) < 0:
+            raise ValueError(f"threshold {threshold_dbm0} dBm0 outside -70..0")
+        self._res = ffi.new("cid_result_t *")
+
+    def feed(self, pcm: object) -> list[CallerId]:
+        """Messages completed in this audio (valid=False: arrived but corrupt)."""
+        raw = _pcm_bytes(pcm)
+        n = len(raw) // 2
+        if n == 0:
+            return []
+        samples = ffi.from_buffer("int16_t[]", raw)
+        found: list[CallerId] = []
+        for at in range(0, n, _BLOCK):
+            k = min(_BLOCK, n - at)
+            if lib.cid_rx_block(self._rx, samples + at, k) > 0 and lib.cid_rx_get(
+                    self._rx, self._res) and self._res.status != lib.CID_UNSUPPORTED:
+                found.append(result_to_caller_id(self._std, self._res))
+        return found
+
+    def reset(self) -> None:
+        lib.cid_rx_reset(self._rx)
+
+    @property
+    def carrier(self) -> bool:
+        """FSK: True while a carrier is detected (a transmission is arriving)."""
+        return bool(lib.cid_rx_carrier(self._rx))
+
+
 def _run(std: int, raw: bytes, threshold_dbm0: float | None) -> list[CallerId]:
     rx = ffi.gc(lib.cid_rx_new(std), lib.cid_rx_free)
     if rx == ffi.NULL:
@@ -318,24 +389,7 @@ def _run(std: int, raw: bytes, threshold_dbm0: float | None) -> list[CallerId]:
         if lib.cid_rx_block(rx, samples + at, k) > 0 and lib.cid_rx_get(rx, res):
             if res.status == lib.CID_UNSUPPORTED:
                 continue
-            ok = res.status == lib.CID_OK
-            msg = res.msg
-            fsk = std != lib.CID_DTMF
-            found.append(
-                CallerId(
-                    standard=_NAMES[std],
-                    number=_text(msg.number) if ok else None,
-                    name=_text(msg.name) if ok else None,
-                    datetime=_text(msg.datetime) if ok else None,
-                    absence=_char(msg.number_absence) if ok else None,
-                    name_absence=_char(msg.name_absence) if ok else None,
-                    valid=ok,
-                    format=_FORMAT_NAMES.get(msg.format) if ok else None,
-                    mark_hz=round(float(res.mark_hz), 1) if fsk else None,
-                    level_dbm0=round(float(res.level_dbm0), 1) if fsk else None,
-                    start_ms=int(res.start_sample) // 8,
-                )
-            )
+            found.append(result_to_caller_id(std, res))
     ffi.release(rx)
     return found
 
@@ -359,12 +413,7 @@ def decode_all(
                     continue
                 fsk.remove(twin)
             fsk.append(r)
-    labelled = []
-    for r in fsk:
-        if r.mark_hz is not None:
-            near = min(_MARK_HZ, key=lambda k: abs(_MARK_HZ[k] - (r.mark_hz or 0.0)))
-            r = CallerId(**{**r.__dict__, "standard": near})
-        labelled.append(r)
+    labelled = [label_fsk(r) for r in fsk]
     found = labelled + _run(lib.CID_DTMF, raw, None)
     return sorted(found, key=lambda r: r.start_ms)
 

@@ -26,6 +26,8 @@ from types import TracebackType
 from typing import Any, Literal, TypeVar
 
 from native._native import ffi, lib
+from native.callerid import STANDARDS as CID_STANDARDS
+from native.callerid import CallerId, label_fsk, result_to_caller_id
 from native.dsp import DTMF_DIGITS, Pcm, ToneSegment, pcm_to_bytes, tone_segments_to_c
 
 __all__ = ["Codec", "MediaEngine", "MediaEvent", "ToneSegment"]
@@ -41,7 +43,7 @@ class Codec(enum.IntEnum):
 
 
 EventKind = Literal["dtmf_start", "dtmf_end", "playback_done", "tone_detected", "tone_ended",
-                    "silence"]
+                    "silence", "caller_id"]
 
 _EVENT_KINDS: dict[int, EventKind] = {
     lib.ME_EV_DTMF_START: "dtmf_start",
@@ -50,6 +52,7 @@ _EVENT_KINDS: dict[int, EventKind] = {
     lib.ME_EV_TONE_DETECTED: "tone_detected",
     lib.ME_EV_TONE_ENDED: "tone_ended",
     lib.ME_EV_SILENCE: "silence",
+    lib.ME_EV_CALLER_ID: "caller_id",
 }
 
 
@@ -62,6 +65,7 @@ class MediaEvent:
     digit: str | None
     time_ms: int
     tone: str | None = None   # for tone_detected / tone_ended: the tone's name
+    caller_id: CallerId | None = None   # for caller_id: the message received
 
 
 class MediaEngine:
@@ -91,6 +95,8 @@ class MediaEngine:
         self._tx = ffi.new("uint8_t[]", nslots * block)
         self._ev = ffi.new("me_event_t *")
         self._tone_names: dict[int, list[str]] = {}
+        self._cid_standard: dict[int, int] = {}
+        self._cid_res = ffi.new("cid_result_t *")
 
     # -- plumbing ----------------------------------------------------------------------
 
@@ -294,6 +300,28 @@ class MediaEngine:
         self._check(rc, "configure_cpd", slot)
         self._tone_names[slot] = list(tones)
 
+    def configure_cid(self, slot: int, standard: str | None,
+                      threshold_dbm0: float | None = None) -> None:
+        """Receive on-hook caller ID on a slot's rx audio ("bell202", "v23" or "dtmf";
+        None switches it off). Each message arrives as a ``caller_id`` event carrying a
+        `native.callerid.CallerId` (an FSK one labelled by its measured mark frequency)."""
+        self._slot(slot)
+        if standard is None:
+            std = -1
+        else:
+            if standard not in CID_STANDARDS:
+                raise ValueError(f"unknown caller ID standard {standard!r}: use one of "
+                                 f"{', '.join(CID_STANDARDS)} or None")
+            std = CID_STANDARDS[standard]
+        if threshold_dbm0 is not None and not -70.0 <= threshold_dbm0 < 0.0:
+            raise ValueError(f"threshold_dbm0 must be -70..0 (exclusive), got {threshold_dbm0}")
+        rc = self._call(lib.me_configure_cid, slot, std, float(threshold_dbm0 or 0.0))
+        self._check(rc, "configure_cid", slot)
+        if std < 0:
+            self._cid_standard.pop(slot, None)
+        else:
+            self._cid_standard[slot] = std
+
     # -- supervision and recording -----------------------------------------------------
 
     def whisper(self, slot: int, target: int | None) -> None:
@@ -376,6 +404,12 @@ class MediaEngine:
                     names = self._tone_names.get(ev.slot, [])
                     name = names[ev.value] if 0 <= ev.value < len(names) else str(ev.value)
                     out.append(MediaEvent(ev.slot, kind, None, int(ev.time_ms), name))
+                elif kind == "caller_id":
+                    std = self._cid_standard.get(ev.slot)
+                    if std is None or lib.me_cid_result(self._e, ev.slot, self._cid_res) != 1:
+                        continue
+                    cid = label_fsk(result_to_caller_id(std, self._cid_res))
+                    out.append(MediaEvent(ev.slot, kind, None, int(ev.time_ms), caller_id=cid))
                 else:
                     out.append(MediaEvent(ev.slot, kind, None, int(ev.time_ms)))
         return out

@@ -72,6 +72,18 @@ def heard(device: dict[str, Any]) -> str:
     return " · ".join(parts)
 
 
+def display_caller_id(cid: Any) -> str | None:
+    """What a caller ID display shows: "Name (number)", the number, or why it is absent."""
+    if not isinstance(cid, dict):
+        return str(cid) if cid else None
+    number, name = cid.get("number"), cid.get("name")
+    if not number:
+        number = {"P": "withheld", "O": "unavailable"}.get(str(cid.get("absence")))
+    if name and number:
+        return f"{name} ({number})"
+    return str(name or number) if (name or number) else None
+
+
 def phone_status(port: dict[str, Any], phone: dict[str, Any],
                  calls: list[dict[str, Any]], now: float) -> tuple[str, str, str, bool]:
     """(headline, badge tone, detail HTML, off-hook) of one phone as its user lives it."""
@@ -84,7 +96,8 @@ def phone_status(port: dict[str, Any], phone: dict[str, Any],
         if state == "alerting" or phone.get("ringing") or port.get("ringing"):
             # the number the phone's display shows, when the simulator reports it; else the
             # caller of the call ringing this port
-            shown = phone.get("caller_id") or (call.get("caller") if call else None)
+            shown = display_caller_id(phone.get("caller_id")) or (
+                call.get("caller") if call else None)
             return "Ringing", "ring", f"call from <b>{e(shown or 'unknown')}</b>", False
         return "On hook", "idle", "", False
     call_state = str(call.get("state", ""))

@@ -1,10 +1,25 @@
 """FXO port driver: one analog line from the phone company, on a DAA.
 
-Incoming calls: ringing voltage bursts are seen by the DAA; the first burst offers the call
-(ChannelSetup: an analog line carries no called number, so ``called`` is None and the call
-is routed by line). If the ringing stops for longer than ``RING_GONE_S`` before we answer,
-the caller gave up (ChannelReleased, NORMAL_CLEARING). Caller ID sent between the first and
-second ring is decoded by the media plane (a later step) and is not waited for here.
+Incoming calls: ringing voltage bursts are seen by the DAA. An analog line carries no
+called number (``called`` is None: the call is routed by line), and its caller ID is audio:
+the media engine runs an on-hook caller ID receiver on the port's slot (configured by this
+driver for the line's mode, see drivers/analog/callerid.py) and the box hands each message
+to :meth:`FxoPort.caller_id_received`. The call is offered (ChannelSetup) as soon as the
+caller is known:
+
+==========================================  ============================================
+ what happened                               ChannelSetup
+==========================================  ============================================
+ caller ID before the first ring (DT-AS,      on the first ring, with it
+ DTMF; within ``PENDING_CID_S``)
+ first ring, caller ID mode "off"             on the first ring, caller unknown
+ first ring, then caller ID                   when the caller ID arrives
+ first ring, no caller ID                     on the second ring, caller unknown
+==========================================  ============================================
+
+Ring bursts less than ``RING_BURST_GAP_S`` apart are one ring (the UK's double ring). If
+the ringing stops for longer than ``RING_GONE_S`` before we answer, the caller gave up
+(ChannelReleased, NORMAL_CLEARING, if the call was offered).
 
 Outgoing calls: seize (go off-hook), wait for dial tone, dial the number in-band as DTMF
 through the media engine, and report the call as alerting. Where the exchange reverses loop
@@ -22,6 +37,7 @@ import asyncio
 import logging
 from typing import Protocol
 
+from drivers.analog import callerid
 from drivers.analog.chips import DaaChip
 from drivers.channel import (
     Cause,
@@ -41,6 +57,8 @@ log = logging.getLogger(__name__)
 RING_GONE_S = 6.5          # longer than any country's ring pause
 DIAL_TONE_WAIT_S = 0.6     # seize-to-dial delay (dial tone detection comes with the CPD)
 CPC_MIN_S = 0.09           # a loop-current break at least this long is a disconnect
+RING_BURST_GAP_S = 1.0     # bursts closer than this are one ring (UK: 0.4 on 0.2 off 0.4 on)
+PENDING_CID_S = 8.0        # caller ID before ringing belongs to a first ring this soon after
 
 
 class InbandDialer(Protocol):
@@ -50,18 +68,49 @@ class InbandDialer(Protocol):
                   level_dbm0: float = -10.0) -> None: ...
 
 
+class CallerIdReceiver(Protocol):
+    """The media plane's per-slot on-hook caller ID receiver (MediaEngine fits)."""
+
+    def configure_cid(self, slot: int, standard: str | None,
+                      threshold_dbm0: float | None = None) -> None: ...
+
+
+class CallerIdMessage(Protocol):
+    """A received caller ID (native.callerid.CallerId fits)."""
+
+    @property
+    def number(self) -> str | None: ...
+
+    @property
+    def name(self) -> str | None: ...
+
+    @property
+    def absence(self) -> str | None: ...
+
+    @property
+    def valid(self) -> bool: ...
+
+
 class FxoPort(Channel):
     kind = ChannelKind.FXO
 
     def __init__(self, channel_id: str, slot: int, chip: DaaChip, dialer: InbandDialer,
-                 answer_on_polarity: bool = False) -> None:
+                 answer_on_polarity: bool = False, receiver: CallerIdReceiver | None = None,
+                 country: str = "EU", caller_id: str = "auto") -> None:
         super().__init__(channel_id, slot)
         self.chip = chip
         self.dialer = dialer
+        self.receiver = receiver
         self.answer_on_polarity = answer_on_polarity
+        self.country = country
+        self.caller_id_setting = caller_id
         self._ring_gone: asyncio.TimerHandle | None = None
         self._dial_task: asyncio.Task[None] | None = None
         self._loop_break_at: float | None = None
+        self._ring_off_at: float | None = None      # last end of ringing voltage
+        self._pending_cid: tuple[CallerIdMessage, float] | None = None  # before ringing
+        self._offered = False                       # ChannelSetup sent for this call
+        self.last_caller_id: dict[str, object] | None = None
         self.rings = 0
         chip.on_ring(self._on_ring)
         chip.on_polarity(self._on_polarity)
@@ -70,13 +119,36 @@ class FxoPort(Channel):
     async def start(self) -> None:
         self.chip.set_hook(False)
         self.state = ChannelState.IDLE
+        self._configure_receiver()
+
+    # -- settings -------------------------------------------------------------------------
+    def configure(self, country: str | None = None, caller_id: str | None = None) -> None:
+        """Live settings: the country (caller ID default) and the caller ID setting
+        (``callerid.SETTINGS``); the receiver follows at once."""
+        if caller_id is not None:
+            callerid.resolve(country or self.country, caller_id)     # ValueError if bad
+            self.caller_id_setting = caller_id
+        if country is not None:
+            self.country = country
+        self._configure_receiver()
+
+    @property
+    def caller_id_mode(self) -> callerid.Mode:
+        return "off" if self.receiver is None else callerid.resolve(self.country,
+                                                                    self.caller_id_setting)
+
+    def _configure_receiver(self) -> None:
+        if self.receiver is not None:
+            self.receiver.configure_cid(self.slot,
+                                        callerid.receiver_standard(self.caller_id_mode))
 
     async def stop(self) -> None:
         await self.release()
 
     # -- commands -------------------------------------------------------------------------
     async def place_call(
-        self, called: str | None, caller: str | None = None, caller_name: str | None = None
+        self, called: str | None, caller: str | None = None, caller_name: str | None = None,
+        *, caller_withheld: bool = False,
     ) -> None:
         if self.state is not ChannelState.IDLE:
             raise ChannelError(f"{self.id}: line busy ({self.state})")
@@ -112,9 +184,23 @@ class FxoPort(Channel):
         if self.state in (ChannelState.ACTIVE, ChannelState.ALERTING, ChannelState.OUTBOUND):
             self._far_released(cause)
 
+    def caller_id_received(self, cid: CallerIdMessage) -> None:
+        """The media plane decoded a caller ID message on this line."""
+        loop = asyncio.get_event_loop()
+        if not cid.valid:
+            log.info("caller ID arrived corrupt", extra={"port": self.id})
+            return
+        self.last_caller_id = {"number": cid.number, "name": cid.name,
+                               "absence": cid.absence}
+        if self.state is ChannelState.IDLE:
+            self._pending_cid = (cid, loop.time())       # data before the first ring
+        elif self.state is ChannelState.INBOUND and not self._offered:
+            self._offer(cid)
+
     def describe(self) -> dict[str, object]:
         d = super().describe()
-        d.update(off_hook=self.chip.off_hook, rings=self.rings)
+        d.update(off_hook=self.chip.off_hook, rings=self.rings,
+                 caller_id_mode=self.caller_id_mode, last_caller_id=self.last_caller_id)
         return d
 
     # -- internals ------------------------------------------------------------------------
@@ -132,23 +218,45 @@ class FxoPort(Channel):
 
     def _on_ring(self, ringing: bool, ts: float) -> None:
         if not ringing:
+            self._ring_off_at = ts
             return
+        loop = asyncio.get_event_loop()
         if self.state is ChannelState.IDLE:
             self.rings = 1
             self.state = ChannelState.INBOUND
-            self.emit(ChannelSetup(self.id, caller=None, called=None))
+            self._offered = False
+            pending, self._pending_cid = self._pending_cid, None
+            if pending is not None and loop.time() - pending[1] <= PENDING_CID_S:
+                self._offer(pending[0])
+            elif self.caller_id_mode == "off":
+                self._offer(None)
         elif self.state is ChannelState.INBOUND:
-            self.rings += 1
+            gap = None if self._ring_off_at is None else ts - self._ring_off_at
+            if gap is None or gap >= RING_BURST_GAP_S:
+                self.rings += 1
+                if not self._offered:
+                    log.info("no caller ID before the second ring", extra={"port": self.id})
+                    self._offer(None)
         else:
             return
         self._cancel_ring_gone()
-        loop = asyncio.get_event_loop()
         self._ring_gone = loop.call_later(RING_GONE_S, self._caller_gave_up)
+
+    def _offer(self, cid: CallerIdMessage | None) -> None:
+        self._offered = True
+        withheld = cid is not None and cid.absence == "P"
+        self.emit(ChannelSetup(self.id, caller=cid.number if cid else None,
+                               caller_name=cid.name if cid else None, called=None,
+                               caller_withheld=withheld))
 
     def _caller_gave_up(self) -> None:
         self._ring_gone = None
         if self.state is ChannelState.INBOUND:
-            self.emit(ChannelReleased(self.id, cause=Cause.NORMAL_CLEARING))
+            if self._offered:
+                self.emit(ChannelReleased(self.id, cause=Cause.NORMAL_CLEARING))
+            else:
+                log.info("the line stopped ringing before the call was offered",
+                         extra={"port": self.id})
             self._set_idle()
 
     def _on_polarity(self, polarity: int, ts: float) -> None:
@@ -190,5 +298,7 @@ class FxoPort(Channel):
         was = self.state
         self.state = ChannelState.IDLE
         self._loop_break_at = None
+        self._offered = False
+        self._pending_cid = None
         if was is not ChannelState.IDLE:
             self.emit(ChannelIdle(self.id))

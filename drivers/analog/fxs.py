@@ -17,15 +17,26 @@ from a hang-up). Pulses are counted into a digit that ends when the loop has sta
 for 300 ms (10 pulses = "0"), and reported as ChannelDigits.
 
 Ringing follows the country's cadence, switching the SLIC between RINGING and FORWARD feed;
-the phone going off-hook during ringing (ring trip) answers. The driver never touches audio:
-dial tone, ringback and busy tone are media-engine playbacks the call engine starts.
+the phone going off-hook during ringing (ring trip) answers. Dial tone, ringback and busy
+tone are media-engine playbacks the call engine starts; the one audio this driver plays
+itself is on-hook caller ID, because only it knows the ring cadence the data must fit in:
+the first ring cycle follows ``callerid.ring_program`` (data after the first ring, or line
+reversal + alert + data before it, per the country or the ``caller_id`` setting), and the
+encoded transmission is played on the port's slot through the injected `CallerIdSender`
+(the media engine). Going off-hook during the transmission stops it and answers.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from array import array
+from collections.abc import Callable
+from datetime import datetime, tzinfo
+from typing import Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from drivers.analog import callerid
 from drivers.analog.chips import LineFeed, SlicChip
 from drivers.channel import (
     Cause,
@@ -61,13 +72,34 @@ RING_CADENCES: dict[str, tuple[float, ...]] = {
 }
 
 
+_FEEDS = {"ringing": LineFeed.RINGING, "forward": LineFeed.FORWARD,
+          "reverse": LineFeed.REVERSE}
+
+
+class CallerIdSender(Protocol):
+    """The media plane's playback on a slot (native.media.MediaEngine fits)."""
+
+    def play_pcm(self, slot: int, pcm: callerid.PcmArray) -> None: ...
+
+    def stop_playback(self, slot: int) -> None: ...
+
+
 class FxsPort(Channel):
     kind = ChannelKind.FXS
 
-    def __init__(self, channel_id: str, slot: int, chip: SlicChip, country: str = "EU") -> None:
+    def __init__(self, channel_id: str, slot: int, chip: SlicChip, country: str = "EU",
+                 media: CallerIdSender | None = None, caller_id: str = "auto",
+                 timezone: str | None = None,
+                 wall_clock: Callable[[tzinfo | None], datetime] = datetime.now) -> None:
         super().__init__(channel_id, slot)
         self.chip = chip
         self.country = country
+        self.media = media
+        self.caller_id_setting = caller_id
+        self._tz: tzinfo | None = None
+        self._wall_clock = wall_clock
+        self.configure(timezone=timezone)
+        self._cid_until: float | None = None   # loop time the transmission in progress ends
         self._loop: asyncio.AbstractEventLoop | None = None
         self._off_hook = False            # debounced, as reported upward
         self._opened_at: float | None = None
@@ -79,6 +111,35 @@ class FxsPort(Channel):
         self.caller_id: tuple[str | None, str | None] | None = None
         self._locked_out = False          # released by us while the phone is still off-hook
         chip.on_hook_change(self._on_hook_change)
+
+    # -- settings -------------------------------------------------------------------------
+    def configure(self, country: str | None = None, caller_id: str | None = None,
+                  timezone: str | None = None) -> None:
+        """Live settings (country: cadence and caller ID default; caller_id: a
+        ``callerid.SETTINGS`` value; timezone for the date/time sent). Applies from the
+        next call; a call ringing now keeps its program."""
+        if caller_id is not None:
+            callerid.resolve(country or self.country, caller_id)     # ValueError if bad
+            self.caller_id_setting = caller_id
+        if country is not None:
+            self.country = country
+        if timezone is not None:
+            try:
+                self._tz = ZoneInfo(timezone)
+            except (ZoneInfoNotFoundError, ValueError):
+                log.warning("unknown time zone: caller ID sends local time",
+                            extra={"port": self.id, "timezone": timezone})
+                self._tz = None
+
+    @property
+    def caller_id_mode(self) -> callerid.Mode:
+        return "off" if self.media is None else callerid.resolve(self.country,
+                                                                  self.caller_id_setting)
+
+    @property
+    def caller_id_sending(self) -> bool:
+        """A caller ID transmission is on the line now."""
+        return self._cid_until is not None and self._loop_time() < self._cid_until
 
     # -- lifecycle ------------------------------------------------------------------------
     async def start(self) -> None:
@@ -96,16 +157,25 @@ class FxsPort(Channel):
 
     # -- commands -------------------------------------------------------------------------
     async def place_call(
-        self, called: str | None, caller: str | None = None, caller_name: str | None = None
+        self, called: str | None, caller: str | None = None, caller_name: str | None = None,
+        *, caller_withheld: bool = False,
     ) -> None:
         if self.state is not ChannelState.IDLE or self._off_hook:
             raise ChannelError(f"{self.id}: cannot ring, port is {self.state}"
                                + (" and off-hook" if self._off_hook else ""))
+        mode = self.caller_id_mode
+        data = array("h")
+        if mode != "off":
+            who = callerid.Presentation(caller or None, caller_name, caller_withheld)
+            try:
+                data = callerid.signal(mode, who, self._wall_clock(self._tz), self.country)
+            except ValueError as exc:   # a number the standard cannot carry: ring without
+                log.warning("caller ID not sent", extra={"port": self.id, "error": str(exc)})
         self.state = ChannelState.ALERTING
         self.caller_id = (caller, caller_name)
         self.ringing = True
-        self._ring_task = asyncio.create_task(self._ring(), name=f"ring-{self.id}")
-        log.info("ringing", extra={"port": self.id, "caller": caller})
+        self._ring_task = asyncio.create_task(self._ring(mode, data), name=f"ring-{self.id}")
+        log.info("ringing", extra={"port": self.id, "caller": caller, "caller_id": mode})
 
     async def answer(self) -> None:
         # An FXS phone answers by going off-hook; a call *from* the phone is already
@@ -127,24 +197,53 @@ class FxsPort(Channel):
     # -- observation ----------------------------------------------------------------------
     def describe(self) -> dict[str, object]:
         d = super().describe()
-        d.update(off_hook=self._off_hook, ringing=self.ringing)
+        d.update(off_hook=self._off_hook, ringing=self.ringing,
+                 caller_id_mode=self.caller_id_mode, caller_id_sending=self.caller_id_sending)
         return d
 
     # -- internals ------------------------------------------------------------------------
-    async def _ring(self) -> None:
+    async def _ring(self, mode: str, data: callerid.PcmArray) -> None:
         cadence = RING_CADENCES.get(self.country, RING_CADENCES["EU"])
         try:
+            for step in callerid.ring_program(mode, cadence, len(data) / 8000):
+                if step.action == "send":
+                    self._send_caller_id(data)
+                else:
+                    self.chip.set_linefeed(_FEEDS[step.feed or "forward"])
+                if step.hold_s > 0:
+                    await asyncio.sleep(step.hold_s)
             while True:
                 for i, duration in enumerate(cadence):
                     self.chip.set_linefeed(LineFeed.RINGING if i % 2 == 0 else LineFeed.FORWARD)
                     await asyncio.sleep(duration)
         except asyncio.CancelledError:
+            self._stop_caller_id()
             self.chip.set_linefeed(LineFeed.FORWARD)
             raise
+
+    def _send_caller_id(self, data: callerid.PcmArray) -> None:
+        if self.media is None or not data:
+            return
+        try:
+            self.media.play_pcm(self.slot, data)
+        except ValueError as exc:          # slot disabled or closed: ring without it
+            log.warning("caller ID not sent", extra={"port": self.id, "error": str(exc)})
+            return
+        self._cid_until = self._loop_time() + len(data) / 8000 + 0.1
+
+    def _stop_caller_id(self) -> None:
+        """Cut a transmission still in progress (the phone answered, or the call went)."""
+        until, self._cid_until = self._cid_until, None
+        if until is not None and self.media is not None and self._loop_time() < until:
+            try:
+                self.media.stop_playback(self.slot)
+            except ValueError:
+                pass
 
     def _stop_ringing(self) -> None:
         self.ringing = False
         self.caller_id = None
+        self._stop_caller_id()
         if self._ring_task is not None:
             self._ring_task.cancel()
             self._ring_task = None

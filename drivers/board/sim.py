@@ -17,10 +17,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Any
+from typing import Any, Protocol
 
-from drivers.analog.fxo import FxoPort, InbandDialer
-from drivers.analog.fxs import FxsPort
+from drivers.analog.fxo import CallerIdReceiver, FxoPort, InbandDialer
+from drivers.analog.fxs import CallerIdSender, FxsPort
 from drivers.board import PortSpec, default_layout
 from drivers.channel import Channel, ChannelKind
 from drivers.gsm.atengine import AtEngine
@@ -34,6 +34,10 @@ from drivers.sim.pri import SimPriSpan
 from native.media import Codec
 
 log = logging.getLogger(__name__)
+
+
+class MediaPlane(InbandDialer, CallerIdSender, CallerIdReceiver, Protocol):
+    """What the analog ports need of the media engine (native.media.MediaEngine fits)."""
 
 
 class SimGsmModule:
@@ -74,20 +78,23 @@ class SimBoard:
     def layout() -> list[PortSpec]:
         return default_layout()
 
-    async def start(self, dialer: InbandDialer) -> None:
+    async def start(self, media: MediaPlane) -> None:
+        """Build and start every port; `media` (the MediaEngine) plays and hears in-band
+        signals for the analog ports: DTMF dialing and caller ID."""
         for p in self.ports:
             if p.kind is ChannelKind.FXS:
                 slic = SimSlic()
                 phone = SimPhone(p.id, slic)
                 self.phones[p.id] = phone
                 self.highway.attach(p.slot, phone)
-                self.channels[p.id] = FxsPort(p.id, p.slot, slic, self.country)
+                self.channels[p.id] = FxsPort(p.id, p.slot, slic, self.country, media=media)
             elif p.kind is ChannelKind.FXO:
                 daa = SimDaa()
                 line = SimCoLine(p.id, daa, country=self.country)
                 self.lines[p.id] = line
                 self.highway.attach(p.slot, line)
-                self.channels[p.id] = FxoPort(p.id, p.slot, daa, dialer)
+                self.channels[p.id] = FxoPort(p.id, p.slot, daa, media, receiver=media,
+                                              country=self.country)
             elif p.kind is ChannelKind.GSM:
                 module = SimGsmModule(p.id, len(self.gsm) + 1)
                 self.gsm[p.id] = module
@@ -161,7 +168,10 @@ class SimBoardControl:
             raise KeyError(port)
         return n
 
-    async def trunk_call(self, port: str, caller: str | None, called: str | None = None) -> None:
+    async def trunk_call(self, port: str, caller: str | None, called: str | None = None,
+                         caller_name: str | None = None) -> None:
+        """A far end calls in; caller None: withheld. caller_name reaches an analog line's
+        caller ID only (the other simulated trunks carry no name)."""
         b = self.board
         if port in b.gsm:
             modem = b.gsm[port].modem
@@ -169,7 +179,7 @@ class SimBoardControl:
                 raise SimError(f"{port}: the module is already in a call")
             modem.incoming_call(caller)
         elif port in b.lines:
-            await b.lines[port].incoming_call(caller)
+            await b.lines[port].incoming_call(caller, caller_name)
         else:
             await b.span.incoming_call(self._bchan(port), caller, called)
 

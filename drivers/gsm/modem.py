@@ -743,7 +743,8 @@ class GsmChannel(Channel):
 
     # -- commands -----------------------------------------------------------------------
     async def place_call(
-        self, called: str | None, caller: str | None = None, caller_name: str | None = None
+        self, called: str | None, caller: str | None = None, caller_name: str | None = None,
+        *, caller_withheld: bool = False,
     ) -> None:
         """Dial ``called`` (``caller``/``caller_name`` cannot be set on a GSM trunk: the
         network presents the SIM's own number)."""

@@ -45,7 +45,8 @@ class PriBChannel(Channel):
         span.on_indication(bchan, self._on_indication)
 
     async def place_call(
-        self, called: str | None, caller: str | None = None, caller_name: str | None = None
+        self, called: str | None, caller: str | None = None, caller_name: str | None = None,
+        *, caller_withheld: bool = False,
     ) -> None:
         if self.state is not ChannelState.IDLE:
             raise ChannelError(f"{self.id}: B-channel busy ({self.state})")

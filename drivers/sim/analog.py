@@ -2,9 +2,13 @@
 
 `SimSlic` models the chip the FXS driver programs (line feed, loop-closure detection);
 `SimPhone` is the telephone on that line — a person picks it up, presses keys (DTMF
-audio), flashes, hangs up, and sees it ring. `SimDaa` models the FXO chip (hook relay,
-ring detector, polarity and loop-current sensing); `SimCoLine` is the exchange behind it,
-with a far-end caller who rings in, answers our calls, speaks DTMF and hangs up.
+audio), flashes, hangs up, and sees it ring and who calls: like a caller ID phone, it
+listens on-hook and decodes the caller ID in the audio it hears with the real receivers
+(FSK and DTMF), whatever the standard. `SimDaa` models the FXO chip (hook relay, ring
+detector, polarity and loop-current sensing); `SimCoLine` is the exchange behind it, with
+a far-end caller who rings in (the exchange sending caller ID the way the country's
+exchanges do, as audio in the line at its place in the ring cadence), answers our calls,
+speaks DTMF and hangs up.
 
 Hook and ring changes are delivered on the asyncio loop with the loop's timestamps, like
 the interrupt handler of a real chip driver would deliver them.
@@ -13,10 +17,16 @@ the interrupt handler of a real chip driver would deliver them.
 from __future__ import annotations
 
 import asyncio
+import time
+from array import array
 from collections.abc import Callable
+from datetime import datetime
+from typing import Any
 
+from drivers.analog import callerid
 from drivers.analog.chips import HookCallback, LineFeed
 from drivers.sim.parties import SimParty
+from native.callerid import CallerId, Receiver, label_fsk
 
 
 class SimError(ValueError):
@@ -30,13 +40,30 @@ class SimSlic:
         self.linefeed = LineFeed.OPEN
         self._loop_closed = False
         self._callback: HookCallback | None = None
-        self.ring_bursts = 0
+        self.ring_bursts = 0            # since power-up
+        self.call_bursts = 0            # of the call ringing now (or last)
+        self._ring_end = -1e9
+
+    RING_SESSION_GAP_S = 6.0    # longer without ringing: the next burst rings a new call
 
     # chip side (called by the FXS driver)
     def set_linefeed(self, mode: LineFeed) -> None:
+        now = time.monotonic()
         if mode is LineFeed.RINGING and self.linefeed is not LineFeed.RINGING:
             self.ring_bursts += 1
+            self.call_bursts = 1 if self.rings_ended(now) else self.call_bursts + 1
+        if self.linefeed is LineFeed.RINGING and mode is not LineFeed.RINGING:
+            self._ring_end = now
         self.linefeed = mode
+
+    def rings_ended(self, now: float) -> bool:
+        """No ringing now nor within RING_SESSION_GAP_S: a call ringing is over."""
+        return (self.linefeed is not LineFeed.RINGING
+                and now - self._ring_end > self.RING_SESSION_GAP_S)
+
+    def rings_of_this_call(self) -> int:
+        """Ring bursts of the call ringing now (0 before its first)."""
+        return 0 if self.rings_ended(time.monotonic()) else self.call_bursts
 
     @property
     def off_hook(self) -> bool:
@@ -55,11 +82,42 @@ class SimSlic:
 
 
 class SimPhone(SimParty):
-    """An analog phone on a `SimSlic`."""
+    """An analog phone on a `SimSlic`, with a caller ID display."""
 
     def __init__(self, name: str, slic: SimSlic) -> None:
         super().__init__(name)
         self.slic = slic
+        # Type 1 (on-hook) caller ID unit: one FSK receiver (it decodes Bell 202 and V.23
+        # alike; the mark frequency tells them apart) and one DTMF receiver.
+        self._cid_rx = (Receiver("v23"), Receiver("dtmf"))
+        self.caller_id: dict[str, Any] | None = None      # what the display shows
+
+    @property
+    def listening(self) -> bool:
+        return True             # on-hook the caller ID unit listens; off-hook the handset
+
+    def hear(self, pcm: array) -> None:
+        if self.active:
+            super().hear(pcm)
+            return
+        for rx in self._cid_rx:
+            for found in rx.feed(pcm):
+                self._show(found)
+
+    def speak(self, n: int) -> array:
+        if self.active:
+            return super().speak(n)
+        return array("h", bytes(2 * n))
+
+    def _show(self, cid: CallerId) -> None:
+        if not cid.valid:
+            return
+        cid = label_fsk(cid)
+        with self._lock:
+            # after_rings: ring bursts before it arrived (0: sent before the first ring)
+            self.caller_id = {"number": cid.number, "name": cid.name,
+                              "datetime": cid.datetime, "standard": cid.standard,
+                              "absence": cid.absence, "after_rings": self.slic.rings_of_this_call()}
 
     @property
     def off_hook(self) -> bool:
@@ -80,6 +138,10 @@ class SimPhone(SimParty):
         if not self.off_hook:
             raise SimError(f"{self.name}: the phone is already on-hook")
         self.active = False
+        with self._lock:
+            self.caller_id = None         # the call is over: the display goes back to idle
+        for rx in self._cid_rx:
+            rx.reset()
         self.slic.set_loop(False)
 
     async def flash(self, open_ms: int = 300) -> None:
@@ -106,8 +168,10 @@ class SimPhone(SimParty):
 
     def describe(self) -> dict[str, object]:
         d = super().describe()
+        with self._lock:
+            shown = dict(self.caller_id) if self.caller_id else None
         d.update(off_hook=self.off_hook, ringing=self.ringing, ring_bursts=self.slic.ring_bursts,
-                 linefeed=str(self.slic.linefeed))
+                 linefeed=str(self.slic.linefeed), caller_id=shown)
         return d
 
 
@@ -167,36 +231,84 @@ class SimCoLine(SimParty):
     no more: the port must hear it to let go of the line).
     """
 
-    RING_CADENCE = (1.0, 4.0)
-
     def __init__(self, name: str, daa: SimDaa, reverses_polarity: bool = False,
-                 clear_down: str = "cpc", country: str = "EU") -> None:
+                 clear_down: str = "cpc", country: str = "EU", clip: bool = True,
+                 caller_id: str = "auto") -> None:
         super().__init__(name)
         self.clear_down = clear_down
         self.country = country
+        self.clip = clip                # the line subscribes to caller ID presentation
+        self.caller_id = caller_id      # how the exchange sends it (callerid.SETTINGS)
         self.daa = daa
         daa.line = self
         self.reverses_polarity = reverses_polarity
         self.call_state = "idle"        # idle | ringing | dialing | alerting | active
         self.caller: str | None = None
+        self.caller_name: str | None = None
         self._ring_task: asyncio.Task[None] | None = None
+        self._cid_audio = array("h")     # caller ID still to send into the line
 
-    async def incoming_call(self, caller: str | None) -> None:
+    @property
+    def ring_cadence(self) -> tuple[float, ...]:
+        from drivers.analog.fxs import RING_CADENCES
+
+        return RING_CADENCES.get(self.country, RING_CADENCES["EU"])
+
+    @property
+    def listening(self) -> bool:
+        with self._lock:
+            sending = bool(self._cid_audio)
+        return self.active or sending
+
+    def speak(self, n: int) -> array:
+        with self._lock:
+            if self._cid_audio:
+                out = self._cid_audio[:n]
+                del self._cid_audio[:n]
+                return out + array("h", bytes(2 * (n - len(out))))
+        return super().speak(n)
+
+    async def incoming_call(self, caller: str | None, name: str | None = None) -> None:
+        """A call rings in; caller None: the caller withheld the number."""
         if self.call_state != "idle" or self.daa.off_hook:
             raise SimError(f"{self.name}: the line is busy ({self.call_state})")
         self.caller = caller
+        self.caller_name = name
         self.call_state = "ringing"
-        self._ring_task = asyncio.create_task(self._ring())
+        mode = callerid.resolve(self.country, self.caller_id) if self.clip else "off"
+        data = callerid.signal(mode, callerid.Presentation(caller, name, caller is None),
+                               datetime.now(), self.country) if mode != "off" else array("h")
+        self._ring_task = asyncio.create_task(self._ring(mode, data))
 
-    async def _ring(self) -> None:
+    async def _ring(self, mode: str, data: array) -> None:
+        reversed_ = False
         try:
+            for step in callerid.ring_program(mode, self.ring_cadence, len(data) / 8000):
+                if step.action == "send":
+                    with self._lock:
+                        self._cid_audio = array("h", data)
+                elif step.feed == "ringing":
+                    self.daa.ring_voltage(True)
+                elif step.feed == "reverse":
+                    reversed_ = True
+                    self.daa.polarity(-1)
+                else:
+                    self.daa.ring_voltage(False)
+                    if reversed_:
+                        reversed_ = False
+                        self.daa.polarity(+1)
+                if step.hold_s > 0:
+                    await asyncio.sleep(step.hold_s)
             while True:
-                self.daa.ring_voltage(True)
-                await asyncio.sleep(self.RING_CADENCE[0])
-                self.daa.ring_voltage(False)
-                await asyncio.sleep(self.RING_CADENCE[1])
+                for i, duration in enumerate(self.ring_cadence):
+                    self.daa.ring_voltage(i % 2 == 0)
+                    await asyncio.sleep(duration)
         except asyncio.CancelledError:
+            with self._lock:
+                self._cid_audio = array("h")
             self.daa.ring_voltage(False)
+            if reversed_:
+                self.daa.polarity(+1)
             raise
 
     def _stop_ring(self) -> None:
@@ -257,5 +369,6 @@ class SimCoLine(SimParty):
 
     def describe(self) -> dict[str, object]:
         d = super().describe()
-        d.update(call_state=self.call_state, caller=self.caller, line_off_hook=self.daa.off_hook)
+        d.update(call_state=self.call_state, caller=self.caller, caller_name=self.caller_name,
+                 clip=self.clip, line_off_hook=self.daa.off_hook)
         return d

@@ -22,7 +22,10 @@ _SILENCE = {Codec.ALAW: 0xD5, Codec.ULAW: 0xFF}
 
 
 class AudioDevice(Protocol):
-    active: bool
+    @property
+    def listening(self) -> bool:
+        """Connected to the line this tick (a phone's caller ID unit listens on-hook)."""
+        ...
 
     def hear(self, pcm: array) -> None: ...
 
@@ -74,7 +77,7 @@ class SimHighway:
         with self._lock:
             devices = list(self._devices.items())
         for slot, dev in devices:
-            if not dev.active:
+            if not dev.listening:
                 continue
             dev.hear(decode(tx[slot * b:(slot + 1) * b]))
             rx[slot * b:(slot + 1) * b] = encode(dev.speak(b))

@@ -55,6 +55,11 @@ class SimParty:
         self._active = value
 
     @property
+    def listening(self) -> bool:
+        """The highway exchanges audio with the party this tick."""
+        return self._active
+
+    @property
     def speaking(self) -> bool:
         with self._lock:
             return bool(self._gen.busy)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from firmware.calls.numbering import COS_LEVELS
+from firmware.numbers import MalformedNumber, normalize_number
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +160,7 @@ class Dialplan:
     park_timeout_s: int = 60
     voicemail: VoicemailPolicy = field(default_factory=VoicemailPolicy)
     record_beep: bool = False
+    directory: dict[str, str] = field(default_factory=dict)   # canonical number -> name
 
     @classmethod
     def from_document(cls, doc: dict[str, Any], port_ids: list[str]) -> Dialplan:
@@ -229,7 +231,25 @@ class Dialplan:
                 max_calls_per_hour_extension=int(sec.get("max_calls_per_hour_extension", 30)),
                 max_calls_per_hour_trunk=int(sec.get("max_calls_per_hour_trunk", 120)),
                 max_call_s=int(sec.get("max_call_s", 3600)))
+        for entry in doc.get("directory", []):
+            plan.directory[plan._directory_key(str(entry["number"]))] = str(entry["name"])
         return plan
+
+    def _directory_key(self, number: str) -> str:
+        try:
+            return normalize_number(number, self.country)
+        except MalformedNumber:
+            return number
+
+    def caller_name(self, number: str | None) -> str | None:
+        """The name caller ID shows for a number (caller-ID-with-name): the extension's
+        own name, else the directory's entry for it (any spelling of the same number)."""
+        if not number:
+            return None
+        ext = self.extensions.get(number)
+        if ext is not None:
+            return ext.name or None
+        return self.directory.get(self._directory_key(number))
 
     def route_inbound(self, trunk: str | None, called: str | None,
                       caller: str | None) -> InboundRoute | None:

@@ -119,6 +119,8 @@ class Call:
     caller: str
     start: float
     origin: Leg
+    caller_name: str | None = None    # as the trunk presented it (caller ID with name)
+    caller_withheld: bool = False     # the caller asked for privacy (caller ID 'P')
     inbox: Inbox = field(default_factory=Inbox)
     legs: list[Leg] = field(default_factory=list)
     called: str = ""
@@ -336,6 +338,7 @@ class CallEngine:
             script = self._phone_originates(call)
         else:
             call.called = ev.called or ""
+            call.caller_name, call.caller_withheld = ev.caller_name, ev.caller_withheld
             call.trunk = self.dialplan.trunk_of_port.get(ch.id)
             script = self._trunk_inbound(call, ev)
         call.task = asyncio.get_running_loop().create_task(self._run(call, script),
@@ -414,7 +417,10 @@ class CallEngine:
 
         async def go() -> None:
             try:
-                await ch.place_call(number, caller or None, caller_name)
+                # caller ID with name: the given name, else the directory's, else the trunk's
+                name = caller_name or self.dialplan.caller_name(caller) or call.caller_name
+                await ch.place_call(number, caller or None, name,
+                                    caller_withheld=call.caller_withheld)
             except ChannelError as exc:
                 log.warning("could not place call", extra={"port": ch.id, "error": str(exc)})
                 if self._legs.get(ch.id, (None, None))[1] is leg:

@@ -41,6 +41,7 @@ from jsonschema.exceptions import ValidationError as _SchemaError
 
 from firmware.config import outbound_schema
 from firmware.config.errors import ConfigError, ConfigValidationError, ValidationIssue
+from firmware.numbers import MalformedNumber, normalize_number
 
 SCHEMA_VERSION: Final = 1
 
@@ -57,6 +58,9 @@ _TARGET_SECTION: Final = {"extension": "extension", "ring_group": "ring_group",
 _EXTERNAL_NUMBER: Final = re.compile(r"^\+?[0-9]{2,20}$")
 _PROMPT_NAME: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 COS_LEVELS: Final = ("internal", "local", "national", "mobile", "international")
+# On-hook caller ID on analog ports (drivers/analog/callerid.py has the per-country table
+# that "auto" follows and the timing of each mode).
+CALLER_ID_MODES: Final = ("auto", "bell202", "v23", "v23-dtas", "dtmf", "off")
 RING_STRATEGIES: Final = ("ringall", "sequential", "cascading")
 
 _ID: Final = {"type": "string", "pattern": "^[a-z0-9][a-z0-9_.-]{0,31}$"}
@@ -100,13 +104,26 @@ DOCUMENT_SCHEMA: Final[dict[str, Any]] = {
                     "country": {"type": "string", "pattern": "^[A-Z]{2}$"},
                     "timezone": {"type": "string", "minLength": 1, "maxLength": 64},
                     "language": {"type": "string", "pattern": "^[a-z]{2}(-[A-Z]{2})?$"},
+                    # caller ID on the analog ports; default "auto" (by country)
+                    "caller_id": {"enum": list(CALLER_ID_MODES)},
                 },
             ),
             # Per-port settings; keys are port ids (checked against the board in code).
             "ports": {
                 "type": "object",
                 "additionalProperties": _closed(
-                    [], {"enabled": {"type": "boolean"}, "label": _LABEL}
+                    [], {"enabled": {"type": "boolean"}, "label": _LABEL,
+                         # analog ports only: overrides system.caller_id
+                         "caller_id": {"enum": list(CALLER_ID_MODES)}}
+                ),
+            },
+            # Names for outside numbers: caller ID with name on the phones.
+            "directory": {
+                "type": "array",
+                "items": _closed(
+                    ["number", "name"],
+                    {"number": {"type": "string", "pattern": r"^\+?[0-9]{2,20}$"},
+                     "name": {"type": "string", "minLength": 1, "maxLength": 50}},
                 ),
             },
             "extensions": {
@@ -488,9 +505,14 @@ def _semantic_issues(doc: Mapping[str, Any], known_ports: frozenset[str]) -> lis
 
     ports = doc.get("ports")
     if isinstance(ports, dict):
-        for port in ports:
+        for port, settings in ports.items():
             if port not in known_ports:
                 issue(["ports", port], f"unknown port {_quote(port)}")
+            elif (isinstance(settings, dict) and "caller_id" in settings
+                  and port_kind(port) not in ("fxs", "fxo")):
+                issue(["ports", port, "caller_id"],
+                      f"caller ID is an analog port setting: {_quote(port)} is not an "
+                      "FXS or FXO port")
 
     # Extensions: unique numbers, each on its own FXS port.
     extensions: dict[str, int] = {}
@@ -516,6 +538,27 @@ def _semantic_issues(doc: Mapping[str, Any], known_ports: frozenset[str]) -> lis
             )
         else:
             port_owner[port] = f"extension {_quote(number or '?')}"
+
+    # Directory: one name per number (however it is spelled), none for an extension.
+    country = _str(system, "country") if isinstance(system, dict) else None
+    listed: dict[str, int] = {}
+    for i, entry in _items(doc, "directory"):
+        number = _str(entry, "number")
+        if number is None:
+            continue
+        if number in extensions:
+            issue(["directory", i, "number"],
+                  f"{_quote(number)} is an extension: its name comes from the extension")
+            continue
+        try:
+            canonical = normalize_number(number, country or "RU")
+        except MalformedNumber:
+            canonical = number
+        if canonical in listed:
+            issue(["directory", i, "number"],
+                  f"{_quote(number)} is already listed as directory[{listed[canonical]}]")
+        else:
+            listed[canonical] = i
 
     # Trunks: unique ids, each on its own line port, a span or a span's channel.
     trunks: set[str] = set()

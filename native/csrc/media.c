@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "callerid.h"
 #include "dtmf.h"
 #include "g711.h"
 #include "media.h"
@@ -29,6 +30,10 @@ typedef struct {
     int16_t *rec;          /* recording ring: ME_REC_FRAMES stereo frames, NULL = no tap */
     int rec_head, rec_count;
     uint32_t rec_dropped;
+    cid_rx_t *cid;         /* on-hook caller ID receiver, NULL = off */
+    int64_t cid_base;      /* engine sample index where the receiver's stream began */
+    cid_result_t cid_res;  /* the last message received (see me_cid_result) */
+    int cid_has;           /* cid_res not yet fetched */
 } me_slot_t;
 
 struct me_engine_s {
@@ -122,6 +127,7 @@ void me_free(me_engine_t *e)
         free(e->slots[i].rec);
         echo_can_free(e->slots[i].ec);
         cpt_det_free(e->slots[i].cpd);
+        cid_rx_free(e->slots[i].cid);
     }
     free(e->lin_tx);
     free(e->acc);
@@ -295,6 +301,46 @@ int me_configure_cpd(me_engine_t *e, int slot, const cpt_tone_t *tones, int nton
     s->cpd = det;
     s->cpd_base = e->samples;
     return 0;
+}
+
+int me_configure_cid(me_engine_t *e, int slot, int standard, float threshold_dbm0)
+{
+    me_slot_t *s;
+    cid_rx_t *rx = NULL;
+
+    if (bad_slot(e, slot))
+        return ME_ESLOT;
+    if (standard != -1) {
+        rx = cid_rx_new(standard);
+        if (rx == NULL)
+            return ME_EINVAL;
+        if (threshold_dbm0 != 0.0f && cid_rx_set_threshold(rx, threshold_dbm0) < 0) {
+            cid_rx_free(rx);
+            return ME_EINVAL;
+        }
+    }
+    s = &e->slots[slot];
+    cid_rx_free(s->cid);
+    s->cid = rx;
+    s->cid_base = e->samples;
+    s->cid_has = 0;
+    return 0;
+}
+
+int me_cid_result(me_engine_t *e, int slot, cid_result_t *out)
+{
+    me_slot_t *s;
+
+    if (bad_slot(e, slot))
+        return ME_ESLOT;
+    if (out == NULL)
+        return ME_EINVAL;
+    s = &e->slots[slot];
+    if (!s->cid_has)
+        return 0;
+    *out = s->cid_res;
+    s->cid_has = 0;
+    return 1;
 }
 
 int me_whisper(me_engine_t *e, int slot, int target)
@@ -513,6 +559,14 @@ int me_tick(me_engine_t *e, const uint8_t *rx, uint8_t *tx, size_t len)
         if (!s->enabled)
             continue;
         g711_decode(s->codec, lin, rx + (size_t) i * b, b);
+        /* Caller ID sees the line as it arrives: on-hook nothing is sent, so there is no
+         * echo to cancel, and the canceller's NLP must not touch the FSK. */
+        if (s->cid != NULL && cid_rx_block(s->cid, lin, b) > 0
+            && cid_rx_get(s->cid, &s->cid_res) && s->cid_res.status != CID_UNSUPPORTED) {
+            s->cid_has = 1;
+            push_event(e, i, ME_EV_CALLER_ID, s->cid_res.status,
+                       (s->cid_base + s->cid_res.end_sample) / 8);
+        }
         if (s->ec != NULL)
             echo_can_process(s->ec, e->lin_tx + (size_t) i * b, lin, lin, b);
         if (s->cpd != NULL) {

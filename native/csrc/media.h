@@ -37,7 +37,14 @@
  * owner drains it with me_record_read() at least every ME_REC_FRAMES / 8 ms, or the
  * oldest frames are dropped and counted.
  *
- * Per-slot pipeline, in the order of the tick: decode -> line echo canceller (echo.h; the
+ * Caller ID: a slot may run an on-hook caller ID receiver (callerid.h: Bell 202, V.23 or
+ * DTMF) on its decoded rx audio, before the echo canceller. A complete message queues
+ * ME_EV_CALLER_ID (value: its status; time: the end of the message) and is kept in the
+ * slot until me_cid_result() fetches it; a later message replaces an unfetched one, so
+ * fetch it when the event is polled. Messages of a type other than call set-up are
+ * ignored.
+ *
+ * Per-slot pipeline, in the order of the tick: decode -> caller ID -> line echo canceller (echo.h; the
  * reference is what the slot sent on the previous tick, so the echo path seen by the
  * canceller includes one tick of highway latency) -> detectors (DTMF, call-progress tones
  * (cpt.h)) -> mixing and playback -> encode. Echo cancelling and tone detection are off
@@ -49,6 +56,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "callerid.h"
 #include "cpt.h"
 #include "echo.h"
 #include "tone.h"
@@ -75,7 +83,8 @@ enum {
     ME_EV_PLAYBACK_DONE = 3,
     ME_EV_TONE_DETECTED = 4,   /* value: the cpt_tone_t id */
     ME_EV_TONE_ENDED = 5,      /* value: the cpt_tone_t id */
-    ME_EV_SILENCE = 6          /* value: -1 */
+    ME_EV_SILENCE = 6,         /* value: -1 */
+    ME_EV_CALLER_ID = 7        /* value: the CID_OK.. status; fetch with me_cid_result */
 };
 
 typedef struct {
@@ -108,6 +117,14 @@ int me_configure_echo(me_engine_t *e, int slot, int tail_ms, int options);
  * threshold / silence level in dBm0, silence_ms 0 = no silence events (see cpt_det_set). */
 int me_configure_cpd(me_engine_t *e, int slot, const cpt_tone_t *tones, int ntones,
                      float threshold_dbm0, float silence_dbm0, int silence_ms);
+
+/* On-hook caller ID receiver on a slot's rx audio: standard CID_BELL202 / CID_V23 /
+ * CID_DTMF, or -1 to switch it off (and free it). threshold_dbm0 is the FSK carrier-detect
+ * level (-70..0 dBm0; 0 keeps the receiver's default). Restarts the receiver and forgets
+ * any unfetched result. Allocates: call it outside the tick. */
+int me_configure_cid(me_engine_t *e, int slot, int standard, float threshold_dbm0);
+/* Copy the slot's last unfetched caller ID message into *out: 1, or 0 when there is none. */
+int me_cid_result(me_engine_t *e, int slot, cid_result_t *out);
 
 /* Conference membership: conf 0 leaves. */
 int me_join(me_engine_t *e, int slot, uint32_t conf, int listen_only);

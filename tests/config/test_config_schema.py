@@ -319,3 +319,34 @@ def test_damaged_documents_give_issues_not_exceptions(
         doc[section] = value
     issues = find_issues(doc, SIM_BOARD)
     assert all(isinstance(i, ValidationIssue) for i in issues)
+
+
+def test_caller_id_settings() -> None:
+    doc = sample()
+    doc["system"]["caller_id"] = "v23-dtas"
+    doc["ports"]["fxo1"] = {"caller_id": "off"}
+    doc["ports"]["fxs2"] = {"caller_id": "dtmf"}
+    assert messages(doc) == []
+    doc["system"]["caller_id"] = "fsk"
+    doc["ports"]["gsm1"] = {"caller_id": "v23"}
+    found = messages(doc)
+    assert len(found) == 2
+    assert found[0].startswith("system.caller_id: 'fsk' is not one of")
+    assert found[1] == ('ports.gsm1.caller_id: caller ID is an analog port setting: "gsm1" '
+                        "is not an FXS or FXO port")
+
+
+def test_directory() -> None:
+    doc = sample()
+    doc["directory"] = [{"number": "+79161234567", "name": "Ivan Petrov"},
+                        {"number": "84951234567", "name": "ACME"}]
+    assert messages(doc) == []
+    doc["directory"] += [{"number": "89161234567", "name": "Ivan again"},
+                         {"number": "101", "name": "Not here"},
+                         {"number": "12ab", "name": "Bad"}]
+    found = messages(doc)
+    assert found == [
+        "directory[4].number: '12ab' does not match '^\\\\+?[0-9]{2,20}$'",
+        'directory[2].number: "89161234567" is already listed as directory[0]',
+        'directory[3].number: "101" is an extension: its name comes from the extension',
+    ]

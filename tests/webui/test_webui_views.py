@@ -173,6 +173,9 @@ async def test_sim_page_escapes_device_strings(admin: Browser, box: FakeBox) -> 
     ({"off_hook": True}, {"state": "releasing"}, [], "Busy tone"),
     ({"off_hook": False, "ringing": True, "caller_id": "555"}, {"state": "alerting"}, [],
      "Ringing"),
+    ({"off_hook": False, "ringing": True, "caller_id": {"number": "555", "name": "Ann",
+                                                          "datetime": None, "standard": "v23"}},
+     {"state": "alerting"}, [], "Ringing"),
 ])
 def test_phone_headlines(phone: dict[str, Any], port: dict[str, Any],
                          calls: list[dict[str, Any]], expected: str) -> None:
