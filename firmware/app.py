@@ -4,8 +4,18 @@ This is the one place that chooses a backend (simulated board or hardware), open
 stores, starts the media plane and the call engine, and owns start-up and shutdown order:
 
     start:  data dir → board layout → config store (first-boot defaults) → event store
-            → media engine → board ports → call engine → media thread
-    stop:   calls released (records written) → ports closed → media thread → stores
+            → media engine → board ports (GSM: SMS listeners, saved SMS parts, recovery
+            log) → SIM trunks (limits from the configuration) → call engine (with the SIM
+            trunk policy) → SIM period tick → media thread
+    stop:   SIM tick → calls released (records written) → ports closed → media thread
+            → stores
+
+SIM trunks (firmware/trunks): the call engine asks :class:`SimTrunkPolicy` which SIM an
+outbound call takes and for its permit; limits come from ``trunks[].sim`` and are applied
+again on every committed revision; a SIM disabled for quota is an engine alert; ``tick()``
+runs every :data:`SIM_TICK_S` to re-enable SIMs at their period's end.  SMS: received and
+sent messages are stored (sent ones with their TP-MR references, their status updated by
+status reports) and published to ``subscribe()`` queues.
 
 `Box` is also the implementation of the service façade (firmware.service.BoxService) that
 the web UI, the console and the cloud link call.
@@ -16,8 +26,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import functools
 import logging
 import os
+import re
 import time
 from dataclasses import asdict, dataclass, is_dataclass
 from pathlib import Path
@@ -27,21 +39,29 @@ from drivers.analog.fxo import FxoPort
 from drivers.board import PortSpec, known_port_ids
 from drivers.board.sim import SimBoard
 from drivers.channel import Cause, Channel, ChannelKind
+from drivers.gsm.atengine import GsmError
 from drivers.gsm.modem import GsmChannel
-from drivers.gsm.sms import ReceivedSms
+from drivers.gsm.pdu import SmsStatusReport
+from drivers.gsm.recovery import ResetRecord
+from drivers.gsm.sms import ReceivedSms, SentSms, SmsSendError
 from drivers.sim.analog import SimError
 from firmware import __version__
 from firmware.calls.dialplan import Dialplan
 from firmware.calls.engine import CallEngine
 from firmware.config import ConfigStore, default_document
 from firmware.media import MediaRuntime
-from firmware.service import BadRequest, NotFound, ServiceError
+from firmware.service import BadRequest, NotFound, Refused, ServiceError, Unavailable
 from firmware.store import Cdr, EventStore, SmsRecord
+from firmware.trunks import SimTrunkPolicy, SimTrunks, TrunkRefused, limits_from_document
 from native.media import Codec, MediaEngine, MediaEvent
 
 log = logging.getLogger(__name__)
 
 BLOCK = 160   # samples per media tick: 20 ms at 8 kHz
+SIM_TICK_S = 60.0   # SIMs disabled for quota come back within this of their period's end
+SMS_TO = re.compile(r"^\+?[0-9]{3,20}$")
+SMS_MAX_CHARS = 1530  # ten parts of 7-bit text: a longer message is a mistake
+SENT_REMEMBERED = 512  # sent messages whose status reports are matched in memory
 
 
 class StartupError(Exception):
@@ -163,6 +183,10 @@ class Box:
         self._subscribers: set[asyncio.Queue[dict[str, Any]]] = set()
         self.channels: dict[str, Channel] = {}
         self._channel_by_slot: dict[int, Channel] = {}
+        self.sim_trunks: SimTrunks | None = None
+        self.trunk_policy: SimTrunkPolicy | None = None
+        self._sim_tick: asyncio.Task[None] | None = None
+        self._sent: dict[int, tuple[SentSms, int]] = {}  # id(sent) → (sent, stored id)
 
     # -- lifecycle ------------------------------------------------------------------------
     async def start(self) -> None:
@@ -202,16 +226,27 @@ class Box:
         await self.board.start(self.media)
         self.channels = dict(self.board.channels)
         self._channel_by_slot = {ch.slot: ch for ch in self.channels.values()}
-        for channel in self.channels.values():
-            if isinstance(channel, GsmChannel):  # received SMS → store + cloud outbox
-                channel.modem.sms.on_received(self._store_sms)
+        gsm = {pid: ch for pid, ch in self.channels.items() if isinstance(ch, GsmChannel)}
+        for channel in gsm.values():
+            sms = channel.modem.sms
+            sms.on_received(self._store_sms)  # received SMS → store + cloud outbox
+            sms.on_status(self._sms_status)
+            sms.use_part_store(self.store)    # direct parts survive a restart
+        for port, recovery in self.board.recoveries.items():
+            recovery.on_reset(functools.partial(self._gsm_reset, port))
+        self.sim_trunks = SimTrunks(self.store)
+        self.trunk_policy = SimTrunkPolicy(
+            self.sim_trunks, lambda port: gsm[port].modem.iccid if port in gsm else None)
+        self.trunk_policy.configure(limits_from_document(doc))
+        self.sim_trunks.on_change(self._sim_changed)
         port_ids = [p.id for p in ports]
         self.engine = CallEngine(self.channels, self.media, self._store_cdr,
-                                 Dialplan.from_document(doc, port_ids))
+                                 Dialplan.from_document(doc, port_ids),
+                                 trunk_policy=self.trunk_policy)
         self.engine.add_listener(self._publish)
-        self.config.subscribe(
-            lambda old, new: self.engine.apply(Dialplan.from_document(new, port_ids))
-            if self.engine else None)
+        self.config.subscribe(lambda old, new: self._apply(new, port_ids))
+        self._sim_tick = asyncio.get_running_loop().create_task(self._tick_sims(),
+                                                                name="sim-trunk-tick")
         self.runtime = MediaRuntime(self.media, self.board.highway, asyncio.get_running_loop(),
                                     self._media_event)
         self.runtime.start()
@@ -219,7 +254,28 @@ class Box:
         log.info("box started", extra={"ports": len(ports), "simulated": s.simulated,
                                        "config_revision": self.config.revision})
 
+    def _apply(self, doc: dict[str, Any], port_ids: list[str]) -> None:
+        """A committed revision, live: routing tables and SIM limits."""
+        if self.engine is not None:
+            self.engine.apply(Dialplan.from_document(doc, port_ids))
+        if self.trunk_policy is not None:
+            self.trunk_policy.configure(limits_from_document(doc))
+
+    async def _tick_sims(self) -> None:
+        while True:
+            await asyncio.sleep(SIM_TICK_S)
+            if self.sim_trunks is not None:
+                try:
+                    self.sim_trunks.tick()
+                except Exception:
+                    log.exception("SIM trunk tick failed")
+
     async def stop(self) -> None:
+        if self._sim_tick is not None:
+            self._sim_tick.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sim_tick
+            self._sim_tick = None
         if self.engine is not None:
             await self.engine.shutdown()
         if self.board is not None:
@@ -255,12 +311,42 @@ class Box:
         """A received SMS (or its raw PDUs, if undecodable) → the store and, in the same
         transaction, the cloud outbox (topic "sms").  Raising keeps it on the module."""
         assert self.store is not None
-        self.store.add_sms(SmsRecord(
+        sms_id = self.store.add_sms(SmsRecord(
             ts=time.time(), direction="in", modem=sms.modem, peer=sms.sender, text=sms.text,
             encoding=sms.encoding, iccid=sms.iccid, imei=sms.imei,
             sent_ts=None if sms.timestamp is None else sms.timestamp.isoformat(),
             smsc=sms.smsc, parts=sms.parts, missing=list(sms.missing), error=sms.error,
             raw_pdus=list(sms.raw_pdus)), outbox_topic="sms")
+        self._publish({"type": "sms", "direction": "in", "id": sms_id, "modem": sms.modem,
+                       "peer": sms.sender})
+
+    def _sms_status(self, sent: SentSms, report: SmsStatusReport) -> None:
+        """A status report matched to a message we sent: its stored status follows."""
+        entry = self._sent.get(id(sent))
+        if entry is None or entry[0] is not sent or self.store is None:
+            return
+        status = sent.state
+        self.store.set_sms_status(entry[1], status)
+        log.info("SMS status", extra={"sms": entry[1], "status": status,
+                                      "report": report.status_text})
+        self._publish({"type": "sms_status", "id": entry[1], "status": status})
+
+    def _gsm_reset(self, port: str, record: ResetRecord) -> None:
+        """Every recovery step on a GSM module → the event log, and the live events."""
+        data = record.to_json()
+        if self.store is not None:
+            self.store.log_event("gsm_reset", port, data, ts=record.ts)
+        self._publish({"type": "gsm_reset", "port": port, **data})
+
+    def _sim_changed(self, iccid: str, enabled: bool, reason: str) -> None:
+        port = self.trunk_policy.port_of(iccid) if self.trunk_policy else None
+        if not enabled and self.engine is not None:
+            self.engine.alert("SIM disabled", iccid=iccid, port=port, reason=reason)
+        else:
+            log.info("SIM enabled again", extra={"iccid": iccid, "port": port,
+                                                 "reason": reason})
+        self._publish({"type": "sim", "iccid": iccid, "port": port, "enabled": enabled,
+                       "reason": reason})
 
     def _store_cdr(self, record: dict[str, Any]) -> None:
         assert self.store is not None
@@ -302,6 +388,71 @@ class Box:
         assert self.store is not None
         rows = self.store.cdrs(since=since, until=until, limit=limit, offset=offset)
         return [asdict(r) if is_dataclass(r) else dict(r) for r in rows]  # type: ignore[arg-type]
+
+    # -- SMS --------------------------------------------------------------------------------
+    def _gsm_channel(self, port_or_iccid: str) -> GsmChannel:
+        ch = self.channels.get(port_or_iccid)
+        if isinstance(ch, GsmChannel):
+            return ch
+        for ch in self.channels.values():
+            if isinstance(ch, GsmChannel) and ch.modem.iccid == port_or_iccid:
+                return ch
+        raise NotFound(f"no GSM module in port or with SIM {port_or_iccid!r}")
+
+    async def send_sms(self, port_or_iccid: str, to: str, text: str) -> dict[str, Any]:
+        if self.store is None:
+            raise Unavailable("the box is not running")
+        to = to.strip() if isinstance(to, str) else ""
+        if not SMS_TO.match(to):
+            raise BadRequest("to: a phone number of 3 to 20 digits, optionally after '+'")
+        if not isinstance(text, str) or not text:
+            raise BadRequest("text: must not be empty")
+        if len(text) > SMS_MAX_CHARS:
+            raise BadRequest(f"text: at most {SMS_MAX_CHARS} characters")
+        ch = self._gsm_channel(port_or_iccid)
+        modem = ch.modem
+        if not modem.sms.ready or not modem.in_service:
+            raise Unavailable(f"{ch.id}: cannot send SMS now ({modem.service[1]})")
+        iccid = self.trunk_policy.sim_of(ch.id) if self.trunk_policy else None
+        if iccid is not None and self.sim_trunks is not None:
+            try:
+                self.sim_trunks.check_sms(iccid, to)
+            except TrunkRefused as exc:
+                raise Refused(str(exc)) from None
+        record = SmsRecord(ts=time.time(), direction="out", modem=ch.id, peer=to, text=text,
+                           iccid=modem.iccid, imei=modem.imei)
+        try:
+            sent = await modem.sms.send(to, text)
+        except ValueError as exc:
+            raise BadRequest(f"text: {exc}") from None
+        except SmsSendError as exc:
+            self.store.add_sms(SmsRecord(**{**asdict(record), "refs": list(exc.sent),
+                                            "status": "failed", "error": str(exc)}))
+            raise Unavailable(f"{ch.id}: the module refused the message: {exc}") from None
+        except GsmError as exc:
+            raise Unavailable(f"{ch.id}: {exc}") from None
+        parts = len(sent.references)
+        stored = SmsRecord(**{**asdict(record), "refs": list(sent.references),
+                              "parts": parts, "status": sent.state})
+        sms_id = self.store.add_sms(stored, outbox_topic="sms")
+        if iccid is not None and self.sim_trunks is not None:
+            for _ in range(parts):  # each part is an SMS the operator counts
+                self.sim_trunks.sms_sent(iccid, to)
+        self._sent[id(sent)] = (sent, sms_id)
+        while len(self._sent) > SENT_REMEMBERED:
+            del self._sent[next(iter(self._sent))]
+        self._publish({"type": "sms", "direction": "out", "id": sms_id, "modem": ch.id,
+                       "peer": to})
+        return {**asdict(stored), "id": sms_id}
+
+    def sms(self, limit: int = 100, since: float | None = None, iccid: str | None = None,
+            direction: str | None = None) -> list[dict[str, Any]]:
+        if self.store is None:
+            return []
+        if direction not in (None, "in", "out"):
+            raise BadRequest("direction: 'in' or 'out'")
+        return [r.to_json() for r in self.store.sms(since=since, iccid=iccid, limit=limit,
+                                                     direction=direction)]
 
     def _cfg(self) -> ConfigStore:
         if self.config is None:
