@@ -221,3 +221,29 @@ async def test_direct_long_sms_parts_survive_a_restart(tmp_path: Path):
         assert second.store.sms_parts("gsm1") == []
     finally:
         await second.stop()
+
+
+async def test_sms_through_the_web_api(aiohttp_client, box, tmp_path):
+    from tests.integration.test_skeleton import get, post, signed_in
+
+    client, headers = await signed_in(aiohttp_client, box, tmp_path)
+    module = box.board.gsm["gsm1"].modem
+    sent = await post(client, headers, "/api/v1/sms",
+                      {"from": "gsm1", "to": "+79160001122", "text": "Meeting at 10"})
+    assert module.sent_sms and sent["refs"] == module.sms_sent_refs[-1:]
+    await wait_for(lambda: box.sms(direction="out")[0]["status"] == "delivered", 5,
+                   what="the status report")
+    module.deliver_text("+79165550000", "Got it, thanks")
+
+    async def received() -> list[dict[str, Any]]:
+        return [m for m in (await get(client, "/api/v1/sms"))["sms"]
+                if m["direction"] == "in"]
+
+    listed = await wait_for(received, 5, what="the received message listed by GET")
+    assert listed[0]["text"] == "Got it, thanks" and listed[0]["peer"] == "+79165550000"
+    everything = (await get(client, "/api/v1/sms"))["sms"]
+    assert {(m["direction"], m["status"]) for m in everything} == {("out", "delivered"),
+                                                                   ("in", "")}
+    resp = await client.post("/api/v1/sms", json={"from": "gsm1", "to": "x", "text": "y"},
+                             headers=headers)
+    assert resp.status == 400 and '"to"' in (await resp.json())["error"]
