@@ -4,13 +4,22 @@ This is the one place that chooses a backend (simulated board or hardware), open
 stores, starts the media plane and the call engine, and owns start-up and shutdown order:
 
     start:  data dir → board layout → config store (first-boot defaults) → event store
-            → media engine → board ports → call engine (prompts, voicemail, recordings)
-            → media thread → recordings janitor
-    stop:   janitor → calls released (records written) → ports closed → media thread
-            → stores
+            → media engine → board ports (GSM: SMS listeners, saved SMS parts, recovery
+            log) → SIM trunks (limits from the configuration) → call engine (SIM trunk
+            policy, prompts, voicemail, recordings, queues) → SIM period tick → media
+            thread → recordings janitor
+    stop:   janitor, SIM tick → calls released (records written) → ports closed
+            → media thread → stores
 
 Data dir layout: ``config.json``, ``events.sqlite``, ``prompts/`` (uploaded 8 kHz WAVs),
 ``voicemail/<ext>/`` (messages and their ``index.json``), ``recordings/YYYY/MM/DD/``.
+
+SIM trunks (firmware/trunks): the call engine asks :class:`SimTrunkPolicy` which SIM an
+outbound call takes and for its permit; limits come from ``trunks[].sim`` and are applied
+again on every committed revision; a SIM disabled for quota is an engine alert; ``tick()``
+runs every :data:`SIM_TICK_S` to re-enable SIMs at their period's end.  SMS: received and
+sent messages are stored (sent ones with their TP-MR references, their status updated by
+status reports) and published to ``subscribe()`` queues.
 
 `Box` is also the implementation of the service façade (firmware.service.BoxService) that
 the web UI, the console and the cloud link call.
@@ -21,8 +30,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import functools
 import logging
 import os
+import re
 import time
 from dataclasses import asdict, dataclass, is_dataclass
 from pathlib import Path
@@ -33,8 +44,11 @@ from drivers.analog.fxs import FxsPort
 from drivers.board import PortSpec, known_port_ids
 from drivers.board.sim import SimBoard
 from drivers.channel import Cause, Channel, ChannelKind
+from drivers.gsm.atengine import GsmError
 from drivers.gsm.modem import GsmChannel
-from drivers.gsm.sms import ReceivedSms
+from drivers.gsm.pdu import SmsStatusReport
+from drivers.gsm.recovery import ResetRecord
+from drivers.gsm.sms import ReceivedSms, SentSms, SmsSendError
 from drivers.sim.analog import SimError
 from firmware import __version__
 from firmware.calls.dialplan import Dialplan
@@ -46,8 +60,16 @@ from firmware.calls.recording import RecordingArchive, RetentionPolicy
 from firmware.calls.voicemail import VoicemailError, VoicemailStore
 from firmware.config import ConfigStore, default_document
 from firmware.media import MediaRuntime
-from firmware.service import MAX_PROMPT_BYTES, BadRequest, NotFound, ServiceError, Unavailable
+from firmware.service import (
+    MAX_PROMPT_BYTES,
+    BadRequest,
+    NotFound,
+    Refused,
+    ServiceError,
+    Unavailable,
+)
 from firmware.store import Cdr, EventStore, SmsRecord
+from firmware.trunks import SimTrunkPolicy, SimTrunks, TrunkRefused, limits_from_document
 from native.media import Codec, MediaEngine, MediaEvent
 
 log = logging.getLogger(__name__)
@@ -60,6 +82,10 @@ def retention_policy(doc: dict[str, Any]) -> RetentionPolicy:
     rec = doc.get("recording", {})
     return RetentionPolicy(keep_days=rec.get("keep_days", 90), max_mb=rec.get("max_mb", 2048),
                            min_free_mb=rec.get("min_free_mb", 200))
+SIM_TICK_S = 60.0   # SIMs disabled for quota come back within this of their period's end
+SMS_TO = re.compile(r"^\+?[0-9]{3,20}$")
+SMS_MAX_CHARS = 1530  # ten parts of 7-bit text: a longer message is a mistake
+SENT_REMEMBERED = 512  # sent messages whose status reports are matched in memory
 
 
 class StartupError(Exception):
@@ -186,6 +212,10 @@ class Box:
         self.voicemail = VoicemailStore(settings.data_dir / "voicemail")
         self.recordings = RecordingArchive(settings.data_dir / "recordings")
         self._janitor: asyncio.Task[None] | None = None
+        self.sim_trunks: SimTrunks | None = None
+        self.trunk_policy: SimTrunkPolicy | None = None
+        self._sim_tick: asyncio.Task[None] | None = None
+        self._sent: dict[int, tuple[SentSms, int]] = {}  # id(sent) → (sent, stored id)
 
     # -- lifecycle ------------------------------------------------------------------------
     async def start(self) -> None:
@@ -226,27 +256,31 @@ class Box:
         self.channels = dict(self.board.channels)
         self._channel_by_slot = {ch.slot: ch for ch in self.channels.values()}
         self._apply_analog(doc)
-        for channel in self.channels.values():
-            if isinstance(channel, GsmChannel):  # received SMS → store + cloud outbox
-                channel.modem.sms.on_received(self._store_sms)
+        gsm = {pid: ch for pid, ch in self.channels.items() if isinstance(ch, GsmChannel)}
+        for channel in gsm.values():
+            sms = channel.modem.sms
+            sms.on_received(self._store_sms)  # received SMS → store + cloud outbox
+            sms.on_status(self._sms_status)
+            sms.use_part_store(self.store)    # direct parts survive a restart
+        for port, recovery in self.board.recoveries.items():
+            recovery.on_reset(functools.partial(self._gsm_reset, port))
+        self.sim_trunks = SimTrunks(self.store)
+        self.trunk_policy = SimTrunkPolicy(
+            self.sim_trunks, lambda port: gsm[port].modem.iccid if port in gsm else None)
+        self.trunk_policy.configure(limits_from_document(doc))
+        self.sim_trunks.on_change(self._sim_changed)
         port_ids = [p.id for p in ports]
         self.engine = CallEngine(self.channels, self.media, self._store_cdr,
-                                 Dialplan.from_document(doc, port_ids), prompts=self.prompts)
+                                 Dialplan.from_document(doc, port_ids), prompts=self.prompts,
+                                 trunk_policy=self.trunk_policy)
         self.engine.voicemail = self.voicemail
         self.engine.recordings = self.recordings
         self._apply_storage(doc)
         self.engine.add_listener(self._publish)
         self.engine.queues = QueueService(self.engine, doc, log_sink=self.store.add_queue_events)
-
-        def apply(old: dict[str, Any], new: dict[str, Any]) -> None:
-            if self.engine is not None:
-                self.engine.apply(Dialplan.from_document(new, port_ids))
-                if self.engine.queues is not None:
-                    self.engine.queues.apply_config(new)
-            self._apply_storage(new)
-
-        self.config.subscribe(apply)
-        self.config.subscribe(lambda old, new: self._apply_analog(new))
+        self.config.subscribe(lambda old, new: self._apply(new, port_ids))
+        self._sim_tick = asyncio.get_running_loop().create_task(self._tick_sims(),
+                                                                name="sim-trunk-tick")
         self.runtime = MediaRuntime(self.media, self.board.highway, asyncio.get_running_loop(),
                                     self._media_event)
         self.runtime.start()
@@ -269,12 +303,34 @@ class Box:
                 log.exception("recordings janitor failed")
             await asyncio.sleep(JANITOR_S)
 
+    def _apply(self, doc: dict[str, Any], port_ids: list[str]) -> None:
+        """A committed revision, live: routing tables, queues, SIM limits, storage, analog."""
+        if self.engine is not None:
+            self.engine.apply(Dialplan.from_document(doc, port_ids))
+            if self.engine.queues is not None:
+                self.engine.queues.apply_config(doc)
+        if self.trunk_policy is not None:
+            self.trunk_policy.configure(limits_from_document(doc))
+        self._apply_storage(doc)
+        self._apply_analog(doc)
+
+    async def _tick_sims(self) -> None:
+        while True:
+            await asyncio.sleep(SIM_TICK_S)
+            if self.sim_trunks is not None:
+                try:
+                    self.sim_trunks.tick()
+                except Exception:
+                    log.exception("SIM trunk tick failed")
+
     async def stop(self) -> None:
-        if self._janitor is not None:
-            self._janitor.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._janitor
-            self._janitor = None
+        for task in (self._janitor, self._sim_tick):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._janitor = None
+        self._sim_tick = None
         if self.engine is not None:
             await self.engine.shutdown()
             if self.engine.queues is not None:
@@ -331,12 +387,42 @@ class Box:
         """A received SMS (or its raw PDUs, if undecodable) → the store and, in the same
         transaction, the cloud outbox (topic "sms").  Raising keeps it on the module."""
         assert self.store is not None
-        self.store.add_sms(SmsRecord(
+        sms_id = self.store.add_sms(SmsRecord(
             ts=time.time(), direction="in", modem=sms.modem, peer=sms.sender, text=sms.text,
             encoding=sms.encoding, iccid=sms.iccid, imei=sms.imei,
             sent_ts=None if sms.timestamp is None else sms.timestamp.isoformat(),
             smsc=sms.smsc, parts=sms.parts, missing=list(sms.missing), error=sms.error,
             raw_pdus=list(sms.raw_pdus)), outbox_topic="sms")
+        self._publish({"type": "sms", "direction": "in", "id": sms_id, "modem": sms.modem,
+                       "peer": sms.sender})
+
+    def _sms_status(self, sent: SentSms, report: SmsStatusReport) -> None:
+        """A status report matched to a message we sent: its stored status follows."""
+        entry = self._sent.get(id(sent))
+        if entry is None or entry[0] is not sent or self.store is None:
+            return
+        status = sent.state
+        self.store.set_sms_status(entry[1], status)
+        log.info("SMS status", extra={"sms": entry[1], "status": status,
+                                      "report": report.status_text})
+        self._publish({"type": "sms_status", "id": entry[1], "status": status})
+
+    def _gsm_reset(self, port: str, record: ResetRecord) -> None:
+        """Every recovery step on a GSM module → the event log, and the live events."""
+        data = record.to_json()
+        if self.store is not None:
+            self.store.log_event("gsm_reset", port, data, ts=record.ts)
+        self._publish({"type": "gsm_reset", "port": port, **data})
+
+    def _sim_changed(self, iccid: str, enabled: bool, reason: str) -> None:
+        port = self.trunk_policy.port_of(iccid) if self.trunk_policy else None
+        if not enabled and self.engine is not None:
+            self.engine.alert("SIM disabled", iccid=iccid, port=port, reason=reason)
+        else:
+            log.info("SIM enabled again", extra={"iccid": iccid, "port": port,
+                                                 "reason": reason})
+        self._publish({"type": "sim", "iccid": iccid, "port": port, "enabled": enabled,
+                       "reason": reason})
 
     def _store_cdr(self, record: dict[str, Any]) -> None:
         assert self.store is not None
@@ -386,6 +472,71 @@ class Box:
         assert self.store is not None
         rows = self.store.cdrs(since=since, until=until, limit=limit, offset=offset)
         return [asdict(r) if is_dataclass(r) else dict(r) for r in rows]  # type: ignore[arg-type]
+
+    # -- SMS --------------------------------------------------------------------------------
+    def _gsm_channel(self, port_or_iccid: str) -> GsmChannel:
+        ch = self.channels.get(port_or_iccid)
+        if isinstance(ch, GsmChannel):
+            return ch
+        for ch in self.channels.values():
+            if isinstance(ch, GsmChannel) and ch.modem.iccid == port_or_iccid:
+                return ch
+        raise NotFound(f"no GSM module in port or with SIM {port_or_iccid!r}")
+
+    async def send_sms(self, port_or_iccid: str, to: str, text: str) -> dict[str, Any]:
+        if self.store is None:
+            raise Unavailable("the box is not running")
+        to = to.strip() if isinstance(to, str) else ""
+        if not SMS_TO.match(to):
+            raise BadRequest("to: a phone number of 3 to 20 digits, optionally after '+'")
+        if not isinstance(text, str) or not text:
+            raise BadRequest("text: must not be empty")
+        if len(text) > SMS_MAX_CHARS:
+            raise BadRequest(f"text: at most {SMS_MAX_CHARS} characters")
+        ch = self._gsm_channel(port_or_iccid)
+        modem = ch.modem
+        if not modem.sms.ready or not modem.in_service:
+            raise Unavailable(f"{ch.id}: cannot send SMS now ({modem.service[1]})")
+        iccid = self.trunk_policy.sim_of(ch.id) if self.trunk_policy else None
+        if iccid is not None and self.sim_trunks is not None:
+            try:
+                self.sim_trunks.check_sms(iccid, to)
+            except TrunkRefused as exc:
+                raise Refused(str(exc)) from None
+        record = SmsRecord(ts=time.time(), direction="out", modem=ch.id, peer=to, text=text,
+                           iccid=modem.iccid, imei=modem.imei)
+        try:
+            sent = await modem.sms.send(to, text)
+        except ValueError as exc:
+            raise BadRequest(f"text: {exc}") from None
+        except SmsSendError as exc:
+            self.store.add_sms(SmsRecord(**{**asdict(record), "refs": list(exc.sent),
+                                            "status": "failed", "error": str(exc)}))
+            raise Unavailable(f"{ch.id}: the module refused the message: {exc}") from None
+        except GsmError as exc:
+            raise Unavailable(f"{ch.id}: {exc}") from None
+        parts = len(sent.references)
+        stored = SmsRecord(**{**asdict(record), "refs": list(sent.references),
+                              "parts": parts, "status": sent.state})
+        sms_id = self.store.add_sms(stored, outbox_topic="sms")
+        if iccid is not None and self.sim_trunks is not None:
+            for _ in range(parts):  # each part is an SMS the operator counts
+                self.sim_trunks.sms_sent(iccid, to)
+        self._sent[id(sent)] = (sent, sms_id)
+        while len(self._sent) > SENT_REMEMBERED:
+            del self._sent[next(iter(self._sent))]
+        self._publish({"type": "sms", "direction": "out", "id": sms_id, "modem": ch.id,
+                       "peer": to})
+        return {**asdict(stored), "id": sms_id}
+
+    def sms(self, limit: int = 100, since: float | None = None, iccid: str | None = None,
+            direction: str | None = None) -> list[dict[str, Any]]:
+        if self.store is None:
+            return []
+        if direction not in (None, "in", "out"):
+            raise BadRequest("direction: 'in' or 'out'")
+        return [r.to_json() for r in self.store.sms(since=since, iccid=iccid, limit=limit,
+                                                     direction=direction)]
 
     def _cfg(self) -> ConfigStore:
         if self.config is None:

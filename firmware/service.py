@@ -9,7 +9,8 @@ Errors a front end must map to a user-facing message:
 - :class:`firmware.config.ConfigValidationError` (str() lists ``path: message`` lines;
   ``.issues`` holds them as objects with ``path`` and ``message``),
 - :class:`NotFound` (unknown port, revision, call…), :class:`BadRequest` (bad argument),
-- :class:`Unavailable` (e.g. the simulator API on a real board).
+- :class:`Unavailable` (e.g. the simulator API on a real board, a module out of service),
+- :class:`Refused` (a limit says no: a SIM's SMS quota...).
 """
 
 from __future__ import annotations
@@ -35,6 +36,10 @@ class BadRequest(ServiceError):
 
 class Unavailable(ServiceError):
     pass
+
+
+class Refused(ServiceError):
+    """A limit refuses the request now (a SIM's quota); str() names the limit."""
 
 
 class SimulatorControl(Protocol):
@@ -146,7 +151,23 @@ class BoxService(Protocol):
 
     def recording_file(self, name: str) -> Path: ...
 
+    # SMS over the GSM modules
+    async def send_sms(self, port_or_iccid: str, to: str, text: str) -> dict[str, Any]:
+        """Send ``text`` to ``to`` from the module in a port (``gsm1``) or holding a SIM
+        (its ICCID); returns the stored message (fields of firmware.store.SmsRecord, with
+        its ``id``, part ``refs`` and ``status``).  BadRequest names the bad field
+        (``to:``/``text:``); NotFound: no such port or SIM; Unavailable: the module cannot
+        send now; Refused: the SIM's SMS quota."""
+        ...
+
+    def sms(self, limit: int = 100, since: float | None = None, iccid: str | None = None,
+            direction: str | None = None) -> list[dict[str, Any]]:
+        """Stored SMS, newest first (fields of firmware.store.SmsRecord)."""
+        ...
+
     # live events for the UI (SSE/WebSocket): each item is a JSON-able dict with "type"
+    # ("call", "port", "cdr", "config", "alert", "sms" {id, direction}, "sms_status"
+    # {id, status}, "gsm_reset" {port, step, reason, outcome}, "sim" {iccid, enabled})
     def subscribe(self) -> asyncio.Queue[dict[str, Any]]: ...
 
     def unsubscribe(self, queue: asyncio.Queue[dict[str, Any]]) -> None: ...

@@ -48,6 +48,9 @@ NUMBER = re.compile(r"^\+?[0-9]{1,20}$")
 EVENT_TYPE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 PORT = "{port:[A-Za-z0-9._-]{1,32}}"
 MAX_CDR_LIMIT = 1000
+MAX_SMS_LIMIT = 1000
+MAX_SMS_TEXT = 1530
+SMS_FROM = re.compile(r"^[A-Za-z0-9._-]{1,32}$")  # a port id (gsm1) or an ICCID
 MAX_COMMENT = 200
 NO_SIM = "no simulated board: the box runs on hardware"
 
@@ -264,6 +267,38 @@ async def cdr(request: web.Request) -> web.Response:
         raise ApiError(400, 'query parameter "since" must not be after "until"')
     records = request.app[BOX].cdrs(limit=limit, offset=offset, since=since, until=until)
     return reply({"cdrs": records, "limit": limit, "offset": offset})
+
+
+async def sms_list(request: web.Request) -> web.Response:
+    limit = int_param(request, "limit", 100, 1, MAX_SMS_LIMIT)
+    since = time_param(request, "since")
+    iccid = request.query.get("iccid")
+    if iccid is not None and not re.fullmatch(r"[0-9A-Fa-f]{10,22}", iccid):
+        raise ApiError(400, 'query parameter "iccid" must be a SIM\'s ICCID (10 to 22 digits)')
+    direction = request.query.get("direction")
+    if direction not in (None, "in", "out"):
+        raise ApiError(400, 'query parameter "direction" must be "in" or "out"')
+    messages = request.app[BOX].sms(limit=limit, since=since, iccid=iccid,
+                                    direction=direction)
+    return reply({"sms": messages, "limit": limit})
+
+
+@requires("supervisor")
+async def sms_send(request: web.Request) -> web.Response:
+    body = await read_json(request)
+    source = text_field(body, "from", max_len=32)
+    if source is None or not SMS_FROM.match(source):
+        raise ApiError(400, '"from" must be a GSM port id (gsm1) or the ICCID of a SIM')
+    to = number_field(body, "to", required=True)
+    assert to is not None
+    text = required_text(body, "text", max_len=MAX_SMS_TEXT)
+    if not text.strip():
+        raise ApiError(400, '"text" must not be empty')
+    sent = await request.app[BOX].send_sms(source, to, text)
+    # The audit names who sent what to whom, not the text itself (it may be private).
+    audit(request, "sms.send", {"from": source, "to": to, "id": sent.get("id"),
+                                "chars": len(text)})
+    return reply(sent)
 
 
 def sse_frame(item: dict[str, Any]) -> bytes:
@@ -544,6 +579,8 @@ def setup_routes(app: web.Application) -> None:
     r.add_get(f"{v1}/ports", ports)
     r.add_get(f"{v1}/calls", calls)
     r.add_get(f"{v1}/cdr", cdr)
+    r.add_get(f"{v1}/sms", sms_list)
+    r.add_post(f"{v1}/sms", sms_send)
     r.add_get(f"{v1}/events", events, allow_head=False)  # a stream: GET only
     r.add_get(f"{v1}/config", config_get)
     r.add_put(f"{v1}/config", config_put)

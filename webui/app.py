@@ -18,7 +18,14 @@ from pathlib import Path
 from aiohttp import web
 
 from firmware.accounts import Accounts
-from firmware.service import BadRequest, BoxService, NotFound, ServiceError, Unavailable
+from firmware.service import (
+    BadRequest,
+    BoxService,
+    NotFound,
+    Refused,
+    ServiceError,
+    Unavailable,
+)
 
 from . import api, pages
 from .auth import (
@@ -107,6 +114,8 @@ def _status_of(exc: Exception) -> int | None:
         return 400
     if isinstance(exc, Unavailable):
         return 503
+    if isinstance(exc, Refused):
+        return 409
     if isinstance(exc, ServiceError):
         return 400
     return None

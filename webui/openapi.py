@@ -69,6 +69,13 @@ def _sim(summary: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
                         params=_PORT, errors=_NO_SIM)}
 
 
+_SMS_SEND: dict[str, Any] = {
+    "type": "object", "required": ["from", "to", "text"],
+    "properties": {"from": {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,32}$",
+                            "description": "a GSM port id (gsm1) or a SIM's ICCID"},
+                   "to": {"type": "string", "pattern": r"^\+?[0-9]{1,20}$"},
+                   "text": {"type": "string", "minLength": 1, "maxLength": 1530}}}
+
 _PATHS: dict[str, dict[str, Any]] = {
     "/health": {"get": _op("Liveness: always {\"status\": \"ok\"}", security=_PUBLIC,
                            role=None, ok=_obj(["status"], status=_STR))},
@@ -112,6 +119,31 @@ _PATHS: dict[str, dict[str, Any]] = {
              "description": "Unix seconds"},
         ],
         errors={"400": "a query parameter is invalid (the message names it)"})},
+    "/sms": {
+        "get": _op(
+            "SMS received and sent, newest first", security=_SESSION,
+            ok=_obj(["sms", "limit"], sms={"type": "array"}, limit={"type": "integer"}),
+            params=[
+                {"name": "limit", "in": "query",
+                 "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}},
+                {"name": "since", "in": "query", "schema": {"type": "number", "minimum": 0},
+                 "description": "Unix seconds"},
+                {"name": "iccid", "in": "query",
+                 "schema": {"type": "string", "pattern": "^[0-9A-Fa-f]{10,22}$"},
+                 "description": "one SIM's messages"},
+                {"name": "direction", "in": "query", "schema": {"enum": ["in", "out"]}},
+            ],
+            errors={"400": "a query parameter is invalid (the message names it)"}),
+        "post": _op(
+            "Send an SMS from a GSM module (port id) or SIM (ICCID); long texts go in parts",
+            security=_SESSION_CSRF, role="supervisor",
+            body=_SMS_SEND,
+            ok={"type": "object", "description": "the stored message: id, refs, status..."},
+            errors={"400": "a field is invalid (the message names it)",
+                    "404": "no such GSM port or SIM",
+                    "409": "the SIM's SMS quota refuses it",
+                    "503": "the module cannot send now"}),
+    },
     "/events": {"get": {
         **_op("Live events (Server-Sent Events): `event: <type>` and `data: <json>`; "
               "a keep-alive comment every 15 s", security=_SESSION),

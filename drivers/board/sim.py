@@ -5,7 +5,9 @@ Every port is the real port driver over a simulated device:
 - FXS: `FxsPort` over a `SimSlic`, with a `SimPhone` on the line;
 - FXO: `FxoPort` over a `SimDaa`, with a `SimCoLine` (the exchange and the far caller);
 - GSM: `GsmChannel` / `GsmModem` / `AtEngine` over a real pseudo-terminal, talking AT to a
-  `SimModem`, with a far party on the module's voice path;
+  `SimModem`, with a far party on the module's voice path, and a `ModemRecovery` that
+  resets a hung module (CFUN, then its simulated power key) — `recoveries[port]`; the
+  composition root logs their resets;
 - E1: `PriBChannel` over `SimPriSpan` (the far switch at the Q.931 primitive level).
 
 Audio of every port travels on a `SimHighway` as G.711. `SimBoardControl` is what a person
@@ -25,7 +27,8 @@ from drivers.board import PortSpec, default_layout
 from drivers.channel import Channel, ChannelKind
 from drivers.gsm.atengine import AtEngine
 from drivers.gsm.modem import GsmChannel, GsmModem
-from drivers.gsm.simulator import SimIdentity, SimModem
+from drivers.gsm.recovery import ModemRecovery, PowerKey, RecoveryPolicy
+from drivers.gsm.simulator import SimIdentity, SimModem, SimPowerKey
 from drivers.pri.bchannel import PriBChannel
 from drivers.sim.analog import SimCoLine, SimDaa, SimError, SimPhone, SimSlic
 from drivers.sim.highway import SimHighway
@@ -34,6 +37,13 @@ from drivers.sim.pri import SimPriSpan
 from native.media import Codec
 
 log = logging.getLogger(__name__)
+
+# Health checks of the simulated modules (the driver's defaults; tests shorten them).
+GSM_HEALTH_INTERVAL_S = 30.0
+GSM_HEALTH_TIMEOUT_S = 2.0
+# A simulated module boots in a fraction of a second: waits shorter than a real module's.
+GSM_RECOVERY_POLICY = RecoveryPolicy(answer_wait=5.0, power_off_wait=0.5, retry_backoff=5.0,
+                                     max_backoff=60.0, probe_timeout=1.0)
 
 
 class MediaPlane(InbandDialer, CallerIdSender, CallerIdReceiver, Protocol):
@@ -51,6 +61,7 @@ class SimGsmModule:
             iccid=f"8970100000000000000{index}"[:20], own_number=f"+7900000000{index}",
             operator="SimNet"))
         self.far = SimParty(f"{port_id}-far")
+        self.power_key = SimPowerKey(self.modem)  # the module's power key on a GPIO line
         self.modem.on_call_state = self._call_state
 
     def _call_state(self, state: Any) -> None:
@@ -72,6 +83,7 @@ class SimBoard:
         self.gsm: dict[str, SimGsmModule] = {}
         self.span = SimPriSpan("e1", e1_channels)
         self._engines: list[AtEngine] = []
+        self.recoveries: dict[str, ModemRecovery] = {}
         self.control = SimBoardControl(self)
 
     @staticmethod
@@ -101,8 +113,13 @@ class SimBoard:
                 await module.modem.start()
                 engine = await AtEngine.open_serial(module.modem.device_path)
                 self._engines.append(engine)
-                modem = GsmModem(engine, p.id, own_number=module.modem.identity.own_number)
-                self.channels[p.id] = GsmChannel(p.id, p.slot, modem)
+                modem = GsmModem(engine, p.id, own_number=module.modem.identity.own_number,
+                                 health_interval=GSM_HEALTH_INTERVAL_S,
+                                 health_timeout=GSM_HEALTH_TIMEOUT_S)
+                recovery = ModemRecovery(modem, power_key=PowerKey(module.power_key),
+                                         policy=GSM_RECOVERY_POLICY)
+                self.recoveries[p.id] = recovery
+                self.channels[p.id] = GsmChannel(p.id, p.slot, modem, recovery=recovery)
                 self.highway.attach(p.slot, module.far)
             elif p.kind is ChannelKind.PRI:
                 bchan = int(p.id.split(".")[1])
@@ -110,8 +127,13 @@ class SimBoard:
                 self.channels[p.id] = PriBChannel(p.id, p.slot, self.span, bchan)
         for ch in self.channels.values():
             await ch.start()
+        for recovery in self.recoveries.values():
+            recovery.start()
 
     async def stop(self) -> None:
+        for recovery in self.recoveries.values():
+            with contextlib.suppress(Exception):
+                await recovery.stop()
         for ch in self.channels.values():
             try:
                 await asyncio.wait_for(ch.stop(), timeout=2.0)

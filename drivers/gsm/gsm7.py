@@ -17,6 +17,10 @@ Tables (TS 23.038 §6.2.1 and annex A):
   out as the default table's character (the fallback §6.2.1.1 prescribes) — never an
   exception.
 
+The Turkish, Spanish and Portuguese tables were checked entry by entry against TS 23.038
+V18.0.0 (tests/gsm/test_gsm_national_tables.py holds an independent transcription by
+code point, and the characters where the tables differ).
+
 Packing (§6.1.2.1.1): septets are packed LSB first; ``fill_bits`` zero bits come first when
 a user data header precedes the text so that the text starts on a septet boundary.
 """

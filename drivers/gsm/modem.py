@@ -38,7 +38,7 @@ import logging
 import re
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from drivers.channel import (
     Cause,
@@ -253,6 +253,9 @@ class GsmModem:
         self.init_error = None
         try:
             await self._sync()
+            # It answers: health checks missed before (a hang recovery just cured) no longer
+            # count, or the service reported at the end would still say "not answering".
+            self.missed_health_checks = 0
             await self._ok("ATE0")
             await self._ok("AT+CMEE=1")
             await self._identify()
@@ -681,6 +684,13 @@ class _Call:
         self.offer_timer = self.vanish_timer = None
 
 
+class RecoveryView(Protocol):
+    """What the channel shows of its module's recovery (:class:`drivers.gsm.recovery.
+    ModemRecovery`, which imports this module): state and the last resets."""
+
+    def info(self) -> dict[str, object]: ...
+
+
 class GsmChannel(Channel):
     """The voice side of one GSM module, as a trunk channel of kind GSM."""
 
@@ -693,9 +703,11 @@ class GsmChannel(Channel):
         modem: GsmModem,
         *,
         timings: GsmTimings | None = None,
+        recovery: RecoveryView | None = None,
     ) -> None:
         super().__init__(channel_id, slot)
         self.modem = modem
+        self.recovery = recovery
         self.timings = timings or GsmTimings()
         self._call: _Call | None = None
         self._poller: asyncio.Task[None] | None = None
@@ -1066,6 +1078,8 @@ class GsmChannel(Channel):
     def describe(self) -> dict[str, object]:
         description = super().describe()
         description["modem"] = self.modem.info()
+        if self.recovery is not None:
+            description["recovery"] = self.recovery.info()
         if self._call is not None:
             description["call"] = {"direction": self._call.direction, "number": self._call.number}
         return description

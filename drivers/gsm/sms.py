@@ -22,8 +22,11 @@ Rules that keep messages safe:
   storage is nearly full (:data:`UNMATCHED_PURGE_LEVEL`), when it is deleted and logged;
 * a stored part of a long message stays on the module until the whole message (or what
   came of it) was taken, so a restart during reassembly loses nothing: the sweep reads
-  the parts again; a message whose other parts do not arrive within
-  ``reassembly_timeout`` is delivered as it is, marked with the missing sequence numbers.
+  the parts again; a part delivered directly (+CMT) is kept nowhere on the module, so it
+  goes to the injected :class:`PartStore` (the firmware's event store) until its message
+  is taken, and :meth:`SmsService.use_part_store` reloads what waits there; a message
+  whose other parts do not arrive within ``reassembly_timeout`` is delivered as it is,
+  marked with the missing sequence numbers.
 """
 
 from __future__ import annotations
@@ -33,9 +36,9 @@ import datetime as dt
 import itertools
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from drivers.gsm import pdu
 from drivers.gsm.atengine import AtCommandError, AtResult, GsmError
@@ -130,6 +133,17 @@ class SentSms:
         if len(finals) == len(self.references) and all(r.delivered for r in finals):
             return "delivered"
         return "pending"
+
+
+class PartStore(Protocol):
+    """Where parts received directly (+CMT) wait for their siblings across a restart.
+    ``modem`` is the module's name (its board port); ``ts`` wall-clock seconds."""
+
+    def save_sms_part(self, modem: str, pdu: str, ts: float) -> None: ...
+
+    def drop_sms_parts(self, modem: str, pdus: Sequence[str]) -> None: ...
+
+    def sms_parts(self, modem: str) -> list[tuple[str, float]]: ...
 
 
 ReceivedListener = Callable[[ReceivedSms], None]
@@ -265,6 +279,7 @@ class SmsService:
         self._storage_lock = asyncio.Lock()
         self._send_lock = asyncio.Lock()
         self._expiry: asyncio.TimerHandle | None = None
+        self._part_store: PartStore | None = None
         self._ready = False
         self.storage_used: tuple[int, int] | None = None
         self.received_count = 0
@@ -292,6 +307,55 @@ class SmsService:
     def on_status(self, listener: StatusListener) -> None:
         """``listener(sent, report)`` for every status report matched to a sent message."""
         self._status.append(listener)
+
+    def use_part_store(self, store: PartStore) -> int:
+        """Keep direct (+CMT) parts in ``store`` until their message is taken, and take back
+        the parts waiting there from before a restart (their reassembly timeout counts
+        from when they first arrived).  Attach the received listeners first.  Returns how
+        many parts were reloaded."""
+        self._part_store = store
+        try:
+            saved = store.sms_parts(self.modem.name)
+        except Exception:
+            log.exception("%s: reading the saved SMS parts failed", self.modem.name)
+            return 0
+        now_wall, now = time.time(), time.monotonic()
+        for pdu_hex, ts in saved:
+            try:
+                message = pdu.decode(pdu_hex)
+            except pdu.PduError as exc:
+                log.warning("%s: saved part undecodable (%s), dropped: %s", self.modem.name,
+                            exc, pdu_hex)
+                self._drop_parts([pdu_hex])
+                continue
+            if not isinstance(message, pdu.SmsDeliver):
+                self._drop_parts([pdu_hex])
+                continue
+            whole = self.reassembler.add(message, pdu_hex, now - max(0.0, now_wall - ts))
+            if whole is not None and self._deliver(whole):
+                self._drop_parts(whole.raw_pdus)
+        if saved:
+            log.info("%s: %d SMS part(s) awaiting their siblings reloaded", self.modem.name,
+                     len(saved))
+            self._arm_expiry()
+        return len(saved)
+
+    def _save_part(self, pdu_hex: str) -> None:
+        if self._part_store is None:
+            return
+        try:
+            self._part_store.save_sms_part(self.modem.name, pdu_hex, time.time())
+        except Exception:
+            log.exception("%s: saving an SMS part failed (kept in memory only)",
+                          self.modem.name)
+
+    def _drop_parts(self, pdus: Sequence[str]) -> None:
+        if self._part_store is None or not pdus:
+            return
+        try:
+            self._part_store.drop_sms_parts(self.modem.name, list(pdus))
+        except Exception:
+            log.exception("%s: forgetting saved SMS parts failed", self.modem.name)
 
     # -- set-up -----------------------------------------------------------------------------
     async def setup(self) -> None:
@@ -455,11 +519,15 @@ class SmsService:
                 if pdu_hex in self._held:
                     return False  # read again by a sweep: still waiting for its siblings
                 self._held[pdu_hex] = location
+            else:
+                self._save_part(pdu_hex)  # nothing keeps a direct part but us
             whole = self.reassembler.add(message, pdu_hex, time.monotonic())
             self._arm_expiry()
             if whole is None:
                 return False  # held (stored parts stay on the module until whole)
             taken = self._deliver(whole)
+            if taken:
+                self._drop_parts(whole.raw_pdus)
             # This part's own location is deleted by the caller; the siblings' here.
             others = [self._held.pop(raw) for raw in whole.raw_pdus if raw in self._held
                       and self._held[raw] != location]
@@ -499,6 +567,7 @@ class SmsService:
         self._expiry = None
         for sms in self.reassembler.expire(time.monotonic()):
             if self._deliver(sms):
+                self._drop_parts(sms.raw_pdus)
                 held = [self._held.pop(raw) for raw in sms.raw_pdus if raw in self._held]
                 if held:
                     self.modem._spawn(self._delete_held(held), "sms-delete-parts")
@@ -599,6 +668,7 @@ class SmsService:
 
 __all__ = [
     "REASSEMBLY_TIMEOUT",
+    "PartStore",
     "Reassembler",
     "ReceivedSms",
     "SentSms",

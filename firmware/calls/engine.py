@@ -45,7 +45,7 @@ import time
 import uuid
 from array import array
 from collections import deque
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -110,6 +110,44 @@ class MediaControl(Protocol):
     def read_recording(self, slot: int, max_frames: int = 16000) -> array: ...
 
     def recording_dropped(self, slot: int) -> int: ...
+
+class TrunkPermit(Protocol):
+    """Leave to use a trunk port for one call; ``max_seconds``: talk time allowed."""
+
+    @property
+    def max_seconds(self) -> float | None: ...
+
+
+class TrunkPolicy(Protocol):
+    """Which trunk ports an outbound call tries, in which order, and whether it may take
+    one (SIM trunks: quotas, least-cost choice by operator prefix — firmware/trunks).
+    Without a policy the engine dials the route's trunks and ports in their order."""
+
+    def order(self, ports: Sequence[str], number: str) -> list[str]:
+        """The route's ports (in route order) as they should be tried; a port left out
+        is not tried (a SIM disabled or over quota)."""
+        ...
+
+    def permit(self, port: str, number: str) -> TrunkPermit | None:
+        """Take the port for a call now, or None (refused)."""
+        ...
+
+    def finished(self, port: str, permit: TrunkPermit, seconds: float, failed: bool) -> None:
+        """The call on ``port`` ended after ``seconds`` of talk (0: never answered)."""
+        ...
+
+
+@dataclass(eq=False)
+class _HeldPermit:
+    port: str
+    permit: TrunkPermit
+    timer: asyncio.TimerHandle | None = None
+
+
+# Causes of an unanswered outbound leg that are the called party's doing, not a failure.
+_NOT_FAILED = frozenset({Cause.NORMAL_CLEARING, Cause.USER_BUSY, Cause.NO_ANSWER,
+                         Cause.NO_USER_RESPONSE, Cause.CALL_REJECTED})
+
 
 
 @dataclass(eq=False)
@@ -179,8 +217,11 @@ class CallEngine:
                  dialplan: Dialplan | None = None, clock: Callable[[], float] = time.time,
                  ring_timeout_s: float = RING_TIMEOUT_S,
                  settings: ExtensionSettings | None = None,
-                 prompts: PromptStore | None = None) -> None:
+                 prompts: PromptStore | None = None,
+                 trunk_policy: TrunkPolicy | None = None) -> None:
         self.channels = channels
+        self.trunk_policy = trunk_policy
+        self._permits: dict[Leg, _HeldPermit] = {}
         self.media = media
         self._cdr_sink = cdr_sink
         self.dialplan = dialplan or Dialplan()
@@ -286,6 +327,7 @@ class CallEngine:
             if leg.state is LegState.CALLING:
                 leg.state = LegState.UP
                 leg.answered_at = self.clock()
+                self._arm_permit(leg)
             call.inbox.put(LegEvent(leg, "answered"))
         elif isinstance(ev, ChannelProgress):
             call.inbox.put(LegEvent(leg, "progress"))
@@ -445,6 +487,9 @@ class CallEngine:
             leg.state = LegState.GONE
             leg.released_at = self.clock()
             leg.cause = cause
+        held = self._permits.pop(leg, None)
+        if held is not None:
+            self._permit_done(leg, held)
         ch = leg.channel
         if self._legs.get(ch.id, (None, None))[1] is leg:
             del self._legs[ch.id]
@@ -1579,6 +1624,10 @@ class CallEngine:
         q.append(now)
         return True
 
+    def alert(self, message: str, **detail: Any) -> None:
+        """An alert raised outside the engine (a SIM disabled for quota...), with its own."""
+        self._alert(message, **detail)
+
     def _alert(self, message: str, **detail: Any) -> None:
         entry = {"type": "alert", "message": message, "ts": self.clock(), **detail}
         self.alerts.append(entry)
@@ -1626,23 +1675,73 @@ class CallEngine:
 
     def _dial_route(self, call: Call, route: OutboundRoute, number: str, caller: str,
                     role: str, exclude: set[str] | None = None) -> Leg | None:
-        for trunk in route.trunks:
-            for port in self.dialplan.trunk_ports.get(trunk, ()):
-                ch = self.channels.get(port)
-                if ch is None or not self.channel_free(ch) or (exclude and port in exclude):
+        candidates = [(trunk, port) for trunk in route.trunks
+                      for port in self.dialplan.trunk_ports.get(trunk, ())]
+        policy = self.trunk_policy
+        if policy is not None:
+            trunk_of = {port: trunk for trunk, port in candidates}
+            candidates = [(trunk_of[p], p) for p in policy.order(list(trunk_of), number)
+                          if p in trunk_of]
+        limited: set[str] = set()
+        for trunk, port in candidates:
+            ch = self.channels.get(port)
+            if trunk in limited or ch is None or not self.channel_free(ch) or (
+                    exclude and port in exclude):
+                continue
+            if not self._rate_ok(self._attempts_trunk, trunk,
+                                 self.dialplan.toll.max_calls_per_hour_trunk):
+                self._alert("trunk call rate limit reached", trunk=trunk)
+                limited.add(trunk)
+                continue
+            permit = None
+            if policy is not None:
+                permit = policy.permit(port, number)
+                if permit is None:
+                    log.info("trunk port refused by the trunk policy",
+                             extra={"call": call.id, "port": port})
                     continue
-                if not self._rate_ok(self._attempts_trunk, trunk,
-                                     self.dialplan.toll.max_calls_per_hour_trunk):
-                    self._alert("trunk call rate limit reached", trunk=trunk)
-                    break
-                call.trunk = trunk
-                presented = None if route.caller_id == "hidden" else (
-                    caller if route.caller_id == "extension" else
-                    route.caller_id if route.caller_id not in ("trunk",) else None)
-                log.info("outbound call", extra={"call": call.id, "trunk": trunk,
-                                                 "port": port, "route": route.name})
-                return self.place(call, ch, number, role, presented)
+            call.trunk = trunk
+            presented = None if route.caller_id == "hidden" else (
+                caller if route.caller_id == "extension" else
+                route.caller_id if route.caller_id not in ("trunk",) else None)
+            log.info("outbound call", extra={"call": call.id, "trunk": trunk,
+                                             "port": port, "route": route.name})
+            leg = self.place(call, ch, number, role, presented)
+            if permit is not None:
+                self._permits[leg] = _HeldPermit(port, permit)
+            return leg
         return None
+
+    def _arm_permit(self, leg: Leg) -> None:
+        """An answered leg under a permit with a talk-time cap: release it at the cap."""
+        held = self._permits.get(leg)
+        if held is None or held.permit.max_seconds is None or held.timer is not None:
+            return
+        limit = held.permit.max_seconds
+
+        def expire() -> None:
+            entry = self._legs.get(leg.channel.id)
+            if entry is None or entry[1] is not leg:
+                return
+            log.warning("trunk call length limit reached",
+                        extra={"call": entry[0].id, "port": held.port, "limit_s": limit})
+            self.hangup(leg, Cause.NORMAL_CLEARING)
+            entry[0].inbox.put(LegEvent(leg, "released", cause=Cause.NORMAL_CLEARING))
+
+        held.timer = asyncio.get_running_loop().call_later(max(0.0, limit), expire)
+
+    def _permit_done(self, leg: Leg, held: _HeldPermit) -> None:
+        if held.timer is not None:
+            held.timer.cancel()
+        talk = 0.0
+        if leg.answered_at is not None:
+            talk = max(0.0, (leg.released_at or self.clock()) - leg.answered_at)
+        failed = leg.answered_at is None and leg.cause not in _NOT_FAILED
+        assert self.trunk_policy is not None
+        try:
+            self.trunk_policy.finished(held.port, held.permit, talk, failed)
+        except Exception:
+            log.exception("trunk policy failed to account a call", extra={"port": held.port})
 
     def _dial_trunk_leg(self, call: Call, number: str, caller: str, role: str) -> Leg | None:
         route = self.dialplan.route_outbound(number)

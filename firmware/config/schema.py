@@ -67,6 +67,30 @@ _ID: Final = {"type": "string", "pattern": "^[a-z0-9][a-z0-9_.-]{0,31}$"}
 _EXTENSION_NUMBER: Final = {"type": "string", "pattern": "^[0-9]{2,6}$"}
 _DIGITS: Final = {"type": "string", "pattern": "^[0-9*#]{1,20}$"}
 _LABEL: Final = {"type": "string", "maxLength": 64}
+_QUOTA: Final = {"anyOf": [{"type": "null"}, {"type": "number", "minimum": 0,
+                                                 "maximum": 1_000_000}]}
+_SIM_LIMITS: Final = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "concurrent_calls": {"type": "integer", "minimum": 1, "maximum": 4},
+        "minutes_per_day": _QUOTA,
+        "minutes_per_month": _QUOTA,
+        "sms_per_day": _QUOTA,
+        "sms_per_month": _QUOTA,
+        "recipients_per_day": _QUOTA,
+        "recipients_per_month": _QUOTA,
+        "max_call_s": {"anyOf": [{"type": "null"},
+                                 {"type": "integer", "minimum": 10, "maximum": 86400}]},
+        # Numbers this SIM's operator serves (least-cost choice): "+7916", "8916"...
+        "prefixes": {"type": "array", "maxItems": 500,
+                     "items": {"type": "string", "pattern": "^\\+?[0-9]{1,15}$"}},
+        "cost_on_net": {"type": "number", "minimum": 0, "maximum": 1000},
+        "cost_off_net": {"type": "number", "minimum": 0, "maximum": 1000},
+        "balance_code": {"anyOf": [{"type": "null"},
+                                   {"type": "string", "pattern": "^[*#0-9]{2,30}$"}]},
+    },
+}
 _PORT_ID: Final = {"type": "string", "minLength": 1, "maxLength": 16}
 
 
@@ -158,6 +182,10 @@ DOCUMENT_SCHEMA: Final[dict[str, Any]] = {
                         "enabled": {"type": "boolean"},
                         "label": _LABEL,
                         "max_concurrent": {"type": "integer", "minimum": 1, "maximum": 1000},
+                        # A GSM trunk's SIM as a trunk (firmware/trunks): limits, quotas
+                        # (null or absent: none), least-cost data. Counters follow the SIM
+                        # (ICCID) found in the slot.
+                        "sim": _SIM_LIMITS,
                     },
                 ),
             },
@@ -596,6 +624,29 @@ def _semantic_issues(doc: Mapping[str, Any], known_ports: frozenset[str]) -> lis
                 port_owner[p] = owner
             if port in spans:
                 span_owner[port] = owner
+        sim = trunk.get("sim")
+        if isinstance(sim, dict):
+            if port_kind(port) != "gsm":
+                issue(["trunks", i, "sim"],
+                      f"SIM limits need a GSM port; {_quote(port)} is not one")
+            for per_day, per_month in (("minutes_per_day", "minutes_per_month"),
+                                       ("sms_per_day", "sms_per_month"),
+                                       ("recipients_per_day", "recipients_per_month")):
+                day, month = sim.get(per_day), sim.get(per_month)
+                if isinstance(day, int | float) and isinstance(month, int | float) \
+                        and not isinstance(day, bool) and not isinstance(month, bool) \
+                        and day > month:
+                    issue(["trunks", i, "sim", per_day],
+                          f"{day:g} a day exceeds the {month:g} of {per_month}")
+            prefixes = sim.get("prefixes")
+            if isinstance(prefixes, list):
+                seen_prefixes: set[str] = set()
+                for j, prefix in enumerate(prefixes):
+                    if prefix in seen_prefixes:
+                        issue(["trunks", i, "sim", "prefixes", j],
+                              f"duplicate prefix {_quote(prefix)}")
+                    if isinstance(prefix, str):
+                        seen_prefixes.add(prefix)
         limit = trunk.get("max_concurrent")
         capacity = spans.get(port, 1)
         if isinstance(limit, int) and not isinstance(limit, bool) and limit > capacity:

@@ -367,12 +367,13 @@ class EventStore(CallbackRecords):
         return cursor.rowcount > 0
 
     def sms(self, since: float | None = None, iccid: str | None = None,
-            limit: int = 100) -> list[SmsRecord]:
-        """Messages at or after ``since`` (of one SIM if given), newest first."""
+            limit: int = 100, direction: str | None = None) -> list[SmsRecord]:
+        """Messages at or after ``since`` (of one SIM, one direction if given), newest
+        first."""
         rows = self._conn.execute(
             "SELECT * FROM sms WHERE (?1 IS NULL OR ts >= ?1) AND (?2 IS NULL OR iccid = ?2) "
-            "ORDER BY ts DESC, id DESC LIMIT ?3",
-            (since, iccid, limit),
+            "AND (?4 IS NULL OR direction = ?4) ORDER BY ts DESC, id DESC LIMIT ?3",
+            (since, iccid, limit, direction),
         ).fetchall()
         out = []
         for row in rows:
@@ -381,6 +382,22 @@ class EventStore(CallbackRecords):
                 values[key] = json.loads(values[key])
             out.append(SmsRecord(**values))
         return out
+
+    # Parts of long messages received directly, awaiting their siblings (the part store of
+    # drivers.gsm.sms.SmsService).
+    def save_sms_part(self, modem: str, pdu: str, ts: float) -> None:
+        self._conn.execute("INSERT OR IGNORE INTO sms_parts (modem, pdu, ts) VALUES (?, ?, ?)",
+                           (modem, pdu, ts))
+
+    def drop_sms_parts(self, modem: str, pdus: Sequence[str]) -> None:
+        with self.transaction() as conn:
+            conn.executemany("DELETE FROM sms_parts WHERE modem = ? AND pdu = ?",
+                             [(modem, p) for p in pdus])
+
+    def sms_parts(self, modem: str) -> list[tuple[str, float]]:
+        rows = self._conn.execute(
+            "SELECT pdu, ts FROM sms_parts WHERE modem = ? ORDER BY ts", (modem,)).fetchall()
+        return [(str(r["pdu"]), float(r["ts"])) for r in rows]
 
     # --- SIM trunk usage ------------------------------------------------------------------
 

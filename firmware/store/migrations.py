@@ -14,7 +14,8 @@ open transaction and must not commit. Statements that cannot run inside a transa
 
 Migration 2 adds ``sms`` (received and sent messages, raw PDUs kept) and the SIM-trunk
 accounting tables; migration 3 the callback jobs and attempts and the campaign contacts; migration 4
-the ACD's queue event log.
+the ACD's queue event log; migration 5 the parts of long SMS received directly (+CMT) that
+wait for their siblings.
 """
 
 from __future__ import annotations
@@ -273,11 +274,24 @@ CREATE INDEX IF NOT EXISTS queue_events_queue_ts ON queue_events (queue, ts);
 CREATE INDEX IF NOT EXISTS queue_events_agent_ts ON queue_events (agent, ts);
 """
 
+# Parts of a long SMS that a module delivered directly (+CMT: nothing stays on the module)
+# while the other parts have not arrived: kept here so a restart in between loses none
+# (drivers/gsm/sms.py reloads them at start). One row per part, by module (board port).
+_V5_SMS_PARTS: Final = """
+CREATE TABLE sms_parts (
+    modem  TEXT NOT NULL,
+    pdu    TEXT NOT NULL,
+    ts     REAL NOT NULL,
+    PRIMARY KEY (modem, pdu)
+);
+"""
+
 MIGRATIONS: Final[tuple[Migration, ...]] = (
     Migration(1, "call records, event log, audit log, cloud outbox", _V1_EVENT_RECORDS),
     Migration(2, "SMS, SIM trunk usage and state", _V2_SMS_AND_SIM_TRUNKS),
     Migration(3, "callback jobs and attempts, campaign contacts", _V3_CALLBACK_JOBS),
     Migration(4, "ACD queue event log", _V4_QUEUE_EVENTS),
+    Migration(5, "parts of long SMS awaiting their siblings", _V5_SMS_PARTS),
 )
 
 

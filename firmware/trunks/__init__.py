@@ -10,10 +10,16 @@ reboot forgets nothing.
 Must not touch: modems (balance checks are handed a USSD function), routing decisions
 (the routing and callback engines ask :meth:`SimTrunks.choose` and obey its answer).
 
+:class:`SimTrunkPolicy` (``policy.py``) is the call engine's ``TrunkPolicy`` over these
+counters: least-cost order of the SIMs of a route, a permit per call, the accounting of its
+real talk time.
+
 Time is an input (``clock``) and periods follow the box's local calendar (``tz``), so
 tests run days in milliseconds.
 """
 
 from firmware.trunks.accounting import CallPermit, SimLimits, SimTrunks, TrunkRefused
+from firmware.trunks.policy import SimTrunkPolicy, limits_from_document
 
-__all__ = ["CallPermit", "SimLimits", "SimTrunks", "TrunkRefused"]
+__all__ = ["CallPermit", "SimLimits", "SimTrunkPolicy", "SimTrunks", "TrunkRefused",
+           "limits_from_document"]

@@ -350,3 +350,27 @@ def test_directory() -> None:
         'directory[2].number: "89161234567" is already listed as directory[0]',
         'directory[3].number: "101" is an extension: its name comes from the extension',
     ]
+
+def test_sim_limits_on_gsm_trunks() -> None:
+    from firmware.config import default_document
+
+    doc = default_document(sorted(SIM_BOARD))
+    gsm = next(i for i, t in enumerate(doc["trunks"]) if t["port"] == "gsm1")
+    fxo = next(i for i, t in enumerate(doc["trunks"]) if t["port"] == "fxo1")
+    doc["trunks"][gsm]["sim"] = {"concurrent_calls": 1, "minutes_per_day": 60,
+                                 "minutes_per_month": 1000, "sms_per_day": None,
+                                 "max_call_s": 1800, "prefixes": ["+7916", "8916"],
+                                 "cost_on_net": 0.1, "cost_off_net": 1.5,
+                                 "balance_code": "*100#"}
+    assert messages(doc) == []
+    doc["trunks"][gsm]["sim"].update(minutes_per_day=2000, prefixes=["+7916", "+7916"],
+                                     balance_code="balance?")
+    doc["trunks"][fxo]["sim"] = {}
+    assert sorted(messages(doc)) == sorted([
+        f'trunks[{fxo}].sim: SIM limits need a GSM port; "fxo1" is not one',
+        f"trunks[{gsm}].sim.balance_code: 'balance?' is not valid under any of the given "
+        "schemas",
+        f"trunks[{gsm}].sim.minutes_per_day: 2000 a day exceeds the 1000 of "
+        "minutes_per_month",
+        f'trunks[{gsm}].sim.prefixes[1]: duplicate prefix "+7916"',
+    ])

@@ -169,6 +169,15 @@ class FakeBox:
         self.agent_actions: list[tuple[str, str, str]] = []
         self.audits: list[tuple[str, str, dict[str, Any]]] = []
         self.subscribers: list[asyncio.Queue[dict[str, Any]]] = []
+        # the shape of firmware.store.SmsRecord as JSON, newest first
+        self.messages: list[dict[str, Any]] = [
+            {"id": 1, "ts": 1_700_000_000.0, "direction": "in", "modem": "gsm1",
+             "peer": "+79165550000", "text": "Call me back", "encoding": "gsm7",
+             "iccid": "89701000000000000001", "imei": "860100000000001", "sent_ts": None,
+             "smsc": None, "parts": 1, "missing": [], "refs": [], "status": "", "error": None,
+             "raw_pdus": []}]
+        self.sms_calls: list[dict[str, Any]] = []
+        self.sms_error: Exception | None = None
 
     def info(self) -> dict[str, Any]:
         if self.fail_info is not None:
@@ -208,6 +217,23 @@ class FakeBox:
         self.cdr_calls.append({"limit": limit, "offset": offset, "since": since,
                                "until": until})
         return self.records[offset:offset + limit]
+
+    async def send_sms(self, port_or_iccid: str, to: str, text: str) -> dict[str, Any]:
+        if self.sms_error is not None:
+            raise self.sms_error
+        if port_or_iccid not in ("gsm1", "89701000000000000001"):
+            raise NotFound(f"no GSM module in port or with SIM {port_or_iccid!r}")
+        record = {**self.messages[-1], "id": len(self.messages) + 1, "direction": "out",
+                  "peer": to, "text": text, "refs": [7], "status": "sent"}
+        self.messages.insert(0, record)
+        self.publish({"type": "sms", "direction": "out", "id": record["id"]})
+        return record
+
+    def sms(self, limit: int = 100, since: float | None = None, iccid: str | None = None,
+            direction: str | None = None) -> list[dict[str, Any]]:
+        self.sms_calls.append({"limit": limit, "since": since, "iccid": iccid,
+                               "direction": direction})
+        return [m for m in self.messages if direction in (None, m["direction"])][:limit]
 
     def config_current(self) -> dict[str, Any]:
         return copy.deepcopy(self.document)
