@@ -83,6 +83,7 @@ def retention_policy(doc: dict[str, Any]) -> RetentionPolicy:
     return RetentionPolicy(keep_days=rec.get("keep_days", 90), max_mb=rec.get("max_mb", 2048),
                            min_free_mb=rec.get("min_free_mb", 200))
 SIM_TICK_S = 60.0   # SIMs disabled for quota come back within this of their period's end
+BALANCE_EVERY_S = 6 * 3600.0   # SIM balances are asked this often (USSD)
 SMS_TO = re.compile(r"^\+?[0-9]{3,20}$")
 SMS_MAX_CHARS = 1530  # ten parts of 7-bit text: a longer message is a mistake
 SENT_REMEMBERED = 512  # sent messages whose status reports are matched in memory
@@ -315,13 +316,53 @@ class Box:
         self._apply_analog(doc)
 
     async def _tick_sims(self) -> None:
+        ticks = 0
         while True:
             await asyncio.sleep(SIM_TICK_S)
+            ticks += 1
             if self.sim_trunks is not None:
                 try:
                     self.sim_trunks.tick()
                 except Exception:
                     log.exception("SIM trunk tick failed")
+            if ticks % int(BALANCE_EVERY_S // SIM_TICK_S) == 0:
+                for port in [p for p, ch in self.channels.items() if isinstance(ch, GsmChannel)]:
+                    try:
+                        await self.gsm_balance(port)
+                    except ServiceError as exc:
+                        log.info("balance check skipped", extra={"port": port,
+                                                                 "reason": str(exc)})
+                    except Exception:
+                        log.exception("balance check failed", extra={"port": port})
+
+    async def gsm_balance(self, port: str) -> dict[str, Any]:
+        """Ask a SIM's balance with its configured USSD code (``trunks[].sim.balance_code``);
+        the answer is stored with the SIM's state and returned."""
+        ch = self.channels.get(port)
+        if not isinstance(ch, GsmChannel):
+            raise NotFound(f"no GSM module on port {port!r}")
+        iccid = ch.modem.iccid
+        if self.sim_trunks is None or iccid is None or not ch.modem.in_service:
+            raise Unavailable(f"{port}: the module is not in service")
+        from drivers.gsm.ussd import UssdError
+
+        async def ussd(code: str) -> str:
+            answer = await ch.modem.ussd.request(code)
+            return answer.text or ""
+
+        from firmware.trunks.accounting import TrunkRefused
+
+        try:
+            text = await self.sim_trunks.check_balance(iccid, ussd)
+        except TrunkRefused:
+            raise BadRequest(f"{port}: no SIM limits configured (trunks[].sim)") from None
+        except UssdError as exc:
+            raise Unavailable(f"{port}: the network did not answer the balance request: "
+                              f"{exc}") from None
+        if text is None:
+            raise BadRequest(f"{port}: no balance code configured (trunks[].sim.balance_code)")
+        self._publish({"type": "balance", "port": port, "iccid": iccid, "balance": text})
+        return {"port": port, "iccid": iccid, "balance": text, "ts": time.time()}
 
     async def stop(self) -> None:
         for task in (self._janitor, self._sim_tick):

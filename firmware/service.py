@@ -151,6 +151,10 @@ class BoxService(Protocol):
 
     def recording_file(self, name: str) -> Path: ...
 
+    async def gsm_balance(self, port: str) -> dict[str, Any]:
+        """Ask the SIM's balance by USSD now: {"port", "iccid", "balance", "ts"}."""
+        ...
+
     # SMS over the GSM modules
     async def send_sms(self, port_or_iccid: str, to: str, text: str) -> dict[str, Any]:
         """Send ``text`` to ``to`` from the module in a port (``gsm1``) or holding a SIM

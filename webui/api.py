@@ -563,6 +563,14 @@ async def agent_action(request: web.Request) -> web.Response:
     return reply({"status": "ok"})
 
 
+@requires("supervisor")
+async def gsm_balance(request: web.Request) -> web.Response:
+    port = request.match_info["port"]
+    result = await request.app[BOX].gsm_balance(port)
+    audit(request, "gsm.balance", {"port": port})
+    return reply(result)
+
+
 def setup_routes(app: web.Application) -> None:
     app[STREAMS] = set[asyncio.Task[Any]]()
     app.on_shutdown.append(close_streams)
@@ -587,6 +595,7 @@ def setup_routes(app: web.Application) -> None:
     r.add_post(f"{v1}/config/validate", config_validate)
     r.add_get(f"{v1}/config/revisions", config_revisions)
     r.add_post(f"{v1}/config/rollback", config_rollback)
+    r.add_post(f"{v1}/gsm/{{port}}/balance", gsm_balance)
     r.add_get(f"{v1}/queues", queues)
     r.add_get(f"{v1}/queues/kpis", queue_kpis)
     r.add_post(f"{v1}/agents/{{agent}}/{{action}}", agent_action)

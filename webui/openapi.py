@@ -179,6 +179,12 @@ _PATHS: dict[str, dict[str, Any]] = {
         role="admin", body=_obj(["revision"], revision={"type": "integer"}),
         ok=_obj(["revision"], revision={"type": "integer"}),
         errors={"404": "no such revision"})},
+    "/gsm/{port}/balance": {"post": _op(
+        "Ask a SIM's balance now (USSD code from trunks[].sim.balance_code)",
+        security=_SESSION_CSRF, role="supervisor",
+        params=[{"name": "port", "in": "path", "required": True, "schema": _STR}],
+        errors={"400": "no balance code configured", "404": "no GSM module on that port",
+                "503": "the module is not in service or the network did not answer"})},
     "/queues": {"get": _op("Live queues and agents (wallboard)", security=_SESSION)},
     "/queues/kpis": {"get": _op(
         "KPIs of DOMAIN.md per queue and agent for a period, from the queue log",

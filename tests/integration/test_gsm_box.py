@@ -247,3 +247,23 @@ async def test_sms_through_the_web_api(aiohttp_client, box, tmp_path):
     resp = await client.post("/api/v1/sms", json={"from": "gsm1", "to": "x", "text": "y"},
                              headers=headers)
     assert resp.status == 400 and '"to"' in (await resp.json())["error"]
+
+
+async def test_balance_check_by_ussd_is_stored_and_published(box):
+    from firmware.service import BadRequest, NotFound
+
+    q = box.subscribe()
+    with pytest.raises(BadRequest, match="trunks"):
+        await box.gsm_balance("gsm1")                 # no SIM limits/balance code yet
+    await configure(box, lambda d: sim_limits(d, "gsm1", balance_code="*100#"))
+    result = await box.gsm_balance("gsm1")
+    assert result["balance"] == "Balance: 12.34 EUR"
+    assert box.board.gsm["gsm1"].modem.ussd_requests[-1] == "*100#"
+    state = box.store.sim_state(result["iccid"])
+    assert state["balance"] == "Balance: 12.34 EUR"
+    events = []
+    while not q.empty():
+        events.append(q.get_nowait())
+    assert any(e.get("type") == "balance" for e in events)
+    with pytest.raises(NotFound):
+        await box.gsm_balance("fxs1")

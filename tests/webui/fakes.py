@@ -192,6 +192,14 @@ class FakeBox:
     def calls(self) -> list[dict[str, Any]]:
         return copy.deepcopy(self.calls_list)
 
+    async def gsm_balance(self, port: str) -> dict[str, Any]:
+        from firmware.service import NotFound
+
+        if port != "gsm1":
+            raise NotFound(f"no GSM module on port {port!r}")
+        return {"port": port, "iccid": "89701000000000000001", "balance": "Balance 12.50",
+                "ts": 1.0}
+
     def queues(self) -> dict[str, Any]:
         return {"queues": {"sales": {"waiting": 1, "callbacks": 0, "longest_wait_s": 4.0,
                                      "staffed": 1, "ready": 1, "available": 0}},

@@ -335,3 +335,10 @@ async def test_prompts_voicemail_and_recordings(admin: Browser, viewer: Browser,
     assert got.status == 200 and await got.read() == b"RIFFrecording"
     assert (await supervisor.get("/api/v1/recordings/../../etc/passwd")).status == 404
     assert (await viewer.get("/api/v1/recordings")).status == 403
+
+
+async def test_gsm_balance(admin: Browser, viewer: Browser) -> None:
+    resp = await admin.post("/api/v1/gsm/gsm1/balance", json={})
+    assert resp.status == 200 and (await resp.json())["balance"] == "Balance 12.50"
+    assert (await admin.post("/api/v1/gsm/gsm9/balance", json={})).status == 404
+    assert (await viewer.post("/api/v1/gsm/gsm1/balance", json={})).status == 403
