@@ -51,6 +51,7 @@ from drivers.gsm.recovery import ResetRecord
 from drivers.gsm.sms import ReceivedSms, SentSms, SmsSendError
 from drivers.sim.analog import SimError
 from firmware import __version__
+from firmware.calls.callbacks import CallbackRunner
 from firmware.calls.dialplan import Dialplan
 from firmware.calls.engine import CallEngine
 from firmware.calls.prompts import NAME as PROMPT_NAME
@@ -217,6 +218,7 @@ class Box:
         self.trunk_policy: SimTrunkPolicy | None = None
         self._sim_tick: asyncio.Task[None] | None = None
         self._sent: dict[int, tuple[SentSms, int]] = {}  # id(sent) → (sent, stored id)
+        self.callbacks: CallbackRunner | None = None
 
     # -- lifecycle ------------------------------------------------------------------------
     async def start(self) -> None:
@@ -279,6 +281,8 @@ class Box:
         self._apply_storage(doc)
         self.engine.add_listener(self._publish)
         self.engine.queues = QueueService(self.engine, doc, log_sink=self.store.add_queue_events)
+        self.callbacks = CallbackRunner(self.engine, self.store, doc)
+        self.callbacks.start()       # recovers what a restart interrupted, dials what is due
         self.config.subscribe(lambda old, new: self._apply(new, port_ids))
         self._sim_tick = asyncio.get_running_loop().create_task(self._tick_sims(),
                                                                 name="sim-trunk-tick")
@@ -310,6 +314,8 @@ class Box:
             self.engine.apply(Dialplan.from_document(doc, port_ids))
             if self.engine.queues is not None:
                 self.engine.queues.apply_config(doc)
+        if self.callbacks is not None:
+            self.callbacks.apply_config(doc)
         if self.trunk_policy is not None:
             self.trunk_policy.configure(limits_from_document(doc))
         self._apply_storage(doc)
@@ -372,6 +378,8 @@ class Box:
                     await task
         self._janitor = None
         self._sim_tick = None
+        if self.callbacks is not None:
+            self.callbacks.close()    # no new dials; dials in flight are settled at start
         if self.engine is not None:
             await self.engine.shutdown()
             if self.engine.queues is not None:
@@ -469,6 +477,11 @@ class Box:
         assert self.store is not None
         self.store.add_cdr(Cdr(**record), outbox_topic="cdr")
         self._publish({"type": "cdr", "call_id": record["call_id"]})
+        if self.callbacks is not None:
+            try:
+                self.callbacks.on_cdr(record)     # a missed call → its callback
+            except Exception:
+                log.exception("missed-call callback failed", extra={"call": record["call_id"]})
 
     def _publish(self, event: dict[str, Any]) -> None:
         for q in list(self._subscribers):
@@ -637,6 +650,38 @@ class Box:
             q.agent_action(agent, action, reason)
         except (AcdError, ValueError) as exc:
             raise BadRequest(str(exc)) from None
+
+    # -- callbacks ------------------------------------------------------------------------
+    def _callbacks(self) -> CallbackRunner:
+        if self.callbacks is None:
+            raise Unavailable("the box is not running")
+        return self.callbacks
+
+    def callback_request(self, number: str, queue: str,
+                         window: tuple[float, float] | None = None, source: str = "web", *,
+                         request_id: str | None = None, priority: int = 0,
+                         note: str = "") -> dict[str, Any]:
+        """Ask the box to call ``number`` back and connect it to ``queue`` (in working
+        hours, inside ``window`` if given). ``CallbackRequestError`` (a BadRequest naming
+        every bad field) when it cannot be accepted; nothing is written then."""
+        runner = self._callbacks()
+        result = runner.service.request(number, queue, window, source,
+                                        request_id=request_id, priority=priority, note=note)
+        runner.pump()
+        return result
+
+    def callback_jobs(self, since: float | None = None, until: float | None = None,
+                      open_only: bool = False) -> list[dict[str, Any]]:
+        return self._callbacks().service.jobs(since, until, open_only)
+
+    def callback_job(self, job_id: str) -> dict[str, Any]:
+        return self._callbacks().service.job(job_id)
+
+    def callback_cancel(self, job_id: str, actor: str = "web") -> dict[str, Any]:
+        runner = self._callbacks()
+        job = runner.service.cancel(job_id, actor)
+        runner.pump()
+        return job
 
     # -- prompts, voicemail, recordings ---------------------------------------------------
     def _prompt_path(self, name: str) -> Path:

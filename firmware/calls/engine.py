@@ -41,6 +41,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import re
 import time
 import uuid
 from array import array
@@ -144,6 +145,8 @@ class _HeldPermit:
     timer: asyncio.TimerHandle | None = None
 
 
+_ANY = re.compile(".*")
+
 # Causes of an unanswered outbound leg that are the called party's doing, not a failure.
 _NOT_FAILED = frozenset({Cause.NORMAL_CLEARING, Cause.USER_BUSY, Cause.NO_ANSWER,
                          Cause.NO_USER_RESPONSE, Cause.CALL_REJECTED})
@@ -212,6 +215,14 @@ CdrSink = Callable[[dict[str, Any]], None]
 Listener = Callable[[dict[str, Any]], None]
 
 
+class RejectCallback(Protocol):
+    """What a ``callback`` destination tells (firmware.calls.callbacks.CallbackRunner)."""
+
+    def rejected(self, call: Call, target: str) -> None:
+        """``call`` was rejected by a reject-and-call-back route towards ``target``."""
+        ...
+
+
 class CallEngine:
     def __init__(self, channels: dict[str, Channel], media: MediaControl, cdr_sink: CdrSink,
                  dialplan: Dialplan | None = None, clock: Callable[[], float] = time.time,
@@ -243,6 +254,7 @@ class CallEngine:
         self.queues: QueueService | None = None     # set by the composition root
         self.voicemail: VoicemailStore | None = None     # set by the composition root
         self.recordings: RecordingArchive | None = None  # set by the composition root
+        self.callbacks: RejectCallback | None = None     # set by the composition root
         self._waiting: dict[str, int] = {}          # mailbox -> new messages (MWI cache)
         self.call_waiting: dict[str, WaitingCall] = {}  # phone port -> the call offered
         self.closing = False
@@ -666,6 +678,10 @@ class CallEngine:
             await self.leave_voicemail(call, dest.target)
         elif dest.type == "busy":
             call.cause = Cause.USER_BUSY
+        elif dest.type == "callback" and dest.target and self.callbacks is not None:
+            # reject and call back: the caller pays nothing, the box calls them at once
+            call.cause = Cause.CALL_REJECTED
+            self.callbacks.rejected(call, dest.target)
         elif dest.type == "hangup":
             call.cause = Cause.CALL_REJECTED if call.origin.state is LegState.CALLING \
                 else Cause.NORMAL_CLEARING
@@ -1742,6 +1758,62 @@ class CallEngine:
             self.trunk_policy.finished(held.port, held.permit, talk, failed)
         except Exception:
             log.exception("trunk policy failed to account a call", extra={"port": held.port})
+
+    # -- calls the box places itself ---------------------------------------------------------
+    def originate(self, dial: Callable[[Call], Leg | None],
+                  script: Callable[[Call], Coroutine[Any, Any, None]], *, caller: str,
+                  called: str, route: str) -> Call | None:
+        """Start a call the box places itself (a callback, a campaign).
+
+        ``dial(call)`` places the call's first leg (with :meth:`dial_trunk` or
+        :meth:`place`), which becomes its origin; ``script(call)`` then runs as the call's
+        script. The origin is not *critical* until the script makes it so (after it
+        answered), so the script sees its release as an event. The call is outbound and
+        its record carries ``route``. None (and no record) when ``dial`` placed nothing.
+        """
+        now = self.clock()
+        call = Call(id=f"{int(now)}-{next(self._seq)}-{uuid.uuid4().hex[:6]}",
+                    direction="outbound", caller=caller, start=now,
+                    origin=None)  # type: ignore[arg-type]  # set below, before anyone looks
+        call.called, call.route = called, route
+        leg = dial(call)
+        if leg is None:
+            for other in call.legs:
+                if self._legs.get(other.channel.id, (None, None))[1] is other:
+                    self.hangup(other, Cause.NORMAL_CLEARING)
+            return None
+        call.origin = leg
+        self._calls[call.id] = call
+        call.task = asyncio.get_running_loop().create_task(self._run(call, script(call)),
+                                                           name=f"call-{call.id}")
+        self._notify_call(call)
+        return call
+
+    def dial_trunk(self, call: Call, trunk: str, number: str, caller_id: str | None = None,
+                   role: str = "callee") -> Leg | None:
+        """Dial ``number`` (as the trunk expects it) over a free port of ``trunk`` as a
+        new leg of ``call``: the toll-fraud guard, the trunk call-rate limit and the trunk
+        (SIM) policy apply as to any outbound call. None when refused or no port is free."""
+        toll = self.dialplan.toll
+        cls = classify(number, self.dialplan.country)
+        reason = None
+        if any(number.startswith(p) for p in toll.blocked_prefixes):
+            reason = "blocked prefix"
+        elif cls == "international" and not toll.allow_international:
+            reason = "international calls are blocked (toll-fraud guard)"
+        elif cls == "premium" and not toll.allow_premium:
+            reason = "premium-rate numbers are blocked (toll-fraud guard)"
+        elif sum(1 for c in self._calls.values() if c.direction == "outbound"
+                 and c.trunk is not None and c.state != "ended" and c is not call) \
+                >= toll.max_outbound_concurrent:
+            reason = f"more than {toll.max_outbound_concurrent} outbound calls at once"
+        if reason is not None:
+            self._alert("outbound call refused", number=number, number_class=cls,
+                        reason=reason, route=call.route)
+            return None
+        route = OutboundRoute(name=call.route or "originated", pattern=_ANY, trunks=(trunk,),
+                              strip=0, prepend="", caller_id=caller_id or "trunk")
+        return self._dial_route(call, route, number, call.caller, role)
 
     def _dial_trunk_leg(self, call: Call, number: str, caller: str, role: str) -> Leg | None:
         route = self.dialplan.route_outbound(number)

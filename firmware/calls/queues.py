@@ -42,6 +42,8 @@ log = logging.getLogger(__name__)
 ANNOUNCEMENT_FALLBACK_S = 0.6     # a beep stands for a position announcement without prompt
 
 QueueLogSink = Callable[[list[QueueEvent]], object]
+# (the call, its queue, when it entered): a caller hung up while waiting (the callback hook)
+AbandonHook = Callable[["Call", str, float], object]
 
 
 class QueueService:
@@ -60,6 +62,7 @@ class QueueService:
         self._timer: asyncio.TimerHandle | None = None
         self._announce_timers: dict[str, asyncio.TimerHandle] = {}
         self.agent_states: dict[str, str] = {}
+        self.on_abandon: AbandonHook | None = None     # set by the composition root
 
     # -- configuration and people ---------------------------------------------------------
     def apply_config(self, doc: dict[str, Any]) -> None:
@@ -241,7 +244,8 @@ class QueueService:
         call.route = call.route or f"queue {queue_id}"
         self.callers[call.id] = call
         eng._notify_call(call)
-        self.feed(m.CallerArrived(call.id, queue_id, number=call.caller, entered=self.clock()))
+        entered = self.clock()
+        self.feed(m.CallerArrived(call.id, queue_id, number=call.caller, entered=entered))
         try:
             while True:
                 ev = await eng.wait(call, ("answered", "released", "digit", "acd"), None)
@@ -279,6 +283,11 @@ class QueueService:
         except LegGone:
             if call.id in self.callers:
                 self.feed(m.CallerHungUp(call.id))
+                if self.on_abandon is not None:
+                    try:
+                        self.on_abandon(call, queue_id, entered)
+                    except Exception:
+                        log.exception("abandon hook failed", extra={"call": call.id})
             raise
         finally:
             self.callers.pop(call.id, None)

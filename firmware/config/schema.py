@@ -47,10 +47,11 @@ SCHEMA_VERSION: Final = 1
 
 DESTINATION_TYPES: Final = (
     "extension", "ring_group", "queue", "ivr", "voicemail", "external", "announcement",
-    "hangup", "busy",
+    "hangup", "busy", "callback",
 )
 # Destination types whose target names another object; the others take no target, except
-# "external" (an outside number) and "announcement" (a prompt file name).
+# "external" (an outside number), "announcement" (a prompt file name) and "callback"
+# (reject the call and call the caller back, connected to a queue, ring group or extension).
 _TARGET_KINDS: Final = {"extension": "extension", "ring_group": "ring group", "queue": "queue",
                         "ivr": "IVR menu", "voicemail": "extension"}
 _TARGET_SECTION: Final = {"extension": "extension", "ring_group": "ring_group",
@@ -723,6 +724,13 @@ def _semantic_issues(doc: Mapping[str, Any], known_ports: frozenset[str]) -> lis
         elif kind == "announcement":
             if isinstance(target, str) and not _PROMPT_NAME.match(target):
                 issue([*parts, "target"], f"invalid prompt name {_quote(target)}")
+        elif kind == "callback":
+            if not isinstance(target, str):
+                issue([*parts, "target"], "a callback destination needs the queue, ring group "
+                                          "or extension to connect the callback to")
+            elif not any(target in targets[k] for k in ("queue", "ring_group", "extension")):
+                issue([*parts, "target"],
+                      f"unknown queue, ring group or extension {_quote(target)}")
         elif kind in DESTINATION_TYPES and target is not None:
             issue([*parts, "target"], f"{_quote(kind)} takes no target")
 
@@ -915,6 +923,11 @@ def _acd_found(
                     )
                 elif dest == "queue" and target == queue_id:
                     found.append((["queues", i, "overflow"], "a queue cannot overflow to itself"))
+            elif dest == "callback":
+                if not isinstance(target, str) or not any(
+                        target in targets[k] for k in ("queue", "ring_group", "extension")):
+                    found.append((["queues", i, "overflow", "target"],
+                                  f"unknown queue, ring group or extension {_quote(target)}"))
             elif dest in DESTINATION_TYPES and target is not None:
                 found.append(
                     (["queues", i, "overflow", "target"], f"{_quote(dest)} takes no target")
