@@ -125,6 +125,24 @@ class BoxService(Protocol):
         """login | logout | pause | unpause | wrapup_done (NotFound, BadRequest)."""
         ...
 
+    # callbacks
+    def callback_request(self, number: str, queue: str,
+                         window: tuple[float, float] | None = None, source: str = "web", *,
+                         request_id: str | None = None, priority: int = 0,
+                         note: str = "") -> dict[str, Any]:
+        """Call ``number`` back into ``queue``: {"result", "reason", "job"}; a BadRequest
+        with ``issues`` (``.field``, ``.message``) naming every bad field."""
+        ...
+
+    def callback_jobs(self, since: float | None = None, until: float | None = None,
+                      open_only: bool = False) -> list[dict[str, Any]]:
+        """Callback jobs created in the period (or the open ones)."""
+        ...
+
+    def callback_cancel(self, job_id: str, actor: str = "web") -> dict[str, Any]:
+        """Cancel an open job (NotFound); returns the job."""
+        ...
+
     # prompts, voicemail, recordings
     def prompts_list(self) -> list[dict[str, Any]]:
         """Uploaded prompts: [{"name", "size", "duration_s"}]."""

@@ -22,7 +22,7 @@ from typing import Any
 from aiohttp import web
 
 from firmware.accounts import INITIAL_ADMIN, AccountError, AlreadySetUp
-from firmware.service import MAX_PROMPT_BYTES, SimulatorControl
+from firmware.service import MAX_PROMPT_BYTES, BadRequest, SimulatorControl
 
 from .auth import (
     ACCOUNTS,
@@ -563,6 +563,72 @@ async def agent_action(request: web.Request) -> web.Response:
     return reply({"status": "ok"})
 
 
+# ---------------------------------------------------------------- callbacks
+
+
+@requires("supervisor")
+async def callbacks_list(request: web.Request) -> web.Response:
+    since = time_param(request, "since")
+    until = time_param(request, "until")
+    if since is not None and until is not None and since > until:
+        raise ApiError(400, 'query parameter "since" must not be after "until"')
+    open_only = request.query.get("open", "0") in ("1", "true")
+    return reply(request.app[BOX].callback_jobs(since, until, open_only))
+
+
+def _field_issues(exc: BadRequest) -> list[dict[str, str]] | None:
+    issues = getattr(exc, "issues", None)
+    if not isinstance(issues, list):
+        return None
+    return [{"field": str(getattr(i, "field", "")), "message": str(getattr(i, "message", i))}
+            for i in issues]
+
+
+@requires("supervisor")
+async def callback_request(request: web.Request) -> web.Response:
+    """A callback request from the web: number, queue, optional window [start, end],
+    priority 0-9 and note. Every bad field is named (400, ``issues``)."""
+    body = await read_json(request)
+    problems: list[dict[str, str]] = []
+    for name in ("number", "queue"):
+        if not isinstance(body.get(name), str) or not body[name]:
+            problems.append({"field": name, "message": "required, a string"})
+    window = body.get("window")
+    if window is not None and (not isinstance(window, list) or len(window) != 2):
+        problems.append({"field": "window", "message": "must be [start, end] in UNIX seconds"})
+    note = body.get("note", "")
+    if not isinstance(note, str) or len(note) > MAX_COMMENT:
+        problems.append({"field": "note", "message": f"a string of at most {MAX_COMMENT} "
+                                                     "characters"})
+    priority = body.get("priority", 0)
+    request_id = body.get("request_id")
+    if request_id is not None and not isinstance(request_id, str):
+        problems.append({"field": "request_id", "message": "must be a string"})
+    if problems:
+        return json_error(400, "; ".join(f"{p['field']}: {p['message']}" for p in problems),
+                          issues=problems)
+    try:
+        result = request.app[BOX].callback_request(
+            body["number"], body["queue"], tuple(window) if window is not None else None,
+            "web", request_id=request_id, priority=priority, note=note)
+    except BadRequest as exc:
+        issues = _field_issues(exc)
+        if issues is None:
+            raise
+        return json_error(400, str(exc), issues=issues)
+    audit(request, "callback.request", {"number": body["number"], "queue": body["queue"],
+                                        "result": result.get("result")})
+    return reply(result)
+
+
+@requires("supervisor")
+async def callback_cancel(request: web.Request) -> web.Response:
+    job_id = request.match_info["id"]
+    job = request.app[BOX].callback_cancel(job_id, session_of(request).username)
+    audit(request, "callback.cancel", {"job": job_id})
+    return reply(job)
+
+
 @requires("supervisor")
 async def gsm_balance(request: web.Request) -> web.Response:
     port = request.match_info["port"]
@@ -599,6 +665,9 @@ def setup_routes(app: web.Application) -> None:
     r.add_get(f"{v1}/queues", queues)
     r.add_get(f"{v1}/queues/kpis", queue_kpis)
     r.add_post(f"{v1}/agents/{{agent}}/{{action}}", agent_action)
+    r.add_get(f"{v1}/callbacks", callbacks_list)
+    r.add_post(f"{v1}/callbacks", callback_request)
+    r.add_delete(f"{v1}/callbacks/{{id}}", callback_cancel)
     r.add_get(f"{v1}/prompts", prompts_list)
     r.add_put(f"{v1}/prompts/{{name}}", prompt_put)
     r.add_delete(f"{v1}/prompts/{{name}}", prompt_delete)

@@ -200,6 +200,34 @@ _PATHS: dict[str, dict[str, Any]] = {
                 {"name": "action", "in": "path", "required": True,
                  "schema": {"enum": ["login", "logout", "pause", "unpause", "wrapup_done"]}}],
         errors={"400": "the agent cannot do that now", "404": "no such agent or action"})},
+    "/callbacks": {
+        "get": _op("Callback jobs (all sources), newest first; open=1: the open ones only",
+                   security=_SESSION, role="supervisor",
+                   params=[{"name": "since", "in": "query", "schema": {"type": "number"}},
+                           {"name": "until", "in": "query", "schema": {"type": "number"}},
+                           {"name": "open", "in": "query", "schema": {"enum": ["0", "1"]}}],
+                   ok={"type": "array", "items": {"type": "object"}},
+                   errors={"400": "bad parameter"}),
+        "post": _op("Ask the box to call a number back and connect it to a queue (in working "
+                    "hours, inside the window if given)",
+                    security=_SESSION_CSRF, role="supervisor",
+                    body=_obj(["number", "queue"], number=_STR, queue=_STR,
+                              window={"type": "array", "items": {"type": "number"},
+                                      "minItems": 2, "maxItems": 2},
+                              priority={"type": "integer", "minimum": 0, "maximum": 9},
+                              note={"type": "string", "maxLength": 200},
+                              request_id={"type": "string", "maxLength": 128}),
+                    ok=_obj(["result", "job"], result={"enum": [
+                        "created", "merged", "duplicate_request"]}, reason=_STR,
+                        job={"type": "object"}),
+                    errors={"400": "bad fields, each named in issues[{field, message}] "
+                                   "(malformed or blacklisted number, unknown queue, window)",
+                            "503": "callbacks are switched off"})},
+    "/callbacks/{id}": {"delete": _op(
+        "Cancel an open callback job (a dial in progress is abandoned)",
+        security=_SESSION_CSRF, role="supervisor",
+        params=[{"name": "id", "in": "path", "required": True, "schema": _STR}],
+        errors={"404": "no such job"})},
     "/prompts": {"get": _op("Uploaded voice prompts", security=_SESSION)},
     "/prompts/{name}": {
         "put": _op("Upload a prompt: the body is an 8 kHz mono 16-bit PCM WAV",

@@ -167,6 +167,7 @@ class FakeBox:
         self.cdr_calls: list[dict[str, Any]] = []
         self.kpi_calls: list[tuple[float | None, float | None]] = []
         self.agent_actions: list[tuple[str, str, str]] = []
+        self.callback_list: list[dict[str, Any]] = []
         self.audits: list[tuple[str, str, dict[str, Any]]] = []
         self.subscribers: list[asyncio.Queue[dict[str, Any]]] = []
         # the shape of firmware.store.SmsRecord as JSON, newest first
@@ -219,6 +220,39 @@ class FakeBox:
         if action == "login":
             raise BadRequest("agent 'ann' is already logged in")
         self.agent_actions.append((agent, action, reason))
+
+    def callback_request(self, number: str, queue: str,
+                         window: tuple[float, float] | None = None, source: str = "web", *,
+                         request_id: str | None = None, priority: int = 0,
+                         note: str = "") -> dict[str, Any]:
+        from firmware.callback import CallbackRequestError, FieldIssue
+
+        issues = []
+        if number.endswith("9999999"):
+            issues.append(FieldIssue("number", f"number {number} is blacklisted"))
+        if queue != "sales":
+            issues.append(FieldIssue("queue", f"unknown queue {queue!r}"))
+        if issues:
+            raise CallbackRequestError(issues)
+        job = {"id": f"cb-{len(self.callback_list) + 1}", "number": number, "queue": queue,
+               "window": list(window) if window else None, "source": source,
+               "priority": priority, "state": "pending"}
+        self.callback_list.append(job)
+        return {"result": "created", "reason": "", "job": dict(job)}
+
+    def callback_jobs(self, since: float | None = None, until: float | None = None,
+                      open_only: bool = False) -> list[dict[str, Any]]:
+        return [dict(j) for j in self.callback_list
+                if not open_only or j["state"] == "pending"]
+
+    def callback_cancel(self, job_id: str, actor: str = "web") -> dict[str, Any]:
+        from firmware.service import NotFound
+
+        for job in self.callback_list:
+            if job["id"] == job_id:
+                job["state"] = "cancelled"
+                return dict(job)
+        raise NotFound(f"no callback job {job_id!r}")
 
     def cdrs(self, limit: int = 100, offset: int = 0, since: float | None = None,
              until: float | None = None) -> list[dict[str, Any]]:

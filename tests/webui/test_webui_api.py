@@ -304,6 +304,30 @@ async def test_queues_wallboard_kpis_and_agent_actions(admin: Browser, viewer: B
     assert (await viewer.post("/api/v1/agents/ann/unpause", json={})).status == 403
 
 
+async def test_callback_requests_list_and_cancel(supervisor: Browser, viewer: Browser,
+                                                 box: FakeBox) -> None:
+    resp = await supervisor.post("/api/v1/callbacks", json={
+        "number": "+79161234567", "queue": "sales", "window": [10, 20], "priority": 2})
+    assert resp.status == 200
+    job = (await resp.json())["job"]
+    assert job["window"] == [10, 20] and job["source"] == "web" and job["priority"] == 2
+    resp = await supervisor.post("/api/v1/callbacks",
+                                 json={"number": "+79169999999", "queue": "nope"})
+    assert resp.status == 400
+    assert [i["field"] for i in (await resp.json())["issues"]] == ["number", "queue"]
+    resp = await supervisor.post("/api/v1/callbacks", json={"queue": "sales", "window": 5})
+    assert resp.status == 400
+    assert [i["field"] for i in (await resp.json())["issues"]] == ["number", "window"]
+    assert (await viewer.post("/api/v1/callbacks",
+                              json={"number": "1", "queue": "sales"})).status == 403
+    listed = await (await supervisor.get("/api/v1/callbacks?open=1")).json()
+    assert [j["id"] for j in listed] == [job["id"]]
+    assert (await viewer.get("/api/v1/callbacks")).status == 403
+    assert (await supervisor.send("DELETE", f"/api/v1/callbacks/{job['id']}")).status == 200
+    assert (await supervisor.send("DELETE", "/api/v1/callbacks/cb-x")).status == 404
+    assert await (await supervisor.get("/api/v1/callbacks?open=1")).json() == []
+
+
 # ---------------------------------------------------------------- prompts, voicemail, recordings
 
 
