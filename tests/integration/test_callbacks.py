@@ -157,3 +157,55 @@ async def test_a_waiting_job_survives_a_restart_and_is_dialled_once(tmp_path: Pa
         assert len(box.callback_jobs()) == 1
     finally:
         await box.stop()
+
+
+async def test_a_restart_during_a_dial_settles_it_and_dials_again_once(tmp_path: Path):
+    from firmware.app import Box, Settings
+
+    data = tmp_path / "data"
+    box = Box(Settings(data_dir=data, simulated=True))
+    await box.start()
+    try:
+        await configure(box, callback_policy)
+        job_id = box.callback_request(CUSTOMER, "sales")["job"]["id"]
+        await dialled_back(box)                      # ringing the customer: power cut
+        assert job_state(box, job_id) == "dialing"
+    finally:
+        await box.stop()
+    box = Box(Settings(data_dir=data, simulated=True))
+    await box.start()
+    try:
+        job = box.callback_job(job_id)
+        assert job["state"] == "retry_wait" and job["last_outcome"] == "interrupted"
+        await dialled_back(box)                      # after the 1 s "interrupted" interval
+        await connect_to_ann(box)
+        await wait_for(lambda: job_state(box, job_id) == "connected", 5, what="connected")
+        await hang_up(box, "fxs1")
+        await all_idle(box)
+        outcomes = [a["outcome"] for a in box.callback_job(job_id)["attempts_log"]]
+        assert outcomes == ["interrupted", "connected"]
+    finally:
+        await box.stop()
+
+
+async def test_abandoned_in_queue_is_called_back(box):
+    def abandon_policy(doc: dict[str, Any]) -> None:
+        callback_policy(doc, missed={"enabled": False},
+                        abandoned={"enabled": True, "queue": "sales"})
+        route_to(doc, "gsm2", {"type": "queue", "target": "sales"})
+        doc["callback"]["working_hours"] = None
+
+    await configure(box, abandon_policy)
+    await box.sim.phone_offhook("fxs1")              # ann is busy: the caller waits
+    await box.sim.trunk_call("gsm2", CUSTOMER)
+    await wait_for(lambda: trunk(box, "gsm2")["call_state"] == "active", 5,
+                   what="the queue to answer")
+    await box.sim.far_hangup("gsm2")                 # ...and gives up
+    jobs = await wait_for(lambda: box.callback_jobs(), 5, what="a callback job")
+    assert jobs[0]["source"] == "abandoned" and jobs[0]["target"] == "sales"
+    await hang_up(box, "fxs1")
+    await dialled_back(box)
+    await connect_to_ann(box)
+    await wait_for(lambda: job_state(box, jobs[0]["id"]) == "connected", 5, what="connected")
+    await hang_up(box, "fxs1")
+    await all_idle(box)
