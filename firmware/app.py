@@ -625,6 +625,56 @@ class Box:
         assert self.store is not None
         return kpis(self.store.queue_events(since, until), since, until, now=time.time())
 
+    def supervise(self, call_id: str, extension: str, mode: str = "listen") -> None:
+        """A supervisor's phone joins a call: listen, whisper (to the agent) or barge."""
+        if self.engine is None:
+            raise Unavailable("the call engine is not running")
+        try:
+            self.engine.supervise(call_id, extension, mode)
+        except ValueError as exc:
+            raise BadRequest(str(exc)) from None
+
+    def set_supervision(self, call_id: str, mode: str) -> None:
+        if self.engine is None:
+            raise Unavailable("the call engine is not running")
+        try:
+            self.engine.set_supervision(call_id, mode)
+        except ValueError as exc:
+            raise BadRequest(str(exc)) from None
+
+    def agent_force(self, agent: str, state: str, reason: str = "supervisor") -> None:
+        """A supervisor forces an agent's state: available, paused or logged_out."""
+        self._acd_event("ForceAgentState", agent, state, reason)
+
+    def queue_move(self, call_id: str, queue: str, keep_place: bool = True) -> None:
+        """A supervisor moves a waiting caller to another queue."""
+        q = self.engine.queues if self.engine else None
+        if q is None or call_id not in q.callers:
+            raise NotFound(f"no caller {call_id!r} waiting in a queue")
+        if queue not in q.core.queues:
+            raise NotFound(f"no queue {queue!r}")
+        from firmware.acd import messages as m
+        from firmware.acd.core import AcdError
+
+        try:
+            q.feed(m.MoveCaller(call_id, queue, keep_place))
+        except AcdError as exc:
+            raise BadRequest(str(exc)) from None
+
+    def _acd_event(self, name: str, agent: str, *args: Any) -> None:
+        q = self.engine.queues if self.engine else None
+        if q is None:
+            raise Unavailable("the ACD is not running")
+        if agent not in q.core.agents:
+            raise NotFound(f"no agent {agent!r}")
+        from firmware.acd import messages as m
+        from firmware.acd.core import AcdError
+
+        try:
+            q.feed(getattr(m, name)(agent, *args))
+        except (AcdError, ValueError, TypeError) as exc:
+            raise BadRequest(str(exc)) from None
+
     def agent_action(self, agent: str, action: str, reason: str = "break") -> None:
         q = self.engine.queues if self.engine else None
         if q is None:

@@ -125,6 +125,21 @@ class BoxService(Protocol):
         """login | logout | pause | unpause | wrapup_done (NotFound, BadRequest)."""
         ...
 
+    def agent_force(self, agent: str, state: str, reason: str = "supervisor") -> None:
+        """Force an agent's state: available | paused | logged_out."""
+        ...
+
+    def queue_move(self, call_id: str, queue: str, keep_place: bool = True) -> None:
+        """Move a waiting caller to another queue."""
+        ...
+
+    # supervision of a call in progress
+    def supervise(self, call_id: str, extension: str, mode: str = "listen") -> None:
+        """Ring the supervisor's extension into the call: listen | whisper | barge."""
+        ...
+
+    def set_supervision(self, call_id: str, mode: str) -> None: ...
+
     # prompts, voicemail, recordings
     def prompts_list(self) -> list[dict[str, Any]]:
         """Uploaded prompts: [{"name", "size", "duration_s"}]."""

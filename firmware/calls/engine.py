@@ -95,6 +95,9 @@ VM_HASH_TRIM_S = 0.3        # the "#" that ended a message is cut from its end
 class MediaControl(Protocol):
     def connect(self, a: int, b: int) -> int: ...
 
+    def supervise(self, supervisor: int, conference_id: int, mode: str,
+                  agent: int | None = None) -> None: ...
+
     def join(self, slot: int, conference_id: int, listen_only: bool = False) -> None: ...
 
     def leave(self, slot: int) -> None: ...
@@ -179,6 +182,8 @@ class Call:
     visited: set[str] = field(default_factory=set)
     task: asyncio.Task[None] | None = None
     conference: int | None = None
+    talking: tuple[Leg, Leg] | None = None     # the two legs the bridge connects
+    supervision: str | None = None             # listen | whisper | barge
     max_timer: asyncio.TimerHandle | None = None
     beep_pending: bool = False        # recording started: beep to both sides once bridged
 
@@ -187,6 +192,7 @@ class Call:
                 "caller": self.caller, "called": self.called, "trunk": self.trunk,
                 "extension": self.extension, "route": self.route, "start": self.start,
                 "answer": self.answer, "transfers": self.transfers,
+                "supervision": self.supervision,
                 "legs": [leg.describe() for leg in self.legs],
                 "digits": self.digits}
 
@@ -328,6 +334,10 @@ class CallEngine:
                 leg.state = LegState.UP
                 leg.answered_at = self.clock()
                 self._arm_permit(leg)
+            if leg.role == "supervisor":          # handled here: the script is not involved
+                self._resupervise(call)
+                self._notify_call(call)
+                return
             call.inbox.put(LegEvent(leg, "answered"))
         elif isinstance(ev, ChannelProgress):
             call.inbox.put(LegEvent(leg, "progress"))
@@ -578,10 +588,61 @@ class CallEngine:
         self._tone(leg, fallback, repeat=False)
         return False
 
-    def connect(self, a: Leg, b: Leg) -> None:
+    def connect(self, a: Leg, b: Leg, call: Call | None = None) -> None:
         for leg in (a, b):
             self.media.stop_playback(leg.channel.slot)
-        self.media.connect(a.channel.slot, b.channel.slot)
+        conf = self.media.connect(a.channel.slot, b.channel.slot)
+        if call is not None:
+            call.conference = conf
+            call.talking = (a, b)
+            self._resupervise(call)
+
+    # -- supervision: listen, whisper, barge -------------------------------------------------
+    SUPERVISION_MODES = ("listen", "whisper", "barge")
+
+    def supervise(self, call_id: str, extension: str, mode: str = "listen") -> None:
+        """Ring a supervisor's phone into a call; once answered they listen, whisper to the
+        box's party (the agent: the leg that is not the caller) or barge in."""
+        call = self._calls.get(call_id)
+        if call is None or call.state not in ("active",) or call.conference is None:
+            raise ValueError(f"call {call_id!r} is not a call in progress")
+        if mode not in self.SUPERVISION_MODES:
+            raise ValueError(f"mode must be one of {', '.join(self.SUPERVISION_MODES)}")
+        if any(leg.role == "supervisor" and not leg.gone for leg in call.legs):
+            raise ValueError(f"call {call_id!r} is already supervised")
+        ext = self.dialplan.extensions.get(extension)
+        ch = self.channels.get(ext.port) if ext is not None and ext.port else None
+        if ch is None:
+            raise ValueError(f"no phone for extension {extension!r}")
+        if not self.channel_free(ch) or any(leg.channel is ch for leg in call.legs
+                                              if not leg.gone):
+            raise ValueError(f"extension {extension!r} is busy")
+        call.supervision = mode
+        self.place(call, ch, extension, "supervisor", call.caller,
+                   f"supervise {call.extension or ''}".strip())
+        log.info("supervision requested", extra={"call": call_id, "supervisor": extension,
+                                                 "mode": mode})
+
+    def set_supervision(self, call_id: str, mode: str) -> None:
+        call = self._calls.get(call_id)
+        if call is None or not any(leg.role == "supervisor" and not leg.gone
+                                   for leg in call.legs):
+            raise ValueError(f"call {call_id!r} has no supervisor")
+        if mode not in self.SUPERVISION_MODES:
+            raise ValueError(f"mode must be one of {', '.join(self.SUPERVISION_MODES)}")
+        call.supervision = mode
+        self._resupervise(call)
+        self._notify_call(call)
+
+    def _resupervise(self, call: Call) -> None:
+        sup = next((leg for leg in call.legs if leg.role == "supervisor"
+                    and leg.state is LegState.UP), None)
+        if sup is None or call.conference is None or call.talking is None:
+            return
+        agent = next((leg for leg in call.talking if leg is not call.origin), call.talking[-1])
+        self.media.stop_playback(sup.channel.slot)
+        self.media.supervise(sup.channel.slot, call.conference, call.supervision or "listen",
+                             agent.channel.slot)
 
     def conference(self, legs: Iterable[Leg]) -> int:
         conf = 1_000_000 + next(self._conf_ids)
@@ -986,7 +1047,7 @@ class CallEngine:
         while True:
             call.critical = set()
             call.state = "active"
-            self.connect(a, b)
+            self.connect(a, b, call)
             if call.beep_pending:                    # "this call is recorded"
                 call.beep_pending = False
                 for leg in (a, b):

@@ -211,6 +211,26 @@ class FakeBox:
         self.kpi_calls.append((since, until))
         return {"queues": {"sales": {"offered": 2, "answered": 1}}, "agents": {}}
 
+    def supervise(self, call_id: str, extension: str, mode: str = "listen") -> None:
+        from firmware.service import BadRequest
+
+        if call_id != "k1":
+            raise BadRequest(f"call {call_id!r} is not a call in progress")
+        self.agent_actions.append((call_id, f"supervise:{extension}", mode))
+
+    def set_supervision(self, call_id: str, mode: str) -> None:
+        self.agent_actions.append((call_id, "supervision", mode))
+
+    def agent_force(self, agent: str, state: str, reason: str = "supervisor") -> None:
+        from firmware.service import NotFound
+
+        if agent != "ann":
+            raise NotFound(f"no agent {agent!r}")
+        self.agent_actions.append((agent, "force", state))
+
+    def queue_move(self, call_id: str, queue: str, keep_place: bool = True) -> None:
+        self.agent_actions.append((call_id, "move", queue))
+
     def agent_action(self, agent: str, action: str, reason: str = "break") -> None:
         from firmware.service import BadRequest, NotFound
 
