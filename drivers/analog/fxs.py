@@ -105,7 +105,7 @@ class FxsPort(Channel):
         self.caller_id = (caller, caller_name)
         self.ringing = True
         self._ring_task = asyncio.create_task(self._ring(), name=f"ring-{self.id}")
-        log.info("ringing", extra={"port": self.id, "caller": caller})
+        log.debug("ringing", extra={"port": self.id, "caller": caller})
 
     async def answer(self) -> None:
         # An FXS phone answers by going off-hook; a call *from* the phone is already
