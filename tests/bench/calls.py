@@ -23,7 +23,7 @@ Setup storm: a larger simulated board (``Settings(board=BoardSize(...))``; by de
 phones and a 136-channel span, the 256 slots of the media engine) with 4 departments: far
 ends call the department's number on a free B-channel at a fixed rate; each call goes
 route → IVR (no key pressed: the menu's 1 s timeout, the schema's minimum; or with
-``--ivr key`` the caller presses 1 at once) → the department's ring group (hunt, 30
+``--ivr key`` the caller presses 9 at once) → the department's ring group (hunt, 30
 phones) → a phone rings, answers after 50-150 ms and says "hello" (DTMF 5); the far end
 hears it, talks 0.1 s and hangs up; the phone hears busy tone and hangs up. A phone is then
 busy ≥ 0.7 s more (on-hook shorter than that is a flash), a B-channel ≥ 1.2 s on the timeout
@@ -319,8 +319,8 @@ class StormPeople:
                 if b in self.far_hanging:
                     continue
                 if self.ivr_key and b not in self.keyed and far.call_state == "active":
-                    self.keyed.add(b)                   # the menu answered: press 1
-                    far.press("1")
+                    self.keyed.add(b)       # the menu answered: 9 (starts no extension)
+                    far.press("9")
                 if "5" in far.heard_digits and far.call_state == "active":
                     self.far_hanging.add(b)
                     loop.call_later(self.talk_s, self._far_hangup, b)
@@ -365,7 +365,7 @@ async def _storm(data_dir: Path, rate: float, warmup_s: float, window_s: float,
         def change(d: dict[str, Any]) -> None:
             d["ivrs"] = [{"id": f"ivr{k}", "name": f"Menu {k}", "prompt": None,
                           "timeout_s": 1, "retries": 1,
-                          "options": {"1": {"type": "ring_group", "target": f"g{k}"}},
+                          "options": {"9": {"type": "ring_group", "target": f"g{k}"}},
                           "timeout_destination": {"type": "ring_group", "target": f"g{k}"},
                           "invalid_destination": {"type": "hangup"}}
                          for k in range(departments)]
@@ -467,7 +467,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--fxs", type=int, default=120, help="storm: phones on the board")
     ap.add_argument("--bchannels", type=int, default=136, help="storm: E1 B-channels")
     ap.add_argument("--ivr", choices=("timeout", "key"), default="timeout",
-                    help="storm: callers wait out the menu (1 s) or press 1 at once")
+                    help="storm: callers wait out the menu (1 s) or press 9 at once")
     ap.add_argument("--log-level", default="info")
     args = ap.parse_args(argv)
     if args.which in ("full", "all"):
