@@ -93,11 +93,22 @@ class StartupError(Exception):
     """A problem that stops the box from starting; str() is the one-line explanation."""
 
 
+@dataclass(frozen=True, slots=True)
+class BoardSize:
+    """Port counts of the simulated board (the default is the shipped appliance's)."""
+
+    fxs: int = 4
+    fxo: int = 2
+    gsm: int = 2
+    e1_channels: int = 30
+
+
 @dataclass(slots=True)
 class Settings:
     data_dir: Path
     simulated: bool = True
     country: str | None = None    # None: from the configuration
+    board: BoardSize = BoardSize()   # simulated board only (benchmarks, larger test rigs)
 
 
 class DataDirLock:
@@ -138,9 +149,9 @@ def prepare_data_dir(path: Path) -> Path:
     return path
 
 
-def board_ports(simulated: bool) -> list[PortSpec]:
+def board_ports(simulated: bool, size: BoardSize = BoardSize()) -> list[PortSpec]:
     if simulated:
-        return SimBoard.layout()
+        return SimBoard.layout(size.fxs, size.fxo, size.gsm, size.e1_channels)
     raise StartupError("no board file found for this hardware (image/boards/); "
                        "hardware boards arrive with the port drivers: run with --sim")
 
@@ -231,7 +242,7 @@ class Box:
 
     async def _start(self) -> None:
         s = self.settings
-        ports = board_ports(s.simulated)
+        ports = board_ports(s.simulated, s.board)
         self.config = open_config(s.data_dir, ports)
         if self.config.is_empty:
             doc = default_document(known_port_ids(ports))
@@ -252,7 +263,9 @@ class Box:
             if p.kind is ChannelKind.FXO:
                 # Disconnect supervision by tone: busy/congestion after the far end hung up.
                 self.media.configure_cpd(p.slot, country, names=("busy", "congestion"))
-        self.board = SimBoard(country=country, block=BLOCK, codec=codec)
+        size = s.board
+        self.board = SimBoard(country=country, block=BLOCK, codec=codec, fxs=size.fxs,
+                              fxo=size.fxo, gsm=size.gsm, e1_channels=size.e1_channels)
         await self.board.start(self.media)
         self.channels = dict(self.board.channels)
         self._channel_by_slot = {ch.slot: ch for ch in self.channels.values()}
