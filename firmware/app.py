@@ -292,6 +292,7 @@ class Box:
         self._apply_storage(doc)
         self.engine.add_listener(self._publish)
         self.engine.queues = QueueService(self.engine, doc, log_sink=self.store.add_queue_events)
+        self.engine.on_day_night = self._day_night_toggle
         self.config.subscribe(lambda old, new: self._apply(new, port_ids))
         self._sim_tick = asyncio.get_running_loop().create_task(self._tick_sims(),
                                                                 name="sim-trunk-tick")
@@ -637,6 +638,43 @@ class Box:
 
         assert self.store is not None
         return kpis(self.store.queue_events(since, until), since, until, now=time.time())
+
+    # -- working hours ----------------------------------------------------------------------
+    def day_night_state(self) -> dict[str, Any]:
+        """Each time condition: open now or not, and its manual override."""
+        from firmware.timeconditions import TimeCondition
+
+        doc = self._cfg().current
+        tz = doc["system"]["timezone"]
+        now = time.time()
+        return {"time_conditions": [
+            {"id": tc["id"], "override": tc.get("override", "auto"),
+             "open": TimeCondition.from_config(tc, tz).is_open(now)}
+            for tc in doc.get("time_conditions", [])]}
+
+    async def day_night(self, mode: str, author: str) -> dict[str, Any]:
+        """Manual override of every time condition: day, night, or auto (the schedule)."""
+        if mode not in ("day", "night", "auto"):
+            raise BadRequest(f"mode must be day, night or auto, not {mode!r}")
+        doc = self._cfg().current
+        if not doc.get("time_conditions"):
+            raise BadRequest("no time conditions are configured (time_conditions)")
+        for tc in doc["time_conditions"]:
+            tc["override"] = mode
+        await self.config_commit(doc, author=author, comment=f"day/night: {mode}")
+        return self.day_night_state()
+
+    async def _day_night_toggle(self, extension: str) -> str:
+        """*28: back to the schedule if overridden, else the opposite of now."""
+        state = self.day_night_state()["time_conditions"]
+        if not state:
+            raise BadRequest("no time conditions are configured")
+        if any(tc["override"] != "auto" for tc in state):
+            mode = "auto"
+        else:
+            mode = "night" if state[0]["open"] else "day"
+        await self.day_night(mode, author=f"ext {extension}")
+        return mode
 
     def supervise(self, call_id: str, extension: str, mode: str = "listen") -> None:
         """A supervisor's phone joins a call: listen, whisper (to the agent) or barge."""

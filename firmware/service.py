@@ -133,6 +133,15 @@ class BoxService(Protocol):
         """Move a waiting caller to another queue."""
         ...
 
+    # working hours (time conditions)
+    def day_night_state(self) -> dict[str, Any]:
+        """{"time_conditions": [{"id", "override", "open"}]}"""
+        ...
+
+    async def day_night(self, mode: str, author: str) -> dict[str, Any]:
+        """Override every time condition: day | night | auto (a configuration revision)."""
+        ...
+
     # supervision of a call in progress
     def supervise(self, call_id: str, extension: str, mode: str = "listen") -> None:
         """Ring the supervisor's extension into the call: listen | whisper | barge."""

@@ -633,6 +633,22 @@ async def queue_move(request: web.Request) -> web.Response:
     return reply({"status": "ok"})
 
 
+async def day_night_get(request: web.Request) -> web.Response:
+    return reply(request.app[BOX].day_night_state())
+
+
+@requires("supervisor")
+async def day_night_set(request: web.Request) -> web.Response:
+    body = await read_json(request)
+    mode = body.get("mode") if isinstance(body, dict) else None
+    if mode not in ("day", "night", "auto"):
+        raise ApiError(400, 'field "mode": day, night or auto')
+    session = session_of(request)
+    result = await request.app[BOX].day_night(str(mode), author=session.username)
+    audit(request, "daynight", {"mode": mode})
+    return reply(result)
+
+
 def setup_routes(app: web.Application) -> None:
     app[STREAMS] = set[asyncio.Task[Any]]()
     app.on_shutdown.append(close_streams)
@@ -662,6 +678,8 @@ def setup_routes(app: web.Application) -> None:
     r.add_post(f"{v1}/calls/{{call}}/supervision", call_supervision_mode)
     r.add_post(f"{v1}/agents/{{agent}}/force", agent_force)
     r.add_post(f"{v1}/queues/move", queue_move)
+    r.add_get(f"{v1}/daynight", day_night_get)
+    r.add_post(f"{v1}/daynight", day_night_set)
     r.add_get(f"{v1}/queues", queues)
     r.add_get(f"{v1}/queues/kpis", queue_kpis)
     r.add_post(f"{v1}/agents/{{agent}}/{{action}}", agent_action)

@@ -209,6 +209,13 @@ _PATHS: dict[str, dict[str, Any]] = {
         security=_SESSION_CSRF, role="supervisor",
         body=_obj(["call", "queue"], call=_STR, queue=_STR, keep_place={"type": "boolean"}),
         errors={"400": "bad field", "404": "no such waiting caller or queue"})},
+    "/daynight": {
+        "get": _op("Working hours: each time condition, open now, and its override",
+                   security=_SESSION),
+        "post": _op("Manual day/night override of every time condition (or back to auto)",
+                    security=_SESSION_CSRF, role="supervisor",
+                    body=_obj(["mode"], mode={"enum": ["day", "night", "auto"]}),
+                    errors={"400": "bad mode, or no time conditions configured"})},
     "/queues": {"get": _op("Live queues and agents (wallboard)", security=_SESSION)},
     "/queues/kpis": {"get": _op(
         "KPIs of DOMAIN.md per queue and agent for a period, from the queue log",

@@ -45,7 +45,7 @@ import time
 import uuid
 from array import array
 from collections import deque
-from collections.abc import Callable, Coroutine, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -247,6 +247,8 @@ class CallEngine:
         self._attempts_trunk: dict[str, deque[float]] = {}
         self.alerts: deque[dict[str, Any]] = deque(maxlen=100)
         self.queues: QueueService | None = None     # set by the composition root
+        # *28 from a phone: the composition root switches day/night (a config revision)
+        self.on_day_night: Callable[[str], Awaitable[str]] | None = None
         self.voicemail: VoicemailStore | None = None     # set by the composition root
         self.recordings: RecordingArchive | None = None  # set by the composition root
         self._waiting: dict[str, int] = {}          # mailbox -> new messages (MWI cache)
@@ -680,8 +682,22 @@ class CallEngine:
             log.warning("no inbound route", extra={"trunk": call.trunk, "called": ev.called})
             call.cause = Cause.NO_ROUTE
             return
+        if self._blacklisted(call.caller):
+            log.info("caller on the blacklist: rejected", extra={"call": call.id,
+                                                                 "caller": call.caller})
+            call.route = route.name
+            call.cause = Cause.CALL_REJECTED
+            return
         call.route = route.name
         call.record = route.record
+        if route.time_condition is not None:
+            tc = self.dialplan.time_conditions.get(route.time_condition)
+            if tc is not None and not tc.is_open(self.clock()):
+                log.info("outside working hours", extra={"call": call.id,
+                                                         "condition": route.time_condition})
+                call.route = f"{route.name} (closed)"
+                await self.goto(call, route.night_destination or HANGUP)
+                return
         log.info("inbound call", extra={"call": call.id, "trunk": call.trunk,
                                         "caller": call.caller, "route": route.name,
                                         "destination": route.destination.type})
@@ -734,6 +750,16 @@ class CallEngine:
             log.error("destination not available", extra={"call": call.id, "type": dest.type,
                                                           "target": dest.target})
             call.cause = Cause.SERVICE_UNAVAILABLE
+
+    def _blacklisted(self, number: str) -> bool:
+        if not number:
+            return False
+        from firmware.numbers import MalformedNumber, normalize_number
+
+        try:
+            return normalize_number(number, self.dialplan.country) in self.dialplan.blacklist
+        except MalformedNumber:
+            return False
 
     def _prompt_seconds(self, prompt: str | None) -> float:
         pcm = self.prompts.load(prompt)
@@ -1342,7 +1368,7 @@ class CallEngine:
         f = self.dialplan.features
         return {f.pickup, f.forward_always_off, f.forward_busy_off, f.forward_no_answer_off,
                 f.dnd_on, f.dnd_off, f.voicemail, f.agent_login, f.agent_logout, f.agent_pause,
-                f.agent_unpause}
+                f.agent_unpause, f.day_night_toggle}
 
     def _forward_on_codes(self) -> list[str]:
         f = self.dialplan.features
@@ -1437,6 +1463,20 @@ class CallEngine:
                   f.dnd_on: {"dnd": True}, f.dnd_off: {"dnd": False}}
         if changes is None:
             changes = simple.get(digits)
+        if digits == f.day_night_toggle and self.on_day_night is not None:
+            try:
+                state = await self.on_day_night(me.number)
+            except Exception as exc:
+                log.warning("day/night toggle refused", extra={"error": str(exc)})
+                return False
+            call.silent = True
+            log.info("day/night mode changed by phone", extra={"extension": me.number,
+                                                               "mode": state})
+            self._tone(call.origin, "stutter", repeat=False)
+            await self.wait(call, ("never",), timeout=1.0)
+            self._tone(call.origin, "dial")
+            await self.wait(call, ("never",))
+            return True
         agent_codes = {f.agent_login: "login", f.agent_logout: "logout",
                        f.agent_pause: "pause", f.agent_unpause: "unpause"}
         if changes is None and digits in agent_codes and self.queues is not None:

@@ -206,6 +206,9 @@ DOCUMENT_SCHEMA: Final[dict[str, Any]] = {
                         ),
                         "destination": _DESTINATION,
                         "record": {"type": "boolean"},
+                        # working hours: outside them the call goes to night_destination
+                        "time_condition": _nullable(_ID),
+                        "night_destination": _DESTINATION,
                     },
                 ),
             },
@@ -803,6 +806,15 @@ def _semantic_issues(doc: Mapping[str, Any], known_ports: frozenset[str]) -> lis
                 else:
                     route_matches[key] = i
         check_destination(["routes", i, "destination"], route.get("destination"))
+        check_destination(["routes", i, "night_destination"], route.get("night_destination"))
+        tc_ref = route.get("time_condition")
+        if isinstance(tc_ref, str):
+            known_tc = {tc.get("id") for _j, tc in _items(doc, "time_conditions")}
+            if tc_ref not in known_tc:
+                issue(["routes", i, "time_condition"], f"unknown time condition {_quote(tc_ref)}")
+            elif route.get("night_destination") is None:
+                issue(["routes", i, "night_destination"],
+                      "a route with a time condition needs a night destination")
 
     outbound_names: set[str] = set()
     for i, rule in _items(doc, "outbound"):

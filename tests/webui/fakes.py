@@ -167,6 +167,7 @@ class FakeBox:
         self.cdr_calls: list[dict[str, Any]] = []
         self.kpi_calls: list[tuple[float | None, float | None]] = []
         self.agent_actions: list[tuple[str, str, str]] = []
+        self.daynight = "auto"
         self.audits: list[tuple[str, str, dict[str, Any]]] = []
         self.subscribers: list[asyncio.Queue[dict[str, Any]]] = []
         # the shape of firmware.store.SmsRecord as JSON, newest first
@@ -199,6 +200,15 @@ class FakeBox:
             raise NotFound(f"no GSM module on port {port!r}")
         return {"port": port, "iccid": "89701000000000000001", "balance": "Balance 12.50",
                 "ts": 1.0}
+
+    def day_night_state(self) -> dict[str, Any]:
+        return {"time_conditions": [{"id": "office", "override": self.daynight,
+                                     "open": self.daynight != "night"}]}
+
+    async def day_night(self, mode: str, author: str) -> dict[str, Any]:
+        self.daynight = mode
+        self.agent_actions.append((author, "daynight", mode))
+        return self.day_night_state()
 
     def queues(self) -> dict[str, Any]:
         return {"queues": {"sales": {"waiting": 1, "callbacks": 0, "longest_wait_s": 4.0,

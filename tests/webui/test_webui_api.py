@@ -362,3 +362,13 @@ async def test_supervision_and_supervisor_actions(admin: Browser, viewer: Browse
                              json={"call": "c1", "queue": "sales"})).status == 200
     assert (await viewer.post("/api/v1/queues/move",
                               json={"call": "c1", "queue": "sales"})).status == 403
+
+
+async def test_day_night_override(admin: Browser, viewer: Browser, box: FakeBox) -> None:
+    state = await (await viewer.get("/api/v1/daynight")).json()
+    assert state["time_conditions"][0]["override"] == "auto"
+    resp = await admin.post("/api/v1/daynight", json={"mode": "night"})
+    assert resp.status == 200 and (await resp.json())["time_conditions"][0]["open"] is False
+    assert box.agent_actions[-1] == ("admin", "daynight", "night")
+    assert (await admin.post("/api/v1/daynight", json={"mode": "evening"})).status == 400
+    assert (await viewer.post("/api/v1/daynight", json={"mode": "day"})).status == 403
