@@ -81,7 +81,8 @@ JANITOR_S = 3600.0   # recordings retention runs at start and then this often
 def retention_policy(doc: dict[str, Any]) -> RetentionPolicy:
     rec = doc.get("recording", {})
     return RetentionPolicy(keep_days=rec.get("keep_days", 90), max_mb=rec.get("max_mb", 2048),
-                           min_free_mb=rec.get("min_free_mb", 200))
+                           min_free_mb=rec.get("min_free_mb", 200),
+                           compressed=rec.get("format", "wav") == "alaw")
 SIM_TICK_S = 60.0   # SIMs disabled for quota come back within this of their period's end
 BALANCE_EVERY_S = 6 * 3600.0   # SIM balances are asked this often (USSD)
 SMS_TO = re.compile(r"^\+?[0-9]{3,20}$")

@@ -1045,7 +1045,7 @@ class CallEngine:
                         call=call.id)
             return None
         path = archive.path_for(call.id, call.start)
-        wav = WavRecording(path)
+        wav = WavRecording(path, compressed=archive.policy.compressed)
         tap = Tap(self.media, call.origin.channel.slot, wav.write)
         tap.start()
         archive.active.add(path)

@@ -304,6 +304,7 @@ DOCUMENT_SCHEMA: Final[dict[str, Any]] = {
                             ),
                         },
                         "auto_pause_after": {"type": "integer", "minimum": 0, "maximum": 100},
+                        "record": {"type": "boolean"},   # record the queue's calls
                     },
                 ),
             },
@@ -409,6 +410,8 @@ DOCUMENT_SCHEMA: Final[dict[str, Any]] = {
                     # no recording starts while the data partition has less free space
                     "min_free_mb": {"type": "integer", "minimum": 10, "maximum": 100_000},
                     "beep": {"type": "boolean"},
+                    # wav: 16-bit PCM; alaw: G.711 A-law WAV, half the size
+                    "format": {"enum": ["wav", "alaw"]},
                 },
             ),
             # time_conditions, blacklist, callback, campaigns (see outbound_schema.py)
