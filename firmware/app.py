@@ -82,7 +82,8 @@ JANITOR_S = 3600.0   # recordings retention runs at start and then this often
 def retention_policy(doc: dict[str, Any]) -> RetentionPolicy:
     rec = doc.get("recording", {})
     return RetentionPolicy(keep_days=rec.get("keep_days", 90), max_mb=rec.get("max_mb", 2048),
-                           min_free_mb=rec.get("min_free_mb", 200))
+                           min_free_mb=rec.get("min_free_mb", 200),
+                           compressed=rec.get("format", "wav") == "alaw")
 SIM_TICK_S = 60.0   # SIMs disabled for quota come back within this of their period's end
 BALANCE_EVERY_S = 6 * 3600.0   # SIM balances are asked this often (USSD)
 SMS_TO = re.compile(r"^\+?[0-9]{3,20}$")
@@ -94,11 +95,22 @@ class StartupError(Exception):
     """A problem that stops the box from starting; str() is the one-line explanation."""
 
 
+@dataclass(frozen=True, slots=True)
+class BoardSize:
+    """Port counts of the simulated board (the default is the shipped appliance's)."""
+
+    fxs: int = 4
+    fxo: int = 2
+    gsm: int = 2
+    e1_channels: int = 30
+
+
 @dataclass(slots=True)
 class Settings:
     data_dir: Path
     simulated: bool = True
     country: str | None = None    # None: from the configuration
+    board: BoardSize = BoardSize()   # simulated board only (benchmarks, larger test rigs)
 
 
 class DataDirLock:
@@ -139,9 +151,9 @@ def prepare_data_dir(path: Path) -> Path:
     return path
 
 
-def board_ports(simulated: bool) -> list[PortSpec]:
+def board_ports(simulated: bool, size: BoardSize = BoardSize()) -> list[PortSpec]:
     if simulated:
-        return SimBoard.layout()
+        return SimBoard.layout(size.fxs, size.fxo, size.gsm, size.e1_channels)
     raise StartupError("no board file found for this hardware (image/boards/); "
                        "hardware boards arrive with the port drivers: run with --sim")
 
@@ -233,7 +245,7 @@ class Box:
 
     async def _start(self) -> None:
         s = self.settings
-        ports = board_ports(s.simulated)
+        ports = board_ports(s.simulated, s.board)
         self.config = open_config(s.data_dir, ports)
         if self.config.is_empty:
             doc = default_document(known_port_ids(ports))
@@ -254,7 +266,9 @@ class Box:
             if p.kind is ChannelKind.FXO:
                 # Disconnect supervision by tone: busy/congestion after the far end hung up.
                 self.media.configure_cpd(p.slot, country, names=("busy", "congestion"))
-        self.board = SimBoard(country=country, block=BLOCK, codec=codec)
+        size = s.board
+        self.board = SimBoard(country=country, block=BLOCK, codec=codec, fxs=size.fxs,
+                              fxo=size.fxo, gsm=size.gsm, e1_channels=size.e1_channels)
         await self.board.start(self.media)
         self.channels = dict(self.board.channels)
         self._channel_by_slot = {ch.slot: ch for ch in self.channels.values()}
@@ -283,6 +297,7 @@ class Box:
         self.engine.queues = QueueService(self.engine, doc, log_sink=self.store.add_queue_events)
         self.callbacks = CallbackRunner(self.engine, self.store, doc)
         self.callbacks.start()       # recovers what a restart interrupted, dials what is due
+        self.engine.on_day_night = self._day_night_toggle
         self.config.subscribe(lambda old, new: self._apply(new, port_ids))
         self._sim_tick = asyncio.get_running_loop().create_task(self._tick_sims(),
                                                                 name="sim-trunk-tick")
@@ -637,6 +652,93 @@ class Box:
 
         assert self.store is not None
         return kpis(self.store.queue_events(since, until), since, until, now=time.time())
+
+    # -- working hours ----------------------------------------------------------------------
+    def day_night_state(self) -> dict[str, Any]:
+        """Each time condition: open now or not, and its manual override."""
+        from firmware.timeconditions import TimeCondition
+
+        doc = self._cfg().current
+        tz = doc["system"]["timezone"]
+        now = time.time()
+        return {"time_conditions": [
+            {"id": tc["id"], "override": tc.get("override", "auto"),
+             "open": TimeCondition.from_config(tc, tz).is_open(now)}
+            for tc in doc.get("time_conditions", [])]}
+
+    async def day_night(self, mode: str, author: str) -> dict[str, Any]:
+        """Manual override of every time condition: day, night, or auto (the schedule)."""
+        if mode not in ("day", "night", "auto"):
+            raise BadRequest(f"mode must be day, night or auto, not {mode!r}")
+        doc = self._cfg().current
+        if not doc.get("time_conditions"):
+            raise BadRequest("no time conditions are configured (time_conditions)")
+        for tc in doc["time_conditions"]:
+            tc["override"] = mode
+        await self.config_commit(doc, author=author, comment=f"day/night: {mode}")
+        return self.day_night_state()
+
+    async def _day_night_toggle(self, extension: str) -> str:
+        """*28: back to the schedule if overridden, else the opposite of now."""
+        state = self.day_night_state()["time_conditions"]
+        if not state:
+            raise BadRequest("no time conditions are configured")
+        if any(tc["override"] != "auto" for tc in state):
+            mode = "auto"
+        else:
+            mode = "night" if state[0]["open"] else "day"
+        await self.day_night(mode, author=f"ext {extension}")
+        return mode
+
+    def supervise(self, call_id: str, extension: str, mode: str = "listen") -> None:
+        """A supervisor's phone joins a call: listen, whisper (to the agent) or barge."""
+        if self.engine is None:
+            raise Unavailable("the call engine is not running")
+        try:
+            self.engine.supervise(call_id, extension, mode)
+        except ValueError as exc:
+            raise BadRequest(str(exc)) from None
+
+    def set_supervision(self, call_id: str, mode: str) -> None:
+        if self.engine is None:
+            raise Unavailable("the call engine is not running")
+        try:
+            self.engine.set_supervision(call_id, mode)
+        except ValueError as exc:
+            raise BadRequest(str(exc)) from None
+
+    def agent_force(self, agent: str, state: str, reason: str = "supervisor") -> None:
+        """A supervisor forces an agent's state: available, paused or logged_out."""
+        self._acd_event("ForceAgentState", agent, state, reason)
+
+    def queue_move(self, call_id: str, queue: str, keep_place: bool = True) -> None:
+        """A supervisor moves a waiting caller to another queue."""
+        q = self.engine.queues if self.engine else None
+        if q is None or call_id not in q.callers:
+            raise NotFound(f"no caller {call_id!r} waiting in a queue")
+        if queue not in q.core.queues:
+            raise NotFound(f"no queue {queue!r}")
+        from firmware.acd import messages as m
+        from firmware.acd.core import AcdError
+
+        try:
+            q.feed(m.MoveCaller(call_id, queue, keep_place))
+        except AcdError as exc:
+            raise BadRequest(str(exc)) from None
+
+    def _acd_event(self, name: str, agent: str, *args: Any) -> None:
+        q = self.engine.queues if self.engine else None
+        if q is None:
+            raise Unavailable("the ACD is not running")
+        if agent not in q.core.agents:
+            raise NotFound(f"no agent {agent!r}")
+        from firmware.acd import messages as m
+        from firmware.acd.core import AcdError
+
+        try:
+            q.feed(getattr(m, name)(agent, *args))
+        except (AcdError, ValueError, TypeError) as exc:
+            raise BadRequest(str(exc)) from None
 
     def agent_action(self, agent: str, action: str, reason: str = "break") -> None:
         q = self.engine.queues if self.engine else None

@@ -143,6 +143,30 @@ class BoxService(Protocol):
         """Cancel an open job (NotFound); returns the job."""
         ...
 
+    def agent_force(self, agent: str, state: str, reason: str = "supervisor") -> None:
+        """Force an agent's state: available | paused | logged_out."""
+        ...
+
+    def queue_move(self, call_id: str, queue: str, keep_place: bool = True) -> None:
+        """Move a waiting caller to another queue."""
+        ...
+
+    # working hours (time conditions)
+    def day_night_state(self) -> dict[str, Any]:
+        """{"time_conditions": [{"id", "override", "open"}]}"""
+        ...
+
+    async def day_night(self, mode: str, author: str) -> dict[str, Any]:
+        """Override every time condition: day | night | auto (a configuration revision)."""
+        ...
+
+    # supervision of a call in progress
+    def supervise(self, call_id: str, extension: str, mode: str = "listen") -> None:
+        """Ring the supervisor's extension into the call: listen | whisper | barge."""
+        ...
+
+    def set_supervision(self, call_id: str, mode: str) -> None: ...
+
     # prompts, voicemail, recordings
     def prompts_list(self) -> list[dict[str, Any]]:
         """Uploaded prompts: [{"name", "size", "duration_s"}]."""

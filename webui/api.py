@@ -637,6 +637,84 @@ async def gsm_balance(request: web.Request) -> web.Response:
     return reply(result)
 
 
+SUPERVISION_MODES = ("listen", "whisper", "barge")
+AGENT_STATES = ("available", "paused", "logged_out")
+
+
+def _mode(body: Any) -> str:
+    mode = body.get("mode", "listen") if isinstance(body, dict) else None
+    if mode not in SUPERVISION_MODES:
+        raise ApiError(400, 'field "mode": one of ' + ", ".join(SUPERVISION_MODES))
+    return str(mode)
+
+
+@requires("supervisor")
+async def call_supervise(request: web.Request) -> web.Response:
+    call_id = request.match_info["call"]
+    body = await read_json(request)
+    ext = body.get("extension") if isinstance(body, dict) else None
+    if not isinstance(ext, str) or not ext.isdigit() or not 2 <= len(ext) <= 6:
+        raise ApiError(400, 'field "extension": the supervisor\'s extension number')
+    mode = _mode(body)
+    request.app[BOX].supervise(call_id, ext, mode)
+    audit(request, "call.supervise", {"call": call_id, "extension": ext, "mode": mode})
+    return reply({"status": "ok"})
+
+
+@requires("supervisor")
+async def call_supervision_mode(request: web.Request) -> web.Response:
+    call_id = request.match_info["call"]
+    mode = _mode(await read_json(request))
+    request.app[BOX].set_supervision(call_id, mode)
+    audit(request, "call.supervision", {"call": call_id, "mode": mode})
+    return reply({"status": "ok"})
+
+
+@requires("supervisor")
+async def agent_force(request: web.Request) -> web.Response:
+    agent = request.match_info["agent"]
+    body = await read_json(request)
+    state = body.get("state") if isinstance(body, dict) else None
+    if state not in AGENT_STATES:
+        raise ApiError(400, 'field "state": one of ' + ", ".join(AGENT_STATES))
+    request.app[BOX].agent_force(agent, str(state))
+    audit(request, "agent.force", {"agent": agent, "state": state})
+    return reply({"status": "ok"})
+
+
+@requires("supervisor")
+async def queue_move(request: web.Request) -> web.Response:
+    body = await read_json(request)
+    call_id = body.get("call") if isinstance(body, dict) else None
+    queue = body.get("queue") if isinstance(body, dict) else None
+    if not isinstance(call_id, str) or not call_id:
+        raise ApiError(400, 'field "call": the waiting call\'s id')
+    if not isinstance(queue, str) or not queue:
+        raise ApiError(400, 'field "queue": the queue to move the caller to')
+    keep = body.get("keep_place", True)
+    if not isinstance(keep, bool):
+        raise ApiError(400, 'field "keep_place": true or false')
+    request.app[BOX].queue_move(call_id, queue, keep)
+    audit(request, "queue.move", {"call": call_id, "queue": queue})
+    return reply({"status": "ok"})
+
+
+async def day_night_get(request: web.Request) -> web.Response:
+    return reply(request.app[BOX].day_night_state())
+
+
+@requires("supervisor")
+async def day_night_set(request: web.Request) -> web.Response:
+    body = await read_json(request)
+    mode = body.get("mode") if isinstance(body, dict) else None
+    if mode not in ("day", "night", "auto"):
+        raise ApiError(400, 'field "mode": day, night or auto')
+    session = session_of(request)
+    result = await request.app[BOX].day_night(str(mode), author=session.username)
+    audit(request, "daynight", {"mode": mode})
+    return reply(result)
+
+
 def setup_routes(app: web.Application) -> None:
     app[STREAMS] = set[asyncio.Task[Any]]()
     app.on_shutdown.append(close_streams)
@@ -662,6 +740,12 @@ def setup_routes(app: web.Application) -> None:
     r.add_get(f"{v1}/config/revisions", config_revisions)
     r.add_post(f"{v1}/config/rollback", config_rollback)
     r.add_post(f"{v1}/gsm/{{port}}/balance", gsm_balance)
+    r.add_post(f"{v1}/calls/{{call}}/supervise", call_supervise)
+    r.add_post(f"{v1}/calls/{{call}}/supervision", call_supervision_mode)
+    r.add_post(f"{v1}/agents/{{agent}}/force", agent_force)
+    r.add_post(f"{v1}/queues/move", queue_move)
+    r.add_get(f"{v1}/daynight", day_night_get)
+    r.add_post(f"{v1}/daynight", day_night_set)
     r.add_get(f"{v1}/queues", queues)
     r.add_get(f"{v1}/queues/kpis", queue_kpis)
     r.add_post(f"{v1}/agents/{{agent}}/{{action}}", agent_action)

@@ -185,6 +185,37 @@ _PATHS: dict[str, dict[str, Any]] = {
         params=[{"name": "port", "in": "path", "required": True, "schema": _STR}],
         errors={"400": "no balance code configured", "404": "no GSM module on that port",
                 "503": "the module is not in service or the network did not answer"})},
+    "/calls/{call}/supervise": {"post": _op(
+        "Ring a supervisor's extension into a call in progress: listen, whisper, barge",
+        security=_SESSION_CSRF, role="supervisor",
+        body=_obj(["extension"], extension=_STR,
+                  mode={"enum": ["listen", "whisper", "barge"]}),
+        params=[{"name": "call", "in": "path", "required": True, "schema": _STR}],
+        errors={"400": "not a call in progress, busy extension or bad field"})},
+    "/calls/{call}/supervision": {"post": _op(
+        "Change the supervisor's mode in a call",
+        security=_SESSION_CSRF, role="supervisor",
+        body=_obj(["mode"], mode={"enum": ["listen", "whisper", "barge"]}),
+        params=[{"name": "call", "in": "path", "required": True, "schema": _STR}],
+        errors={"400": "no supervisor in that call, or bad mode"})},
+    "/agents/{agent}/force": {"post": _op(
+        "A supervisor forces an agent's state",
+        security=_SESSION_CSRF, role="supervisor",
+        body=_obj(["state"], state={"enum": ["available", "paused", "logged_out"]}),
+        params=[{"name": "agent", "in": "path", "required": True, "schema": _STR}],
+        errors={"400": "bad state", "404": "no such agent"})},
+    "/queues/move": {"post": _op(
+        "A supervisor moves a waiting caller to another queue",
+        security=_SESSION_CSRF, role="supervisor",
+        body=_obj(["call", "queue"], call=_STR, queue=_STR, keep_place={"type": "boolean"}),
+        errors={"400": "bad field", "404": "no such waiting caller or queue"})},
+    "/daynight": {
+        "get": _op("Working hours: each time condition, open now, and its override",
+                   security=_SESSION),
+        "post": _op("Manual day/night override of every time condition (or back to auto)",
+                    security=_SESSION_CSRF, role="supervisor",
+                    body=_obj(["mode"], mode={"enum": ["day", "night", "auto"]}),
+                    errors={"400": "bad mode, or no time conditions configured"})},
     "/queues": {"get": _op("Live queues and agents (wallboard)", security=_SESSION)},
     "/queues/kpis": {"get": _op(
         "KPIs of DOMAIN.md per queue and agent for a period, from the queue log",

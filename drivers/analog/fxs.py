@@ -175,7 +175,7 @@ class FxsPort(Channel):
         self.caller_id = (caller, caller_name)
         self.ringing = True
         self._ring_task = asyncio.create_task(self._ring(mode, data), name=f"ring-{self.id}")
-        log.info("ringing", extra={"port": self.id, "caller": caller, "caller_id": mode})
+        log.debug("ringing", extra={"port": self.id, "caller": caller, "caller_id": mode})
 
     async def answer(self) -> None:
         # An FXS phone answers by going off-hook; a call *from* the phone is already

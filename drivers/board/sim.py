@@ -87,8 +87,9 @@ class SimBoard:
         self.control = SimBoardControl(self)
 
     @staticmethod
-    def layout() -> list[PortSpec]:
-        return default_layout()
+    def layout(fxs: int = 4, fxo: int = 2, gsm: int = 2, e1_channels: int = 30
+               ) -> list[PortSpec]:
+        return default_layout(fxs, fxo, gsm, e1_channels)
 
     async def start(self, media: MediaPlane) -> None:
         """Build and start every port; `media` (the MediaEngine) plays and hears in-band

@@ -104,10 +104,10 @@ class SimPhone(SimParty):
             for found in rx.feed(pcm):
                 self._show(found)
 
-    def speak(self, n: int) -> array:
+    def speak(self, n: int) -> array | None:
         if self.active:
             return super().speak(n)
-        return array("h", bytes(2 * n))
+        return None             # on-hook: nothing into the line
 
     def _show(self, cid: CallerId) -> None:
         if not cid.valid:
@@ -260,7 +260,7 @@ class SimCoLine(SimParty):
             sending = bool(self._cid_audio)
         return self.active or sending
 
-    def speak(self, n: int) -> array:
+    def speak(self, n: int) -> array | None:
         with self._lock:
             if self._cid_audio:
                 out = self._cid_audio[:n]

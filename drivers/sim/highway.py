@@ -19,6 +19,9 @@ from native.dsp import alaw_decode, alaw_encode, ulaw_decode, ulaw_encode
 from native.media import Codec
 
 _SILENCE = {Codec.ALAW: 0xD5, Codec.ULAW: 0xFF}
+# Decode the whole highway at once when more than 1 slot in this many has a device talking
+# (one block costs ~2 µs to decode alone, the whole highway ~0.35 µs a block).
+_WHOLE_DECODE_RATIO = 6
 
 
 class AudioDevice(Protocol):
@@ -29,7 +32,7 @@ class AudioDevice(Protocol):
 
     def hear(self, pcm: array) -> None: ...
 
-    def speak(self, n: int) -> array: ...
+    def speak(self, n: int) -> array | None: ...   # None: silence (nothing to encode)
 
 
 class SimHighway:
@@ -75,11 +78,15 @@ class SimHighway:
         encode = alaw_encode if self.codec is Codec.ALAW else ulaw_encode
         rx = bytearray(self._silence_block * self.nslots)
         with self._lock:
-            devices = list(self._devices.items())
-        for slot, dev in devices:
-            if not dev.listening:
-                continue
-            dev.hear(decode(tx[slot * b:(slot + 1) * b]))
-            rx[slot * b:(slot + 1) * b] = encode(dev.speak(b))
+            listening = [(slot, dev) for slot, dev in self._devices.items() if dev.listening]
+        # Decoding costs a C call per block: with many devices listening, one call for the
+        # whole highway and slices of it is cheaper (the samples are the same).
+        whole = decode(tx) if len(listening) * _WHOLE_DECODE_RATIO > self.nslots else None
+        for slot, dev in listening:
+            lo = slot * b
+            dev.hear(whole[lo:lo + b] if whole is not None else decode(tx[lo:lo + b]))
+            pcm = dev.speak(b)
+            if pcm is not None:
+                rx[lo:lo + b] = encode(pcm)
         self.ticks += 1
         return bytes(rx)

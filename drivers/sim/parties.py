@@ -27,6 +27,8 @@ class SimParty:
         self.heard_digits = ""              # DTMF heard, in order
         self.heard_level_dbm0 = -99.0       # level of the last block heard
         self.heard_audio_ms = 0             # how long something louder than -45 dBm0 was heard
+        self._last_heard = array("h")       # the media thread's level cache: block → level
+        self._last_level = -99.0
 
     def press(self, digits: str) -> None:
         with self._lock:
@@ -65,17 +67,25 @@ class SimParty:
             return bool(self._gen.busy)
 
     # -- media thread ---------------------------------------------------------------------
-    def speak(self, n: int) -> array:
+    def speak(self, n: int) -> array | None:
+        """The next n samples into the line; None while the party is silent."""
         with self._lock:
             if self._tone is not None:
                 return self._tone.generate(n)
+            if not self._gen.busy:        # no key sounding or queued: silence
+                return None
             return self._gen.generate(n)
 
     def hear(self, pcm: array) -> None:
         events = self._det.process(pcm)
-        power = sum(map(operator.mul, pcm, pcm)) / max(1, len(pcm))
-        # 0 dBm0 is a sine of RMS 32768 * 10**(-3.14/20) / sqrt(2) (G.711 overload +3.14 dBm0)
-        level = 10.0 * math.log10(power / (32768.0**2 / 2.0) + 1e-12) + 3.14
+        if pcm == self._last_heard:       # a steady line (silence, mostly): same level
+            level = self._last_level
+        else:
+            power = sum(map(operator.mul, pcm, pcm)) / max(1, len(pcm))
+            # 0 dBm0 is a sine of RMS 32768 * 10**(-3.14/20) / sqrt(2) (G.711 overload
+            # +3.14 dBm0)
+            level = 10.0 * math.log10(power / (32768.0**2 / 2.0) + 1e-12) + 3.14
+            self._last_heard, self._last_level = pcm, level
         with self._lock:
             self.heard_level_dbm0 = level
             if level > -45.0:

@@ -12,8 +12,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from firmware.callback.policy import Blacklist
 from firmware.calls.numbering import COS_LEVELS
 from firmware.numbers import MalformedNumber, normalize_number
+from firmware.timeconditions import TimeCondition, TimeConditionError
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +43,8 @@ class InboundRoute:
     caller_prefix: str | None
     destination: Destination
     record: bool = False
+    time_condition: str | None = None       # working hours: closed → night_destination
+    night_destination: Destination | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,7 +164,9 @@ class Dialplan:
     park_timeout_s: int = 60
     voicemail: VoicemailPolicy = field(default_factory=VoicemailPolicy)
     record_beep: bool = False
-    directory: dict[str, str] = field(default_factory=dict)   # canonical number -> name
+    directory: dict[str, str] = field(default_factory=dict)
+    time_conditions: dict[str, TimeCondition] = field(default_factory=dict)
+    blacklist: Blacklist = field(default_factory=Blacklist)   # canonical number -> name
 
     @classmethod
     def from_document(cls, doc: dict[str, Any], port_ids: list[str]) -> Dialplan:
@@ -189,7 +195,15 @@ class Dialplan:
             m = r.get("match", {})
             plan.inbound.append(InboundRoute(
                 r.get("name", ""), m.get("trunk"), m.get("called"), m.get("caller_prefix"),
-                Destination.parse(r["destination"]) or HANGUP, r.get("record", False)))
+                Destination.parse(r["destination"]) or HANGUP, r.get("record", False),
+                r.get("time_condition"), Destination.parse(r.get("night_destination"))))
+        tz = str(doc.get("system", {}).get("timezone", "UTC"))
+        for tc in doc.get("time_conditions", []):
+            try:
+                plan.time_conditions[tc["id"]] = TimeCondition.from_config(tc, tz)
+            except (TimeConditionError, KeyError, ValueError):
+                pass  # the validated document never gets here; be safe with old ones
+        plan.blacklist = Blacklist.from_entries(doc.get("blacklist", []), plan.country)
         for o in doc.get("outbound", []):
             plan.outbound.append(OutboundRoute(
                 o.get("name", ""), re.compile(o["pattern"]), tuple(o.get("trunks", [])),

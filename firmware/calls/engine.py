@@ -46,7 +46,7 @@ import time
 import uuid
 from array import array
 from collections import deque
-from collections.abc import Callable, Coroutine, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -95,6 +95,9 @@ VM_HASH_TRIM_S = 0.3        # the "#" that ended a message is cut from its end
 
 class MediaControl(Protocol):
     def connect(self, a: int, b: int) -> int: ...
+
+    def supervise(self, supervisor: int, conference_id: int, mode: str,
+                  agent: int | None = None) -> None: ...
 
     def join(self, slot: int, conference_id: int, listen_only: bool = False) -> None: ...
 
@@ -182,6 +185,8 @@ class Call:
     visited: set[str] = field(default_factory=set)
     task: asyncio.Task[None] | None = None
     conference: int | None = None
+    talking: tuple[Leg, Leg] | None = None     # the two legs the bridge connects
+    supervision: str | None = None             # listen | whisper | barge
     max_timer: asyncio.TimerHandle | None = None
     beep_pending: bool = False        # recording started: beep to both sides once bridged
 
@@ -190,6 +195,7 @@ class Call:
                 "caller": self.caller, "called": self.called, "trunk": self.trunk,
                 "extension": self.extension, "route": self.route, "start": self.start,
                 "answer": self.answer, "transfers": self.transfers,
+                "supervision": self.supervision,
                 "legs": [leg.describe() for leg in self.legs],
                 "digits": self.digits}
 
@@ -252,6 +258,8 @@ class CallEngine:
         self._attempts_trunk: dict[str, deque[float]] = {}
         self.alerts: deque[dict[str, Any]] = deque(maxlen=100)
         self.queues: QueueService | None = None     # set by the composition root
+        # *28 from a phone: the composition root switches day/night (a config revision)
+        self.on_day_night: Callable[[str], Awaitable[str]] | None = None
         self.voicemail: VoicemailStore | None = None     # set by the composition root
         self.recordings: RecordingArchive | None = None  # set by the composition root
         self.callbacks: RejectCallback | None = None     # set by the composition root
@@ -340,6 +348,10 @@ class CallEngine:
                 leg.state = LegState.UP
                 leg.answered_at = self.clock()
                 self._arm_permit(leg)
+            if leg.role == "supervisor":          # handled here: the script is not involved
+                self._resupervise(call)
+                self._notify_call(call)
+                return
             call.inbox.put(LegEvent(leg, "answered"))
         elif isinstance(ev, ChannelProgress):
             call.inbox.put(LegEvent(leg, "progress"))
@@ -590,10 +602,61 @@ class CallEngine:
         self._tone(leg, fallback, repeat=False)
         return False
 
-    def connect(self, a: Leg, b: Leg) -> None:
+    def connect(self, a: Leg, b: Leg, call: Call | None = None) -> None:
         for leg in (a, b):
             self.media.stop_playback(leg.channel.slot)
-        self.media.connect(a.channel.slot, b.channel.slot)
+        conf = self.media.connect(a.channel.slot, b.channel.slot)
+        if call is not None:
+            call.conference = conf
+            call.talking = (a, b)
+            self._resupervise(call)
+
+    # -- supervision: listen, whisper, barge -------------------------------------------------
+    SUPERVISION_MODES = ("listen", "whisper", "barge")
+
+    def supervise(self, call_id: str, extension: str, mode: str = "listen") -> None:
+        """Ring a supervisor's phone into a call; once answered they listen, whisper to the
+        box's party (the agent: the leg that is not the caller) or barge in."""
+        call = self._calls.get(call_id)
+        if call is None or call.state not in ("active",) or call.conference is None:
+            raise ValueError(f"call {call_id!r} is not a call in progress")
+        if mode not in self.SUPERVISION_MODES:
+            raise ValueError(f"mode must be one of {', '.join(self.SUPERVISION_MODES)}")
+        if any(leg.role == "supervisor" and not leg.gone for leg in call.legs):
+            raise ValueError(f"call {call_id!r} is already supervised")
+        ext = self.dialplan.extensions.get(extension)
+        ch = self.channels.get(ext.port) if ext is not None and ext.port else None
+        if ch is None:
+            raise ValueError(f"no phone for extension {extension!r}")
+        if not self.channel_free(ch) or any(leg.channel is ch for leg in call.legs
+                                              if not leg.gone):
+            raise ValueError(f"extension {extension!r} is busy")
+        call.supervision = mode
+        self.place(call, ch, extension, "supervisor", call.caller,
+                   f"supervise {call.extension or ''}".strip())
+        log.info("supervision requested", extra={"call": call_id, "supervisor": extension,
+                                                 "mode": mode})
+
+    def set_supervision(self, call_id: str, mode: str) -> None:
+        call = self._calls.get(call_id)
+        if call is None or not any(leg.role == "supervisor" and not leg.gone
+                                   for leg in call.legs):
+            raise ValueError(f"call {call_id!r} has no supervisor")
+        if mode not in self.SUPERVISION_MODES:
+            raise ValueError(f"mode must be one of {', '.join(self.SUPERVISION_MODES)}")
+        call.supervision = mode
+        self._resupervise(call)
+        self._notify_call(call)
+
+    def _resupervise(self, call: Call) -> None:
+        sup = next((leg for leg in call.legs if leg.role == "supervisor"
+                    and leg.state is LegState.UP), None)
+        if sup is None or call.conference is None or call.talking is None:
+            return
+        agent = next((leg for leg in call.talking if leg is not call.origin), call.talking[-1])
+        self.media.stop_playback(sup.channel.slot)
+        self.media.supervise(sup.channel.slot, call.conference, call.supervision or "listen",
+                             agent.channel.slot)
 
     def conference(self, legs: Iterable[Leg]) -> int:
         conf = 1_000_000 + next(self._conf_ids)
@@ -631,8 +694,22 @@ class CallEngine:
             log.warning("no inbound route", extra={"trunk": call.trunk, "called": ev.called})
             call.cause = Cause.NO_ROUTE
             return
+        if self._blacklisted(call.caller):
+            log.info("caller on the blacklist: rejected", extra={"call": call.id,
+                                                                 "caller": call.caller})
+            call.route = route.name
+            call.cause = Cause.CALL_REJECTED
+            return
         call.route = route.name
         call.record = route.record
+        if route.time_condition is not None:
+            tc = self.dialplan.time_conditions.get(route.time_condition)
+            if tc is not None and not tc.is_open(self.clock()):
+                log.info("outside working hours", extra={"call": call.id,
+                                                         "condition": route.time_condition})
+                call.route = f"{route.name} (closed)"
+                await self.goto(call, route.night_destination or HANGUP)
+                return
         log.info("inbound call", extra={"call": call.id, "trunk": call.trunk,
                                         "caller": call.caller, "route": route.name,
                                         "destination": route.destination.type})
@@ -689,6 +766,16 @@ class CallEngine:
             log.error("destination not available", extra={"call": call.id, "type": dest.type,
                                                           "target": dest.target})
             call.cause = Cause.SERVICE_UNAVAILABLE
+
+    def _blacklisted(self, number: str) -> bool:
+        if not number:
+            return False
+        from firmware.numbers import MalformedNumber, normalize_number
+
+        try:
+            return normalize_number(number, self.dialplan.country) in self.dialplan.blacklist
+        except MalformedNumber:
+            return False
 
     def _prompt_seconds(self, prompt: str | None) -> float:
         pcm = self.prompts.load(prompt)
@@ -974,7 +1061,7 @@ class CallEngine:
                         call=call.id)
             return None
         path = archive.path_for(call.id, call.start)
-        wav = WavRecording(path)
+        wav = WavRecording(path, compressed=archive.policy.compressed)
         tap = Tap(self.media, call.origin.channel.slot, wav.write)
         tap.start()
         archive.active.add(path)
@@ -1002,7 +1089,7 @@ class CallEngine:
         while True:
             call.critical = set()
             call.state = "active"
-            self.connect(a, b)
+            self.connect(a, b, call)
             if call.beep_pending:                    # "this call is recorded"
                 call.beep_pending = False
                 for leg in (a, b):
@@ -1297,7 +1384,7 @@ class CallEngine:
         f = self.dialplan.features
         return {f.pickup, f.forward_always_off, f.forward_busy_off, f.forward_no_answer_off,
                 f.dnd_on, f.dnd_off, f.voicemail, f.agent_login, f.agent_logout, f.agent_pause,
-                f.agent_unpause}
+                f.agent_unpause, f.day_night_toggle}
 
     def _forward_on_codes(self) -> list[str]:
         f = self.dialplan.features
@@ -1392,6 +1479,20 @@ class CallEngine:
                   f.dnd_on: {"dnd": True}, f.dnd_off: {"dnd": False}}
         if changes is None:
             changes = simple.get(digits)
+        if digits == f.day_night_toggle and self.on_day_night is not None:
+            try:
+                state = await self.on_day_night(me.number)
+            except Exception as exc:
+                log.warning("day/night toggle refused", extra={"error": str(exc)})
+                return False
+            call.silent = True
+            log.info("day/night mode changed by phone", extra={"extension": me.number,
+                                                               "mode": state})
+            self._tone(call.origin, "stutter", repeat=False)
+            await self.wait(call, ("never",), timeout=1.0)
+            self._tone(call.origin, "dial")
+            await self.wait(call, ("never",))
+            return True
         agent_codes = {f.agent_login: "login", f.agent_logout: "logout",
                        f.agent_pause: "pause", f.agent_unpause: "unpause"}
         if changes is None and digits in agent_codes and self.queues is not None:

@@ -57,6 +57,7 @@ class QueueService:
         self._flush_scheduled = False
         self.core = AcdCore.from_config(doc, now=clock(), log=self._logged)
         self._callback_keys = self._keys(doc)
+        self._record = self._recorded(doc)
         self.callers: dict[str, Call] = {}
         self.ring_legs: dict[tuple[str, str], Leg] = {}
         self._timer: asyncio.TimerHandle | None = None
@@ -68,10 +69,15 @@ class QueueService:
     def apply_config(self, doc: dict[str, Any]) -> None:
         self._execute(self.core.apply_config(doc, self.clock()))
         self._callback_keys = self._keys(doc)
+        self._record = self._recorded(doc)
 
     @staticmethod
     def _keys(doc: dict[str, Any]) -> dict[str, str | None]:
         return {q["id"]: q.get("callback_key") for q in doc.get("queues", [])}
+
+    @staticmethod
+    def _recorded(doc: dict[str, Any]) -> set[str]:
+        return {q["id"] for q in doc.get("queues", []) if q.get("record")}
 
     def agent_for_extension(self, number: str) -> str | None:
         for agent in self.core.agents.values():
@@ -265,7 +271,7 @@ class QueueService:
                 elif ev.kind == "acd" and ev.data is not None:
                     what = ev.data[0]
                     if what == "bridge":
-                        await self._talk(call, ev.leg, ev.data[1])
+                        await self._talk(call, ev.leg, ev.data[1], queue_id in self._record)
                         return
                     if what == "overflow":
                         self.callers.pop(call.id, None)
@@ -299,14 +305,14 @@ class QueueService:
             if t is not None:
                 t.cancel()
 
-    async def _talk(self, call: Call, leg: Leg, agent: str) -> None:
+    async def _talk(self, call: Call, leg: Leg, agent: str, record: bool = False) -> None:
         eng = self.engine
         ext = self.core.agents[agent].settings.extension if agent in self.core.agents \
             else None
         if ext:
             call.extension = ext
         try:
-            await eng.talk(call, leg)
+            await eng.talk(call, leg, record=record)
         finally:
             self.callers.pop(call.id, None)
             self.feed(m.CallEnded(call.id, transferred=call.transfers > 0))

@@ -207,6 +207,9 @@ DOCUMENT_SCHEMA: Final[dict[str, Any]] = {
                         ),
                         "destination": _DESTINATION,
                         "record": {"type": "boolean"},
+                        # working hours: outside them the call goes to night_destination
+                        "time_condition": _nullable(_ID),
+                        "night_destination": _DESTINATION,
                     },
                 ),
             },
@@ -302,6 +305,7 @@ DOCUMENT_SCHEMA: Final[dict[str, Any]] = {
                             ),
                         },
                         "auto_pause_after": {"type": "integer", "minimum": 0, "maximum": 100},
+                        "record": {"type": "boolean"},   # record the queue's calls
                     },
                 ),
             },
@@ -407,6 +411,8 @@ DOCUMENT_SCHEMA: Final[dict[str, Any]] = {
                     # no recording starts while the data partition has less free space
                     "min_free_mb": {"type": "integer", "minimum": 10, "maximum": 100_000},
                     "beep": {"type": "boolean"},
+                    # wav: 16-bit PCM; alaw: G.711 A-law WAV, half the size
+                    "format": {"enum": ["wav", "alaw"]},
                 },
             ),
             # time_conditions, blacklist, callback, campaigns (see outbound_schema.py)
@@ -811,6 +817,15 @@ def _semantic_issues(doc: Mapping[str, Any], known_ports: frozenset[str]) -> lis
                 else:
                     route_matches[key] = i
         check_destination(["routes", i, "destination"], route.get("destination"))
+        check_destination(["routes", i, "night_destination"], route.get("night_destination"))
+        tc_ref = route.get("time_condition")
+        if isinstance(tc_ref, str):
+            known_tc = {tc.get("id") for _j, tc in _items(doc, "time_conditions")}
+            if tc_ref not in known_tc:
+                issue(["routes", i, "time_condition"], f"unknown time condition {_quote(tc_ref)}")
+            elif route.get("night_destination") is None:
+                issue(["routes", i, "night_destination"],
+                      "a route with a time condition needs a night destination")
 
     outbound_names: set[str] = set()
     for i, rule in _items(doc, "outbound"):

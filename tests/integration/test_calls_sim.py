@@ -195,3 +195,42 @@ async def test_fxo_line_released_when_the_exchange_only_sends_busy_tone(box):
     cdr = await last_cdr(box)
     assert (cdr["trunk"], cdr["disposition"]) == ("fxo2", "answered")
     await all_idle(box)
+
+
+async def test_larger_simulated_board_from_settings(tmp_path):
+    """`Settings(board=BoardSize(...))` sizes the simulated board (benchmarks, test rigs):
+    its ports, the first-boot extensions and trunks follow; a call on the last B-channel
+    reaches the last phone, and keys cross in both directions."""
+    from firmware.app import BoardSize, Box, Settings
+
+    box = Box(Settings(data_dir=tmp_path / "data", board=BoardSize(
+        fxs=12, fxo=0, gsm=0, e1_channels=60)))
+    await box.start()
+    try:
+        assert len(box.channels) == 72 and {"fxs12", "e1.60"} <= set(box.channels)
+        doc = box.config_current()
+        assert doc["extensions"][-1] == {"number": "112", "name": "Extension 112",
+                                         "port": "fxs12", "enabled": True}
+        assert [t["id"] for t in doc["trunks"]] == ["e1"]
+        for r in doc["routes"]:
+            r["destination"] = {"type": "extension", "target": "112"}
+        await box.config_commit(doc, author="test")
+        sim, state = box.sim, box.sim.state
+        await sim.trunk_call("e1.60", "+74951234567", "100")
+        await wait_for(lambda: state()["phones"]["fxs12"]["ringing"], 5, what="fxs12 to ring")
+        await sim.phone_offhook("fxs12")
+        await wait_for(lambda: box.calls() and box.calls()[0]["state"] == "active", 5,
+                       what="call active")
+        await sim.far_press("e1.60", "19")
+        await sim.phone_press("fxs12", "#")
+        await wait_for(lambda: state()["phones"]["fxs12"]["heard_digits"] == "19", 5,
+                       what="the phone to hear the caller's keys")
+        await wait_for(lambda: state()["trunks"]["e1.60"]["heard_digits"] == "#", 5,
+                       what="the caller to hear the phone's key")
+        await sim.far_hangup("e1.60")
+        await sim.phone_onhook("fxs12")
+        await wait_for(lambda: box.calls() == [] and all(
+            ch.state.value == "idle" for ch in box.channels.values()), timeout=5,
+            what="every channel idle and no call left")
+    finally:
+        await box.stop()

@@ -104,3 +104,19 @@ async def test_agents_log_out_by_feature_code_and_the_queue_overflows(box):
     assert phone(box, "fxs3")["ring_bursts"] == 0
     await box.sim.far_hangup("gsm2")
     await all_idle(box)
+
+
+async def test_queue_calls_are_recorded_when_the_queue_says_so(box):
+    await configure(box, lambda d: (sales_queue(d, record=True),
+                                    d.update(recording={"min_free_mb": 10})))
+    await box.sim.trunk_call("gsm1", "+79161230104")
+    ringing = await wait_for(lambda: [p for p in ("fxs2", "fxs3")
+                                      if box.channels[p].state.value == "alerting"], 6,
+                             what="an agent's phone to ring")
+    await box.sim.phone_offhook(ringing[0])
+    await active(box)
+    await hang_up(box, ringing[0])
+    await all_idle(box)
+    rec = box.cdrs()[0]
+    assert any(leg.get("recording") for leg in rec["legs"])
+    assert len(box.recordings.files()) == 1

@@ -113,3 +113,30 @@ def test_free_space_floor(tmp_path: Path) -> None:
     assert not archive.may_record()
     archive.policy = RetentionPolicy(min_free_mb=50)
     assert archive.may_record()
+
+
+async def test_compressed_recording_is_alaw_wav_half_the_size(box):
+    from firmware.calls.recording import read_alaw_wav
+
+    def change(d: dict[str, Any]) -> None:
+        route_to(d, "gsm1", {"type": "extension", "target": "101"})
+        next(r for r in d["routes"] if r["match"]["trunk"] == "gsm1")["record"] = True
+        d["recording"] = {"format": "alaw", "min_free_mb": 10}
+    await configure(box, change)
+    await box.sim.trunk_call("gsm1", "+79161230210")
+    await rings(box, "fxs1")
+    await box.sim.phone_offhook("fxs1")
+    await active(box)
+    await box.sim.far_press("gsm1", "47")
+    await hears(box, "fxs1", "47")
+    await box.sim.phone_press("fxs1", "0")
+    await far_hears(box, "gsm1", "0")
+    await hang_up(box, "fxs1")
+    rec = await cdr(box)
+    name = next(leg["recording"] for leg in rec["legs"] if leg.get("recording"))
+    path = box.recordings.directory / name
+    await all_idle(box)
+    channels, samples = read_alaw_wav(path)
+    assert channels == 2
+    assert path.stat().st_size < 44 + len(samples) * 2 // 2 + 100   # 1 byte a sample
+    assert digits_in(samples[0::2]) == "47" and digits_in(samples[1::2]) == "0"

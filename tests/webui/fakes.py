@@ -168,6 +168,7 @@ class FakeBox:
         self.kpi_calls: list[tuple[float | None, float | None]] = []
         self.agent_actions: list[tuple[str, str, str]] = []
         self.callback_list: list[dict[str, Any]] = []
+        self.daynight = "auto"
         self.audits: list[tuple[str, str, dict[str, Any]]] = []
         self.subscribers: list[asyncio.Queue[dict[str, Any]]] = []
         # the shape of firmware.store.SmsRecord as JSON, newest first
@@ -201,6 +202,15 @@ class FakeBox:
         return {"port": port, "iccid": "89701000000000000001", "balance": "Balance 12.50",
                 "ts": 1.0}
 
+    def day_night_state(self) -> dict[str, Any]:
+        return {"time_conditions": [{"id": "office", "override": self.daynight,
+                                     "open": self.daynight != "night"}]}
+
+    async def day_night(self, mode: str, author: str) -> dict[str, Any]:
+        self.daynight = mode
+        self.agent_actions.append((author, "daynight", mode))
+        return self.day_night_state()
+
     def queues(self) -> dict[str, Any]:
         return {"queues": {"sales": {"waiting": 1, "callbacks": 0, "longest_wait_s": 4.0,
                                      "staffed": 1, "ready": 1, "available": 0}},
@@ -211,6 +221,26 @@ class FakeBox:
                    ) -> dict[str, Any]:
         self.kpi_calls.append((since, until))
         return {"queues": {"sales": {"offered": 2, "answered": 1}}, "agents": {}}
+
+    def supervise(self, call_id: str, extension: str, mode: str = "listen") -> None:
+        from firmware.service import BadRequest
+
+        if call_id != "k1":
+            raise BadRequest(f"call {call_id!r} is not a call in progress")
+        self.agent_actions.append((call_id, f"supervise:{extension}", mode))
+
+    def set_supervision(self, call_id: str, mode: str) -> None:
+        self.agent_actions.append((call_id, "supervision", mode))
+
+    def agent_force(self, agent: str, state: str, reason: str = "supervisor") -> None:
+        from firmware.service import NotFound
+
+        if agent != "ann":
+            raise NotFound(f"no agent {agent!r}")
+        self.agent_actions.append((agent, "force", state))
+
+    def queue_move(self, call_id: str, queue: str, keep_place: bool = True) -> None:
+        self.agent_actions.append((call_id, "move", queue))
 
     def agent_action(self, agent: str, action: str, reason: str = "break") -> None:
         from firmware.service import BadRequest, NotFound

@@ -366,3 +366,33 @@ async def test_gsm_balance(admin: Browser, viewer: Browser) -> None:
     assert resp.status == 200 and (await resp.json())["balance"] == "Balance 12.50"
     assert (await admin.post("/api/v1/gsm/gsm9/balance", json={})).status == 404
     assert (await viewer.post("/api/v1/gsm/gsm1/balance", json={})).status == 403
+
+
+async def test_supervision_and_supervisor_actions(admin: Browser, viewer: Browser,
+                                                   box: FakeBox) -> None:
+    resp = await admin.post("/api/v1/calls/k1/supervise", json={"extension": "104",
+                                                               "mode": "whisper"})
+    assert resp.status == 200 and box.agent_actions[-1] == ("k1", "supervise:104", "whisper")
+    assert (await admin.post("/api/v1/calls/k1/supervise",
+                             json={"extension": "104", "mode": "spy"})).status == 400
+    assert (await admin.post("/api/v1/calls/zz/supervise",
+                             json={"extension": "104"})).status == 400
+    assert (await admin.post("/api/v1/calls/k1/supervision",
+                             json={"mode": "barge"})).status == 200
+    assert (await admin.post("/api/v1/agents/ann/force",
+                             json={"state": "paused"})).status == 200
+    assert (await admin.post("/api/v1/agents/ann/force", json={"state": "x"})).status == 400
+    assert (await admin.post("/api/v1/queues/move",
+                             json={"call": "c1", "queue": "sales"})).status == 200
+    assert (await viewer.post("/api/v1/queues/move",
+                              json={"call": "c1", "queue": "sales"})).status == 403
+
+
+async def test_day_night_override(admin: Browser, viewer: Browser, box: FakeBox) -> None:
+    state = await (await viewer.get("/api/v1/daynight")).json()
+    assert state["time_conditions"][0]["override"] == "auto"
+    resp = await admin.post("/api/v1/daynight", json={"mode": "night"})
+    assert resp.status == 200 and (await resp.json())["time_conditions"][0]["open"] is False
+    assert box.agent_actions[-1] == ("admin", "daynight", "night")
+    assert (await admin.post("/api/v1/daynight", json={"mode": "evening"})).status == 400
+    assert (await viewer.post("/api/v1/daynight", json={"mode": "day"})).status == 403
