@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import bisect
 import heapq
+import math
 import random
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
@@ -1267,6 +1268,8 @@ class AcdCore:
         queue = self._queue(ev.queue)
         if ev.caller in self.callers:
             raise DuplicateCaller(f"caller {ev.caller!r} is already in the ACD")
+        if ev.entered is not None and not math.isfinite(ev.entered):
+            raise AcdError(f"caller {ev.caller!r}: arrival time {ev.entered!r} is not a time")
         self._recent_set.discard(ev.caller)
         entered = now if ev.entered is None else min(ev.entered, now)
         self._admit(Caller(ev, queue, entered, self._next_seq()), now)

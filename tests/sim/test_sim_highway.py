@@ -16,7 +16,7 @@ from native.media import Codec
 
 class Recorder:
     def __init__(self, say: array | None) -> None:
-        self.active = True
+        self.listening = True
         self.heard: list[array] = []
         self.say = say
 
