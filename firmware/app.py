@@ -89,6 +89,7 @@ BALANCE_EVERY_S = 6 * 3600.0   # SIM balances are asked this often (USSD)
 SMS_TO = re.compile(r"^\+?[0-9]{3,20}$")
 SMS_MAX_CHARS = 1530  # ten parts of 7-bit text: a longer message is a mistake
 SENT_REMEMBERED = 512  # sent messages whose status reports are matched in memory
+SMS_REPORT_WINDOW_S = 3 * 86400.0  # after a restart, reports are awaited this long
 
 
 class StartupError(Exception):
@@ -279,6 +280,7 @@ class Box:
             sms.on_received(self._store_sms)  # received SMS → store + cloud outbox
             sms.on_status(self._sms_status)
             sms.use_part_store(self.store)    # direct parts survive a restart
+        self._rearm_sms_reports(gsm)
         for port, recovery in self.board.recoveries.items():
             recovery.on_reset(functools.partial(self._gsm_reset, port))
         self.sim_trunks = SimTrunks(self.store)
@@ -459,6 +461,25 @@ class Box:
             raw_pdus=list(sms.raw_pdus)), outbox_topic="sms")
         self._publish({"type": "sms", "direction": "in", "id": sms_id, "modem": sms.modem,
                        "peer": sms.sender})
+
+    def _rearm_sms_reports(self, gsm: dict[str, GsmChannel]) -> None:
+        """Messages sent before a restart still waiting for their status reports: tell the
+        modems their references again, so a report that arrives now updates the record."""
+        if self.store is None:
+            return
+        since = time.time() - SMS_REPORT_WINDOW_S
+        for ch in gsm.values():
+            iccid = ch.modem.iccid
+            if iccid is None:
+                continue
+            for rec in self.store.sms(since=since, iccid=iccid, limit=SENT_REMEMBERED,
+                                      direction="out"):
+                if rec.status not in ("sent", "pending") or not rec.refs or rec.id is None:
+                    continue
+                sent = SentSms(ch.id, rec.peer or "", rec.text or "", list(rec.refs), True,
+                               sent_at=rec.ts)
+                ch.modem.sms.expect_report(sent)
+                self._sent[id(sent)] = (sent, rec.id)
 
     def _sms_status(self, sent: SentSms, report: SmsStatusReport) -> None:
         """A status report matched to a message we sent: its stored status follows."""

@@ -267,3 +267,26 @@ async def test_balance_check_by_ussd_is_stored_and_published(box):
     assert any(e.get("type") == "balance" for e in events)
     with pytest.raises(NotFound):
         await box.gsm_balance("fxs1")
+
+
+async def test_status_report_after_a_restart_still_updates_the_message(tmp_path):
+    from firmware.app import Box, Settings
+
+    data = tmp_path / "data"
+    first = Box(Settings(data_dir=data, simulated=True))
+    await first.start()
+    try:
+        first.board.gsm["gsm1"].modem.report_delay = 3600.0   # the report comes late
+        sent = await first.send_sms("gsm1", "+79160001144", "before the restart")
+        ref = sent["refs"][0]
+    finally:
+        await first.stop()
+    second = Box(Settings(data_dir=data, simulated=True))
+    await second.start()
+    try:
+        assert second.sms(direction="out")[0]["status"] == "sent"
+        second.board.gsm["gsm1"].modem._status_report(ref, "+79160001144")
+        await wait_for(lambda: second.sms(direction="out")[0]["status"] == "delivered", 5,
+                       what="the late report to mark the message delivered")
+    finally:
+        await second.stop()
