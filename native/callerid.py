@@ -17,14 +17,13 @@ This module owns no state between calls: every call makes and frees its own C ob
 
 from __future__ import annotations
 
-import sys
-import wave
 from array import array
 from dataclasses import dataclass
 from os import PathLike
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 from native._native import ffi, lib
+from native.wavtools import read_pcm, write_pcm
 
 __all__ = [
     "CallerId",
@@ -433,41 +432,9 @@ def decode(
 # ---- technician tools: WAV in and out -------------------------------------------------
 
 
-def _read_wav(path: str | PathLike[str]) -> PcmArray:
-    try:
-        with wave.open(str(path), "rb") as w:
-            problems = []
-            if w.getnchannels() != 1:
-                problems.append(f"{w.getnchannels()} channels (need mono)")
-            if w.getsampwidth() != 2:
-                problems.append(f"{8 * w.getsampwidth()}-bit samples (need 16-bit)")
-            if w.getframerate() != RATE:
-                problems.append(f"{w.getframerate()} Hz (need 8000 Hz)")
-            if w.getcomptype() != "NONE":
-                problems.append(f"compression {w.getcomptype()!r} (need PCM)")
-            if problems:
-                raise ValueError(f"{path}: not 8 kHz mono 16-bit PCM WAV: {', '.join(problems)}")
-            data = w.readframes(w.getnframes())
-    except wave.Error as e:
-        raise ValueError(f"{path}: not a PCM WAV file: {e}") from None
-    except EOFError:
-        raise ValueError(f"{path}: truncated or empty WAV file") from None
-    pcm = array("h")
-    pcm.frombytes(data[: len(data) - len(data) % 2])
-    if sys.byteorder == "big":
-        pcm.byteswap()
-    return pcm
-
-
-def _write_wav(path: str | PathLike[str], pcm: PcmArray) -> None:
-    out = array("h", pcm)
-    if sys.byteorder == "big":
-        out.byteswap()
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(RATE)
-        w.writeframes(out.tobytes())
+# One reader and writer of 8 kHz mono 16-bit PCM WAV for every tool (native/wavtools.py).
+_read_wav = read_pcm
+_write_wav = write_pcm
 
 
 def cid_encode_file(

@@ -20,7 +20,6 @@ made it so). `erle_profile()` gives it per window, `erle_db()` its steady-state 
 from __future__ import annotations
 
 import math
-import wave
 from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeAlias
 
 from native._native import ffi, lib
+from native.wavtools import read_pcm, write_pcm
 
 __all__ = [
     "DEFAULT_TAIL_MS",
@@ -235,41 +235,9 @@ def convergence_ms(near: Sequence[int], out: Sequence[int], far: Sequence[int], 
 
 # ---- WAV files --------------------------------------------------------------------------
 
-def read_wav_8k(path: str | Path) -> PcmArray:
-    """Samples of an 8 kHz mono 16-bit PCM WAV file; ValueError naming the file otherwise."""
-    try:
-        with wave.open(str(path), "rb") as w:
-            problems = []
-            if w.getnchannels() != 1:
-                problems.append(f"{w.getnchannels()} channels (need mono)")
-            if w.getsampwidth() != 2:
-                problems.append(f"{8 * w.getsampwidth()}-bit samples (need 16-bit)")
-            if w.getframerate() != RATE:
-                problems.append(f"{w.getframerate()} Hz (need 8000 Hz)")
-            if w.getcomptype() != "NONE":
-                problems.append(f"compression {w.getcomptype()} (need PCM)")
-            if problems:
-                raise ValueError(f"{path}: not 8 kHz mono 16-bit PCM: {', '.join(problems)}")
-            data = w.readframes(w.getnframes())
-    except (wave.Error, EOFError) as exc:
-        raise ValueError(f"{path}: not a PCM WAV file ({exc})") from exc
-    pcm = array("h")
-    pcm.frombytes(data)
-    if pcm.itemsize == 2 and array("h", [1]).tobytes() != b"\x01\x00":
-        pcm.byteswap()  # WAV is little-endian
-    return pcm
-
-
-def write_wav_8k(path: str | Path, pcm: PcmArray) -> None:
-    data = pcm
-    if array("h", [1]).tobytes() != b"\x01\x00":
-        data = array("h", pcm)
-        data.byteswap()
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(RATE)
-        w.writeframes(data.tobytes())
+# The one reader and writer of 8 kHz mono 16-bit PCM WAV (native/wavtools.py).
+read_wav_8k = read_pcm
+write_wav_8k = write_pcm
 
 
 def cancel_files(far_path: str | Path, near_path: str | Path, out_path: str | Path,

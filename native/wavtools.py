@@ -43,7 +43,11 @@ def read_pcm(path: _PathLike) -> array:
             problems.append(f"{w.getframerate()} Hz")
         if problems:
             raise ValueError(f"{path}: need 8000 Hz mono 16-bit PCM, got {', '.join(problems)}")
-        pcm = array("h", w.readframes(w.getnframes()))
+        try:
+            data = w.readframes(w.getnframes())
+        except (wave.Error, EOFError) as exc:
+            raise ValueError(f"{path}: truncated WAV file ({exc})") from None
+        pcm = array("h", data[: len(data) - len(data) % 2])
     if sys.byteorder == "big":
         pcm.byteswap()
     return pcm
