@@ -1017,6 +1017,9 @@ def upgrade_document(doc: dict[str, Any]) -> dict[str, Any]:
 
 # --- first boot ----------------------------------------------------------------------------
 
+# 2xx: 1xx holds emergency numbers in several countries (101-104 in RU and UA, 112, 110).
+FIRST_EXTENSION: Final = 201
+
 
 def default_document(
     known_ports: Iterable[str],
@@ -1028,7 +1031,7 @@ def default_document(
 ) -> dict[str, Any]:
     """A first-boot configuration for a board.
 
-    One extension per phone port (101, 102, ... in port order), one trunk per analog line
+    One extension per phone port (201, 202, ... in port order), one trunk per analog line
     and GSM module and one per digital span (the whole span), and an inbound route per
     trunk to the first extension (or hang-up on a board without phone ports). No outbound
     routes: nothing can dial out until the installer allows it (toll-fraud safe).
@@ -1039,8 +1042,8 @@ def default_document(
     line_ports = [p for p in ports if port_kind(p) in ("fxo", "gsm")]
 
     extensions = [
-        {"number": str(101 + i), "name": f"Extension {101 + i}", "port": port, "enabled": True}
-        for i, port in enumerate(phone_ports)
+        {"number": str(n), "name": f"Extension {n}", "port": port, "enabled": True}
+        for n, port in enumerate(phone_ports, FIRST_EXTENSION)
     ]
     trunks: list[dict[str, Any]] = [
         {"id": port, "port": port, "enabled": True, "label": port.upper(), "max_concurrent": 1}
