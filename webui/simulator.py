@@ -157,7 +157,7 @@ def phone_card(port: dict[str, Any], phone: dict[str, Any], calls: list[dict[str
     <div class="keys" role="group" aria-label="keypad of {pid}">{keys}</div>
     <form class="dial" data-sim="phones/{pid}/press" data-label="Dial">
       <label>Digits <input name="digits" inputmode="tel" autocomplete="off"
-        pattern="{DIGITS_PATTERN}" required size="10" placeholder="e.g. 102"></label>
+        pattern="{DIGITS_PATTERN}" required size="10" placeholder="e.g. 202"></label>
       <button type="submit">Dial</button>
     </form>
   </fieldset>

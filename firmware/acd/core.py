@@ -1491,7 +1491,7 @@ def settings_from_config(doc: Mapping[str, Any]) -> tuple[list[QueueSettings],
 
     Raises ``AcdConfigError`` with the path-named issues of the ACD part of the document.
     A member written as a bare extension number stands for an agent at that extension
-    (the agent's id is the number), so ``"members": ["101"]`` needs no ``agents`` entry.
+    (the agent's id is the number), so ``"members": ["201"]`` needs no ``agents`` entry.
     """
     from firmware.config.schema import acd_issues
 

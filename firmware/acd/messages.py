@@ -48,7 +48,7 @@ Commands the engine must carry out, in the order returned:
   hold resumes after it.
 - ``PlayMusicOnHold(caller, music_class)``: the caller joined a queue.
 - ``Overflow(caller, destination, reason)``: send the caller out of the ACD to a
-  destination of the dial plan (``{"type": "extension", "target": "101"}``, ``hangup``,
+  destination of the dial plan (``{"type": "extension", "target": "201"}``, ``hangup``,
   ``busy``…); ``reason`` is ``full``, ``no_agents``, ``max_wait`` or ``queue_removed``.
 - ``AcceptCallback(caller, number)``: confirm to the caller and hang up their leg; their
   place in the queue is kept.

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from firmware.callback.policy import Blacklist
-from firmware.calls.numbering import COS_LEVELS
+from firmware.calls.numbering import COS_LEVELS, emergency_clash, plan_for
 from firmware.numbers import MalformedNumber, normalize_number
 from firmware.timeconditions import TimeCondition, TimeConditionError
 
@@ -285,14 +285,27 @@ class Dialplan:
         return None
 
     def could_be_longer(self, digits: str) -> bool:
-        """Whether more digits could still make another extension or code."""
+        """Whether more digits could still make another extension, code or emergency
+        number (so a stale extension "10" never cuts off 101 in RU)."""
         f = self.features
         codes = [f.pickup, f.forward_always_on, f.forward_always_off, f.forward_busy_on,
                  f.forward_busy_off, f.forward_no_answer_on, f.forward_no_answer_off,
                  f.dnd_on, f.dnd_off, f.voicemail, f.day_night_toggle, f.agent_login,
                  f.agent_logout, f.agent_pause, f.agent_unpause]
         return any(n.startswith(digits) and n != digits
-                   for n in (*self.extensions, *codes))
+                   for n in (*self.extensions, *codes, *plan_for(self.country).emergency))
+
+    def is_emergency(self, digits: str) -> bool:
+        """An emergency number of the box's country: it always goes out, whatever else
+        the plan holds (see ``emergency_clashes``)."""
+        return digits in plan_for(self.country).emergency
+
+    def emergency_clashes(self) -> list[str]:
+        """Internal numbers (extensions, park slots) that collide with an emergency number:
+        validation refuses them, but a stored document from before may hold one."""
+        park = [self.features.park_prefix + str(n) for n in range(1, self.park_slots + 1)]
+        return [clash for number in (*self.extensions, *park)
+                if (clash := emergency_clash(number, self.country)) is not None]
 
     def park_slot(self, digits: str) -> int | None:
         p = self.features.park_prefix

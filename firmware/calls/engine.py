@@ -17,6 +17,10 @@ comes back as a release of its leg, so one slow port never holds up another call
 
 Feature behaviour on analog phones (the convention of small-office PBXs):
 
+- an emergency number of the box's country (``numbering.PLANS``) dialed from a phone, or
+  after a flash, goes out at once over its outbound route or any free trunk, before any
+  internal number, class of service or toll-fraud limit: a stale configuration with an
+  extension 101 in RU still reaches the fire service (the start of one, "10", waits);
 - flash during a call: the other party is held (music or tone) and the phone gets dial
   tone; dial an extension, an outside number or a park slot (701–709);
 - hang up while the consulted party rings or talks: transfer (blind / attended);
@@ -229,6 +233,14 @@ class RejectCallback(Protocol):
         ...
 
 
+def _warn_emergency_clashes(dialplan: Dialplan) -> None:
+    """A stored configuration from before validation refused them may hold internal numbers
+    that collide with emergency numbers: the dial plan lets the emergency number win."""
+    for clash in dialplan.emergency_clashes():
+        log.warning("internal number collides with an emergency number: dialing it makes "
+                    "an emergency call", extra={"clash": clash})
+
+
 class CallEngine:
     def __init__(self, channels: dict[str, Channel], media: MediaControl, cdr_sink: CdrSink,
                  dialplan: Dialplan | None = None, clock: Callable[[], float] = time.time,
@@ -242,6 +254,7 @@ class CallEngine:
         self.media = media
         self._cdr_sink = cdr_sink
         self.dialplan = dialplan or Dialplan()
+        _warn_emergency_clashes(self.dialplan)
         self.clock = clock
         self.ring_timeout_s = ring_timeout_s
         self.settings = settings or ExtensionSettings()
@@ -272,6 +285,7 @@ class CallEngine:
     # == public ============================================================================
     def apply(self, dialplan: Dialplan) -> None:
         """Swap in new routing tables; calls in progress keep their legs."""
+        _warn_emergency_clashes(dialplan)
         self.dialplan = dialplan
 
     def add_listener(self, listener: Listener) -> None:
@@ -1019,9 +1033,15 @@ class CallEngine:
                 for other in live:
                     if other is not ev.leg:
                         self.hangup(other, Cause.NORMAL_CLEARING)
-                if ev.leg.number in self.dialplan.extensions:
+                if self._is_extension_leg(ev.leg):
                     call.extension = ev.leg.number
                 return ev.leg
+
+    def _is_extension_leg(self, leg: Leg) -> bool:
+        """A leg to an extension's phone (not a trunk leg whose outside number happens to
+        equal an extension's, such as 101 to the fire service beside a stale extension)."""
+        ext = self.dialplan.extensions.get(leg.number)
+        return ext is not None and ext.port == leg.channel.id
 
     def _ring_member(self, call: Call, member: Any) -> Leg | None:
         if member.external:
@@ -1041,7 +1061,7 @@ class CallEngine:
         if call.answer is None:
             call.answer = now
         call.state = "active"
-        if leg.number in self.dialplan.extensions and call.direction != "internal":
+        if self._is_extension_leg(leg) and call.direction != "internal":
             call.extension = leg.number
         log.info("call answered", extra={"call": call.id, "by": leg.channel.id})
         self._notify_call(call)
@@ -1180,7 +1200,8 @@ class CallEngine:
             if not digits:
                 self.media.stop_playback(flasher.channel.slot)
             digits += ev.digit
-            if (digits in plan.extensions and not plan.could_be_longer(digits)) \
+            if plan.is_emergency(digits) \
+                    or (digits in plan.extensions and not plan.could_be_longer(digits)) \
                     or plan.park_slot(digits) is not None \
                     or plan.route_outbound(digits) is not None:
                 return digits, False
@@ -1188,6 +1209,14 @@ class CallEngine:
 
     async def _consult_target(self, call: Call, flasher: Leg, digits: str) -> Leg | None:
         plan = self.dialplan
+        if plan.is_emergency(digits):
+            me = plan.by_port.get(flasher.channel.id)
+            caller = me.number if me else call.caller
+            out_leg = (self._dial_trunk_leg(call, digits, caller, "consult")
+                       or self._dial_any_trunk(call, digits, "consult"))
+            if out_leg is not None:
+                self._tone(flasher, "ringback")
+            return out_leg
         ext = plan.extensions.get(digits)
         if ext is not None:
             ch = self.channels.get(ext.port) if ext.port else None
@@ -1353,10 +1382,10 @@ class CallEngine:
         def complete(d: str) -> bool:
             if d.endswith("#") and len(d) > 1 and not d.startswith("*"):
                 return True                          # "#" ends dialing at once
+            if plan.is_emergency(d):
+                return True                          # emergency numbers dial at once
             if plan.could_be_longer(d):
                 return False
-            if d not in plan.extensions and classify(d, plan.country) == "emergency":
-                return True                          # emergency numbers dial at once
             if plan.route_outbound(d) is not None:
                 # A pattern of variable length (^8\d{6,15}$) waits for the inter-digit
                 # time while one more digit could still match; a fixed one dials at once.
@@ -1394,6 +1423,9 @@ class CallEngine:
         plan, o = self.dialplan, call.origin
         me = plan.by_port.get(o.channel.id)
         f = plan.features
+        if plan.is_emergency(digits):
+            await self._emergency_call(call, digits, me)
+            return
         if await self._feature(call, digits):
             return
         if digits == f.voicemail and me is not None:
@@ -1420,20 +1452,6 @@ class CallEngine:
                 await self._fail(call, call.cause or Cause.NO_ANSWER)
             return
         route = plan.route_outbound(digits)
-        number_class = classify(digits, plan.country)
-        if route is None and number_class == "emergency":
-            call.direction = "outbound"
-            call.called = digits
-            leg = self._dial_any_trunk(call, digits)
-            if leg is None:
-                await self._fail(call, Cause.NO_CIRCUIT_AVAILABLE)
-                return
-            answered = await self._await_outbound(call, [leg])
-            if answered is not None:
-                await self.talk(call, answered)
-            elif not o.gone:
-                await self._fail(call, call.cause or Cause.NO_ANSWER)
-            return
         if route is None or me is None:
             await self._fail(call, Cause.UNALLOCATED_NUMBER)
             return
@@ -1449,6 +1467,33 @@ class CallEngine:
             await self.talk(call, leg)
         elif not o.gone:
             await self._fail(call, call.cause or Cause.NO_CIRCUIT_AVAILABLE)
+
+    async def _emergency_call(self, call: Call, digits: str, me: Extension | None) -> None:
+        """An emergency number goes out, never to an internal number (even one a stale
+        configuration holds): over its outbound route if one matches, else, or when none
+        of the route's trunks is free, over any free trunk. Class of service and the
+        toll-fraud guard never stop it."""
+        o = call.origin
+        call.direction = "outbound"
+        call.called = digits
+        leg = None
+        route = self.dialplan.route_outbound(digits)
+        if route is not None:
+            call.route = route.name
+            call.called = route.translate(digits)
+            leg = await self.dial_external(call, call.called, route=route, caller_ext=me)
+        if leg is None and not o.gone and call.cause in (None, Cause.NO_CIRCUIT_AVAILABLE):
+            call.called = digits
+            placed = self._dial_any_trunk(call, digits, "callee")
+            if placed is None:
+                await self._fail(call, Cause.NO_CIRCUIT_AVAILABLE)
+                return
+            call.cause = None
+            leg = await self._await_outbound(call, [placed])
+        if leg is not None:
+            await self.talk(call, leg)
+        elif not o.gone:
+            await self._fail(call, call.cause or Cause.NO_ANSWER)
 
     async def _fail(self, call: Call, cause: Cause) -> None:
         """Tell the phone why (busy or congestion tone) and wait for it to hang up."""
@@ -1922,13 +1967,13 @@ class CallEngine:
             return None
         return self._dial_route(call, route, route.translate(number), caller, role)
 
-    def _dial_any_trunk(self, call: Call, number: str) -> Leg | None:
+    def _dial_any_trunk(self, call: Call, number: str, role: str) -> Leg | None:
         """Emergency calls take any free trunk channel, whatever the routes say."""
         for port, trunk in self.dialplan.trunk_of_port.items():
             ch = self.channels.get(port)
             if ch is not None and self.channel_free(ch):
                 call.trunk = trunk
-                return self.place(call, ch, number, "callee", call.caller)
+                return self.place(call, ch, number, role, call.caller)
         return None
 
     # -- IVR --------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ digital span (``e1.1`` .. ``e1.30``); a trunk may name the span itself (``e1``).
 from __future__ import annotations
 
 import copy
+import itertools
 import re
 import zoneinfo
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -39,6 +40,7 @@ from typing import Any, Final
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError as _SchemaError
 
+from firmware.calls.numbering import PLANS, emergency_clash
 from firmware.config import outbound_schema
 from firmware.config.errors import ConfigError, ConfigValidationError, ValidationIssue
 from firmware.numbers import MalformedNumber, normalize_number
@@ -63,6 +65,11 @@ COS_LEVELS: Final = ("internal", "local", "national", "mobile", "international")
 # that "auto" follows and the timing of each mode).
 CALLER_ID_MODES: Final = ("auto", "bell202", "v23", "v23-dtas", "dtmf", "off")
 RING_STRATEGIES: Final = ("ringall", "sequential", "cascading")
+# Numbers a phone dials to reach something inside the box, as (section, key). Each must
+# stay clear of the country's emergency numbers: not one, not the start of one, not
+# beginning with one (firmware/calls/numbering.emergency_clash). Feature codes ("*...")
+# and the fixed park slots (701..709) clash with no country's plan (tests/config checks).
+INTERNAL_NUMBERS: Final = (("extensions", "number"),)
 
 _ID: Final = {"type": "string", "pattern": "^[a-z0-9][a-z0-9_.-]{0,31}$"}
 _EXTENSION_NUMBER: Final = {"type": "string", "pattern": "^[0-9]{2,6}$"}
@@ -574,8 +581,18 @@ def _semantic_issues(doc: Mapping[str, Any], known_ports: frozenset[str]) -> lis
         else:
             port_owner[port] = f"extension {_quote(number or '?')}"
 
-    # Directory: one name per number (however it is spelled), none for an extension.
+    # Internal numbers vs emergency numbers ("101" is the fire service in RU and UA).
+    # Every commit validates the whole document, so changing system.country re-checks all.
     country = _str(system, "country") if isinstance(system, dict) else None
+    if country is not None:
+        for section, setting in INTERNAL_NUMBERS:
+            for i, item in _items(doc, section):
+                number = _str(item, setting)
+                clash = emergency_clash(number, country) if number is not None else None
+                if clash is not None:
+                    issue([section, i, setting], f"{clash}; choose another number")
+
+    # Directory: one name per number (however it is spelled), none for an extension.
     listed: dict[str, int] = {}
     for i, entry in _items(doc, "directory"):
         number = _str(entry, "number")
@@ -1017,6 +1034,9 @@ def upgrade_document(doc: dict[str, Any]) -> dict[str, Any]:
 
 # --- first boot ----------------------------------------------------------------------------
 
+# 2xx: 1xx holds emergency numbers in several countries (101-104 in RU and UA, 112, 110).
+FIRST_EXTENSION: Final = 201
+
 
 def default_document(
     known_ports: Iterable[str],
@@ -1028,7 +1048,9 @@ def default_document(
 ) -> dict[str, Any]:
     """A first-boot configuration for a board.
 
-    One extension per phone port (101, 102, ... in port order), one trunk per analog line
+    One extension per phone port (201, 202, ... in port order, passing over any number
+    that would clash with an emergency number of any country the box knows, so the
+    default stays valid whatever country is chosen), one trunk per analog line
     and GSM module and one per digital span (the whole span), and an inbound route per
     trunk to the first extension (or hang-up on a board without phone ports). No outbound
     routes: nothing can dial out until the installer allows it (toll-fraud safe).
@@ -1038,9 +1060,11 @@ def default_document(
     phone_ports = [p for p in ports if port_kind(p) == "fxs"]
     line_ports = [p for p in ports if port_kind(p) in ("fxo", "gsm")]
 
+    free_numbers = (n for n in itertools.count(FIRST_EXTENSION)
+                    if not any(emergency_clash(str(n), c) for c in PLANS))
     extensions = [
-        {"number": str(101 + i), "name": f"Extension {101 + i}", "port": port, "enabled": True}
-        for i, port in enumerate(phone_ports)
+        {"number": str(n), "name": f"Extension {n}", "port": port, "enabled": True}
+        for port, n in zip(phone_ports, free_numbers, strict=False)
     ]
     trunks: list[dict[str, Any]] = [
         {"id": port, "port": port, "enabled": True, "label": port.upper(), "max_concurrent": 1}

@@ -13,8 +13,8 @@ and on-hook. Their cost (the simulated devices' DSP on every tick, the people's 
 part of the figures; on hardware the highway is a DMA buffer and that work is not there.
 
 Full load: the default board (4 FXS, 2 FXO, 2 GSM, 30 E1 B-channels), all 38 ports busy:
-one E1 call answered by extension 101, one by ring group "desk" (102), one internal call
-103 → 104, and 32 trunk calls (28 E1, 2 FXO, 2 GSM) in an IVR menu, everybody pressing a key
+one E1 call answered by extension 201, one by ring group "desk" (202), one internal call
+203 → 204, and 32 trunk calls (28 E1, 2 FXO, 2 GSM) in an IVR menu, everybody pressing a key
 every ~2 s. Reported over the hold: CPU of the process (process time / wall, 100 % = one
 core) split into the asyncio thread and the media thread, media ticks and late ticks, and
 resident memory (VmRSS now, VmHWM peak).
@@ -155,13 +155,13 @@ async def _full_load(data_dir: Path, hold_s: float, press_every_s: float,
                           "timeout_destination": {"type": "hangup"},
                           "invalid_destination": {"type": "hangup"}}]
             d["ring_groups"] = [{"id": "desk", "name": "Desk", "strategy": "ringall",
-                                 "members": ["102"]}]
+                                 "members": ["202"]}]
             for r in d["routes"]:
                 r["destination"] = {"type": "ivr", "target": "hold"}
             d["routes"][:0] = [
-                {"name": "E1 101", "match": {"trunk": "e1", "called": "101",
+                {"name": "E1 201", "match": {"trunk": "e1", "called": "201",
                                              "caller_prefix": None},
-                 "destination": {"type": "extension", "target": "101"}},
+                 "destination": {"type": "extension", "target": "201"}},
                 {"name": "E1 desk", "match": {"trunk": "e1", "called": "200",
                                               "caller_prefix": None},
                  "destination": {"type": "ring_group", "target": "desk"}}]
@@ -173,10 +173,10 @@ async def _full_load(data_dir: Path, hold_s: float, press_every_s: float,
 
         # one internal call, two E1 calls answered by phones, 32 trunk calls in the IVR
         await sim.phone_offhook("fxs3")
-        await sim.phone_press("fxs3", "104")
+        await sim.phone_press("fxs3", "204")
         await _until(lambda: board.phones["fxs4"].ringing, 10, "fxs4 to ring")
         await sim.phone_offhook("fxs4")
-        await sim.trunk_call("e1.1", "+74951000001", "101")
+        await sim.trunk_call("e1.1", "+74951000001", "201")
         await _until(lambda: board.phones["fxs1"].ringing, 10, "fxs1 to ring")
         await sim.phone_offhook("fxs1")
         await sim.trunk_call("e1.2", "+74951000002", "200")

@@ -54,8 +54,8 @@ def office_document(**callback: Any) -> dict[str, Any]:
     return {
         "schema": 1,
         "system": {"name": "office", "country": "RU", "timezone": TZ, "language": "en"},
-        "extensions": [{"number": "101", "name": "Anna", "port": "fxs1", "enabled": True},
-                       {"number": "102", "name": "Boris", "port": "fxs2", "enabled": True}],
+        "extensions": [{"number": "201", "name": "Anna", "port": "fxs1", "enabled": True},
+                       {"number": "202", "name": "Boris", "port": "fxs2", "enabled": True}],
         "trunks": [
             {"id": "gsm1", "port": "gsm1", "enabled": True, "max_concurrent": 1},
             {"id": "gsm2", "port": "gsm2", "enabled": True, "max_concurrent": 1},
@@ -64,10 +64,10 @@ def office_document(**callback: Any) -> dict[str, Any]:
         ],
         "routes": [],
         "outbound": [],
-        "queues": [{"id": "sales", "name": "Sales", "members": ["101"]},
-                   {"id": "support", "name": "Support", "members": ["102"]}],
+        "queues": [{"id": "sales", "name": "Sales", "members": ["201"]},
+                   {"id": "support", "name": "Support", "members": ["202"]}],
         "ring_groups": [{"id": "all", "name": "All", "strategy": "ringall",
-                         "members": ["101", "102"]}],
+                         "members": ["201", "202"]}],
         "time_conditions": [{
             "id": "office",
             "weekly": [{"days": ["mon", "tue", "wed", "thu", "fri"],

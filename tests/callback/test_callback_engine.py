@@ -38,12 +38,12 @@ def test_missed_call_is_called_back_over_the_matching_sim(rig: Rig) -> None:
     assert "operator" in dial.trunks[0].reason
     assert rig.store.callback_job(dial.job_id).state == "dialing"  # type: ignore[union-attr]
     rig.report(dial, "answered", after=12, trunk="gsm1")
-    rig.report(dial, "connected", after=20, agent="101")
+    rig.report(dial, "connected", after=20, agent="201")
     job = rig.store.callback_job(dial.job_id)
     assert job is not None and job.state == "connected"
     assert job.answered_ts == MONDAY_10 + 12 and job.connected_ts == MONDAY_10 + 32
     [attempt] = rig.store.callback_attempts(job.id)
-    assert (attempt.outcome, attempt.trunk, attempt.agent) == ("connected", "gsm1", "101")
+    assert (attempt.outcome, attempt.trunk, attempt.agent) == ("connected", "gsm1", "201")
 
 
 def test_abandoned_in_queue_skips_short_abandons(rig: Rig) -> None:
@@ -74,16 +74,16 @@ def test_callback_in_queue_keeps_the_place_and_dials_with_the_reserved_agent(rig
     assert enqueue == EnqueueCallback(job.id, "sales", NUMBER, 2, entered)
     assert rig.tick(rig.now + 10) == []            # the ACD holds it; nothing to resend
     rig.now += 50
-    rig.engine.turn_reached(job.id, "101", rig.now)
+    rig.engine.turn_reached(job.id, "201", rig.now)
     dial = only_dial(rig.take())
-    assert (dial.agent, dial.target, dial.order) == ("101", "sales", "customer_first")
+    assert (dial.agent, dial.target, dial.order) == ("201", "sales", "customer_first")
     # busy: the place is released (agent freed) and offered again after the interval
     assert rig.report(dial, "busy", after=5) == [ReleasePlace(job.id, "sales", "retry")]
     assert rig.tick(rig.now + 119) == []
     assert rig.tick(rig.now + 1) == [EnqueueCallback(job.id, "sales", NUMBER, 2, entered)]
-    rig.engine.turn_reached(job.id, "102", rig.now)
+    rig.engine.turn_reached(job.id, "202", rig.now)
     dial = only_dial(rig.take())
-    assert dial.attempt == 2 and dial.agent == "102"
+    assert dial.attempt == 2 and dial.agent == "202"
     assert rig.report(dial, "connected", after=9) == [ReleasePlace(job.id, "sales", "connected")]
 
 
@@ -100,22 +100,22 @@ def test_agent_first_goes_through_the_acd() -> None:
     assert job is not None and job.mode == "agent_first" and job.place_ts == rig.now
     [enqueue] = rig.tick()
     assert isinstance(enqueue, EnqueueCallback)
-    rig.engine.turn_reached(job.id, "101", rig.now)
+    rig.engine.turn_reached(job.id, "201", rig.now)
     dial = only_dial(rig.take())
-    assert dial.order == "agent_first" and dial.agent == "101"
+    assert dial.order == "agent_first" and dial.agent == "201"
     assert rig.report(dial, "agent_unavailable", after=30) == [
         ReleasePlace(job.id, "sales", "retry")]
 
 
 def test_turn_for_a_job_that_cannot_be_dialled_releases_the_place(rig: Rig) -> None:
-    rig.engine.turn_reached("cb-nope", "101", rig.now)
+    rig.engine.turn_reached("cb-nope", "201", rig.now)
     assert rig.take() == [ReleasePlace("cb-nope", "", "not_dialable")]
     job = rig.engine.offer_in_queue(NUMBER, "sales", rig.now, rig.now).job
     assert job is not None
     rig.tick()
     rig.engine.cancel(job.id, rig.now)
     assert rig.take() == [ReleasePlace(job.id, "sales", "cancelled")]
-    rig.engine.turn_reached(job.id, "101", rig.now)
+    rig.engine.turn_reached(job.id, "201", rig.now)
     assert rig.take() == [ReleasePlace(job.id, "sales", "not_dialable")]
 
 

@@ -41,8 +41,8 @@ def sample() -> dict[str, Any]:
         },
         "ports": {"fxs1": {"enabled": True, "label": "Reception"}},
         "extensions": [
-            {"number": "101", "name": "Reception", "port": "fxs1", "enabled": True},
-            {"number": "102", "name": "Office", "port": "fxs2", "enabled": True},
+            {"number": "201", "name": "Reception", "port": "fxs1", "enabled": True},
+            {"number": "202", "name": "Office", "port": "fxs2", "enabled": True},
         ],
         "trunks": [
             {
@@ -58,7 +58,7 @@ def sample() -> dict[str, Any]:
             {
                 "name": "GSM in",
                 "match": {"trunk": "gsm1", "called": None, "caller_prefix": None},
-                "destination": {"type": "extension", "target": "101"},
+                "destination": {"type": "extension", "target": "201"},
             },
             {
                 "name": "E1 in",
@@ -80,9 +80,9 @@ def sample() -> dict[str, Any]:
                 "prepend": "",
             }
         ],
-        "queues": [{"id": "support", "name": "Support", "members": ["101"]}],
+        "queues": [{"id": "support", "name": "Support", "members": ["201"]}],
         "ring_groups": [
-            {"id": "all", "name": "All", "strategy": "ringall", "members": ["101", "102"]}
+            {"id": "all", "name": "All", "strategy": "ringall", "members": ["201", "202"]}
         ],
     }
 
@@ -113,10 +113,10 @@ def test_default_document_validates_on_every_board(ports: frozenset[str]) -> Non
 def test_default_document_for_the_simulated_board() -> None:
     doc = default_document(SIM_BOARD)
     assert [(e["number"], e["port"]) for e in doc["extensions"]] == [
-        ("101", "fxs1"),
-        ("102", "fxs2"),
-        ("103", "fxs3"),
-        ("104", "fxs4"),
+        ("201", "fxs1"),
+        ("202", "fxs2"),
+        ("203", "fxs3"),
+        ("204", "fxs4"),
     ]
     assert [(t["id"], t["max_concurrent"]) for t in doc["trunks"]] == [
         ("fxo1", 1),
@@ -126,15 +126,15 @@ def test_default_document_for_the_simulated_board() -> None:
         ("e1", 30),
     ]
     assert {r["match"]["trunk"] for r in doc["routes"]} == {"fxo1", "fxo2", "gsm1", "gsm2", "e1"}
-    assert all(r["destination"] == {"type": "extension", "target": "101"} for r in doc["routes"])
+    assert all(r["destination"] == {"type": "extension", "target": "201"} for r in doc["routes"])
 
 
 def test_extensions_follow_natural_port_order() -> None:
     doc = default_document({f"fxs{n}" for n in range(1, 12)})
     assert [e["port"] for e in doc["extensions"]][:3] == ["fxs1", "fxs2", "fxs3"]
     assert doc["extensions"][10] == {
-        "number": "111",
-        "name": "Extension 111",
+        "number": "211",
+        "name": "Extension 211",
         "port": "fxs11",
         "enabled": True,
     }
@@ -143,14 +143,14 @@ def test_extensions_follow_natural_port_order() -> None:
 def test_messages_from_the_brief() -> None:
     doc = sample()
     doc["routes"][2]["destination"]["target"] = "sales"
-    doc["extensions"][1]["number"] = "101"
+    doc["extensions"][1]["number"] = "201"
     doc["extensions"][0]["port"] = "fxs9"
     assert messages(doc) == [
         'extensions[0].port: unknown port "fxs9"',
-        'extensions[1].number: duplicate extension "101"',
+        'extensions[1].number: duplicate extension "201"',
         'routes[2].destination: unknown queue "sales"',
-        # the ring group's member 102 vanished with the renumbering
-        'ring_groups[0].members[1]: unknown extension "102"',
+        # the ring group's member 202 vanished with the renumbering
+        'ring_groups[0].members[1]: unknown extension "202"',
     ]
 
 
@@ -169,9 +169,9 @@ def test_all_problems_are_reported_and_joined_in_the_error() -> None:
         'extensions[1].colour: unknown setting "colour"',
         "trunks[0].max_concurrent: 0 is less than the minimum of 1",
         # every reference to the renumbered extension is reported too
-        'routes[0].destination: unknown extension "101"',
-        'queues[0].members[0]: unknown extension "101"',
-        'ring_groups[0].members[0]: unknown extension "101"',
+        'routes[0].destination: unknown extension "201"',
+        'queues[0].members[0]: unknown extension "201"',
+        'ring_groups[0].members[0]: unknown extension "201"',
     ]
     assert caught.value.issues[0] == ValidationIssue("sytem", 'unknown setting "sytem"')
 
@@ -193,7 +193,7 @@ def test_structure_errors_name_the_value() -> None:
 
 def test_destination_targets() -> None:
     doc = sample()
-    doc["routes"][0]["destination"] = {"type": "hangup", "target": "101"}
+    doc["routes"][0]["destination"] = {"type": "hangup", "target": "201"}
     doc["routes"][1]["destination"] = {"type": "extension"}
     doc["routes"][2]["destination"] = {"type": "ring_group", "target": "nobody"}
     assert messages(doc) == [
@@ -211,12 +211,12 @@ def test_ports_and_trunks() -> None:
         {"id": "gsm1", "port": "gsm2", "enabled": True, "max_concurrent": 2},
         {"id": "phone", "port": "fxs3", "enabled": True, "max_concurrent": 1},
     ]
-    doc["extensions"].append({"number": "103", "name": "x", "port": "gsm2", "enabled": True})
-    doc["extensions"].append({"number": "104", "name": "x", "port": "fxs1", "enabled": True})
+    doc["extensions"].append({"number": "203", "name": "x", "port": "gsm2", "enabled": True})
+    doc["extensions"].append({"number": "204", "name": "x", "port": "fxs1", "enabled": True})
     assert messages(doc) == [
         'ports["e1.31"]: unknown port "e1.31"',
         'extensions[2].port: port "gsm2" is not a phone (FXS) port',
-        'extensions[3].port: port "fxs1" is already used by extension "101"',
+        'extensions[3].port: port "fxs1" is already used by extension "201"',
         'trunks[2].port: port "e1.5" is already used by trunk "e1"',
         'trunks[3].id: duplicate trunk "gsm1"',
         'trunks[3].max_concurrent: 2 exceeds the 1 channel(s) of port "gsm2"',
@@ -342,13 +342,13 @@ def test_directory() -> None:
                         {"number": "84951234567", "name": "ACME"}]
     assert messages(doc) == []
     doc["directory"] += [{"number": "89161234567", "name": "Ivan again"},
-                         {"number": "101", "name": "Not here"},
+                         {"number": "201", "name": "Not here"},
                          {"number": "12ab", "name": "Bad"}]
     found = messages(doc)
     assert found == [
         "directory[4].number: '12ab' does not match '^\\\\+?[0-9]{2,20}$'",
         'directory[2].number: "89161234567" is already listed as directory[0]',
-        'directory[3].number: "101" is an extension: its name comes from the extension',
+        'directory[3].number: "201" is an extension: its name comes from the extension',
     ]
 
 def test_sim_limits_on_gsm_trunks() -> None:

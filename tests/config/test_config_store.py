@@ -257,11 +257,11 @@ def test_import_rejects_bad_text_and_changes_nothing(path: Path, text: str, mess
 
 def test_import_of_an_invalid_document_lists_the_issues(path: Path) -> None:
     doc = doc_named("x")
-    doc["extensions"][1]["number"] = "101"
+    doc["extensions"][1]["number"] = "201"
     with ConfigStore.open(path, BOARD) as store:
         with pytest.raises(ConfigValidationError) as caught:
             store.import_text(json.dumps(doc), "t")
-        assert str(caught.value) == 'extensions[1].number: duplicate extension "101"'
+        assert str(caught.value) == 'extensions[1].number: duplicate extension "201"'
         assert store.is_empty
 
 

@@ -20,9 +20,9 @@ from tests.integration.test_pbx_features import (
 )
 
 
-def both_to_101(d: dict[str, Any]) -> None:
-    route_to(d, "gsm1", {"type": "extension", "target": "101"})
-    route_to(d, "gsm2", {"type": "extension", "target": "101"})
+def both_to_201(d: dict[str, Any]) -> None:
+    route_to(d, "gsm1", {"type": "extension", "target": "201"})
+    route_to(d, "gsm2", {"type": "extension", "target": "201"})
     d["extensions"][0].update(ring_s=5)
 
 
@@ -39,11 +39,11 @@ async def waiting_offered(box: Any) -> None:
     await wait_for(lambda: [c for c in box.calls() if c["state"] == "waiting"], 5,
                    what="the second call waiting")
     await wait_for(lambda: phone(box, "fxs1")["heard_level_dbm0"] > -30, 3,
-                   what="the waiting tone on 101")
+                   what="the waiting tone on 201")
 
 
 async def test_call_waiting_toggle_and_recall(box):
-    await configure(box, both_to_101)
+    await configure(box, both_to_201)
     await first_call(box)
     await waiting_offered(box)
     assert box.channels["fxs1"].state.value == "active"      # not rung: a tone in the call
@@ -74,7 +74,7 @@ async def test_call_waiting_toggle_and_recall(box):
 
 
 async def test_waiting_call_not_taken_goes_to_voicemail(box):
-    await configure(box, both_to_101)
+    await configure(box, both_to_201)
     await first_call(box)
     await waiting_offered(box)
     await wait_for(lambda: [c for c in box.calls() if c["state"] == "voicemail"], 8,

@@ -2,7 +2,7 @@
 reject-and-call-back, and a restart that neither loses nor repeats a waiting job.
 
 The callers are the SimModems' far ends; the box's dial is seen as the module's ATD, the
-customer answers with ``far_answer``, and the agent is the phone on fxs1 (ext 101).
+customer answers with ``far_answer``, and the agent is the phone on fxs1 (ext 201).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ def callback_policy(doc: dict[str, Any], **extra: Any) -> None:
     doc["time_conditions"] = [{"id": "open", "weekly": [{
         "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
         "start": "00:00", "end": "24:00"}]}]
-    doc["agents"] = [{"id": "ann", "name": "Ann", "extension": "101"}]
+    doc["agents"] = [{"id": "ann", "name": "Ann", "extension": "201"}]
     doc["queues"] = [{"id": "sales", "name": "Sales", "members": [{"agent": "ann"}],
                       "strategy": "linear", "wrap_up_s": 0, "ring_timeout_s": 5}]
     doc["blacklist"] = [{"number": "+79169999999"}]
@@ -81,11 +81,11 @@ async def test_missed_call_is_called_back_and_connected(box):
     assert job["attempts"] == 1
     attempt = job["attempts_log"][0]
     assert attempt["outcome"] == "connected" and attempt["trunk"] == "gsm1"
-    assert attempt["agent"] == "101"
+    assert attempt["agent"] == "201"
     cdrs = await wait_for(lambda: len(box.cdrs()) >= 2 and box.cdrs(), 5, what="2 CDRs")
     back = next(c for c in cdrs if c["route"] == "callback")
     assert back["direction"] == "outbound" and back["disposition"] == "answered"
-    assert back["trunk"] == "gsm1" and back["extension"] == "101"
+    assert back["trunk"] == "gsm1" and back["extension"] == "201"
     assert back["called"] == CUSTOMER
     missed = next(c for c in cdrs if c["route"] != "callback")
     assert missed["direction"] == "inbound" and missed["answer_ts"] is None
@@ -117,7 +117,7 @@ async def test_web_request_is_dialled_and_blacklist_refused(box):
 async def test_reject_and_call_back_route(box):
     await configure(box, lambda d: (callback_policy(d),
                                     route_to(d, "gsm1", {"type": "callback",
-                                                         "target": "101"})))
+                                                         "target": "201"})))
     await box.sim.trunk_call("gsm1", CUSTOMER)
     jobs = await wait_for(lambda: box.callback_jobs(), 5, what="a callback job")
     assert jobs[0]["source"] == "reject" and jobs[0]["target_type"] == "extension"

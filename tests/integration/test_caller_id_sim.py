@@ -81,9 +81,9 @@ async def test_internal_call_shows_the_extension_number_and_name(box: Any) -> No
     sim = box.sim
     await sim.phone_offhook("fxs2")
     await wait_for(lambda: phone(box, "fxs2")["heard_level_dbm0"] > -20, 3, what="dial tone")
-    await sim.phone_press("fxs2", "103")
+    await sim.phone_press("fxs2", "203")
     cid = await shown(box, "fxs3")
-    assert (cid["number"], cid["name"], cid["standard"]) == ("102", "Reception", "v23")
+    assert (cid["number"], cid["name"], cid["standard"]) == ("202", "Reception", "v23")
     await sim.phone_offhook("fxs3")
     await wait_for(lambda: box.calls() and box.calls()[0]["state"] == "active", 5,
                    what="answered")

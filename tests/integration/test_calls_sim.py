@@ -47,8 +47,8 @@ async def test_fxo_line_call_answered_and_far_end_clears_by_loop_break(box):
                    what="busy tone on the phone")
     await sim.phone_onhook("fxs1")
     cdr = await last_cdr(box)
-    assert (cdr["trunk"], cdr["extension"], cdr["disposition"]) == ("fxo1", "101", "answered")
-    assert cdr["called"] == "101"       # an analog line carries no called number
+    assert (cdr["trunk"], cdr["extension"], cdr["disposition"]) == ("fxo1", "201", "answered")
+    assert cdr["called"] == "201"       # an analog line carries no called number
     await all_idle(box)
 
 
@@ -85,8 +85,8 @@ async def no_mailbox(box: Any, number: str) -> None:
 
 
 async def test_busy_extension_gives_busy_to_the_second_caller(box):
-    await no_mailbox(box, "101")
-    await box.sim.phone_offhook("fxs1")            # 101 is dialing: busy for inbound
+    await no_mailbox(box, "201")
+    await box.sim.phone_offhook("fxs1")            # 201 is dialing: busy for inbound
     await box.sim.trunk_call("gsm2", "+79990003344")
     cdr = await last_cdr(box)
     assert cdr["disposition"] == "busy" and cdr["trunk"] == "gsm2"
@@ -101,18 +101,18 @@ async def test_internal_call_between_phones_by_dtmf(box):
     await sim.phone_offhook("fxs2")
     await wait_for(lambda: sim.state()["phones"]["fxs2"]["heard_level_dbm0"] > -20, 3,
                    what="dial tone")
-    await sim.phone_press("fxs2", "103")
+    await sim.phone_press("fxs2", "203")
     await wait_for(lambda: sim.state()["phones"]["fxs3"]["ring_bursts"] >= 1, 5,
-                   what="103 to ring")
+                   what="203 to ring")
     await sim.phone_offhook("fxs3")
     await wait_for(lambda: box.calls() and box.calls()[0]["state"] == "active", 5,
                    what="answered")
     await sim.phone_press("fxs3", "5")
     await wait_for(lambda: sim.state()["phones"]["fxs2"]["heard_digits"].endswith("5"), 5,
-                   what="102 to hear 103's key")
+                   what="202 to hear 203's key")
     await sim.phone_onhook("fxs2")
     cdr = await last_cdr(box)
-    assert (cdr["direction"], cdr["caller"], cdr["called"]) == ("internal", "102", "103")
+    assert (cdr["direction"], cdr["caller"], cdr["called"]) == ("internal", "202", "203")
     assert cdr["disposition"] == "answered"
     await sim.phone_onhook("fxs3")
     await all_idle(box)
@@ -151,7 +151,7 @@ async def test_outbound_blocked_until_a_route_is_configured_then_live(box):
 
 
 async def test_unanswered_extension_times_out(box):
-    await no_mailbox(box, "101")
+    await no_mailbox(box, "201")
     box.engine.ring_timeout_s = 1.0
     await box.sim.trunk_call("gsm1", "+79990005566")
     cdr = await last_cdr(box)
@@ -209,11 +209,11 @@ async def test_larger_simulated_board_from_settings(tmp_path):
     try:
         assert len(box.channels) == 72 and {"fxs12", "e1.60"} <= set(box.channels)
         doc = box.config_current()
-        assert doc["extensions"][-1] == {"number": "112", "name": "Extension 112",
+        assert doc["extensions"][-1] == {"number": "212", "name": "Extension 212",
                                          "port": "fxs12", "enabled": True}
         assert [t["id"] for t in doc["trunks"]] == ["e1"]
         for r in doc["routes"]:
-            r["destination"] = {"type": "extension", "target": "112"}
+            r["destination"] = {"type": "extension", "target": "212"}
         await box.config_commit(doc, author="test")
         sim, state = box.sim, box.sim.state
         await sim.trunk_call("e1.60", "+74951234567", "100")

@@ -188,7 +188,7 @@ def test_run_serve_call_sigterm_export_import(tmp_path: Path) -> None:
     db.close()
     assert len(rows) == 1
     caller, trunk, ext, disposition, answer_ts, end_ts = rows[0]
-    assert (caller, trunk, ext, disposition) == ("+74951112233", "gsm2", "101", "answered")
+    assert (caller, trunk, ext, disposition) == ("+74951112233", "gsm2", "201", "answered")
     assert end_ts >= answer_ts
 
     # export → edit → import makes a new revision; the box starts with it.

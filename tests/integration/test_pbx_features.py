@@ -82,7 +82,7 @@ def mobile_route(doc: dict[str, Any], trunks: list[str]) -> None:
 # -- ring groups ----------------------------------------------------------------------------
 async def test_ring_group_ring_all_first_answer_wins(box):
     await configure(box, lambda d: (d["ring_groups"].append(
-        {"id": "sales", "name": "Sales", "strategy": "ringall", "members": ["102", "103"]}),
+        {"id": "sales", "name": "Sales", "strategy": "ringall", "members": ["202", "203"]}),
         route_to(d, "gsm1", {"type": "ring_group", "target": "sales"})))
     await box.sim.trunk_call("gsm1", "+79161230001")
     await rings(box, "fxs2")
@@ -90,21 +90,21 @@ async def test_ring_group_ring_all_first_answer_wins(box):
     await box.sim.phone_offhook("fxs3")
     await active(box)
     await wait_for(lambda: not phone(box, "fxs2")["ringing"] and
-                   box.channels["fxs2"].state.value == "idle", 3, what="102 to stop ringing")
+                   box.channels["fxs2"].state.value == "idle", 3, what="202 to stop ringing")
     await box.sim.far_press("gsm1", "5")
     await hears(box, "fxs3", "5")
     await box.sim.phone_onhook("fxs3")
     rec = await cdr(box)
-    assert (rec["disposition"], rec["extension"]) == ("answered", "103")
+    assert (rec["disposition"], rec["extension"]) == ("answered", "203")
     await all_idle(box)
 
 
 async def test_ring_group_sequential_then_cascading(box):
     await configure(box, lambda d: (d["ring_groups"].extend([
-        {"id": "seq", "name": "In turn", "strategy": "sequential", "members": ["102", "103"],
+        {"id": "seq", "name": "In turn", "strategy": "sequential", "members": ["202", "203"],
          "member_s": 3},
         {"id": "cas", "name": "Growing", "strategy": "cascading",
-         "members": [{"target": "102"}, {"target": "103", "delay_s": 3}]}]),
+         "members": [{"target": "202"}, {"target": "203", "delay_s": 3}]}]),
         route_to(d, "gsm1", {"type": "ring_group", "target": "seq"}),
         route_to(d, "gsm2", {"type": "ring_group", "target": "cas"})))
     await box.sim.trunk_call("gsm1", "+79161230002")
@@ -131,9 +131,9 @@ async def test_ring_group_reaches_a_mobile_over_gsm_and_fails_over(box):
     def change(d: dict[str, Any]) -> None:
         mobile_route(d, ["gsm2"])
         d["ring_groups"].append({"id": "boss", "name": "Boss", "strategy": "sequential",
-                                 "members": ["102", {"target": "+79165550000"}],
+                                 "members": ["202", {"target": "+79165550000"}],
                                  "member_s": 3, "timeout_s": 30,
-                                 "failover": {"type": "extension", "target": "104"}})
+                                 "failover": {"type": "extension", "target": "204"}})
         route_to(d, "gsm1", {"type": "ring_group", "target": "boss"})
     await configure(box, change)
     await box.sim.trunk_call("gsm1", "+79161230004")
@@ -148,7 +148,7 @@ async def test_ring_group_reaches_a_mobile_over_gsm_and_fails_over(box):
     await box.sim.far_hangup("gsm1")
     await all_idle(box)
 
-    # Nobody answers: after the members, the failover destination (104) rings.
+    # Nobody answers: after the members, the failover destination (204) rings.
     await box.sim.trunk_call("gsm1", "+79161230005")
     await rings(box, "fxs2")
     await wait_for(lambda: trunk(box, "gsm2")["call_state"] == "alerting", 8, what="mobile")
@@ -158,7 +158,7 @@ async def test_ring_group_reaches_a_mobile_over_gsm_and_fails_over(box):
     await active(box)
     await box.sim.phone_onhook("fxs4")
     rec = await cdr(box, 2)
-    assert (rec["disposition"], rec["extension"]) == ("answered", "104")
+    assert (rec["disposition"], rec["extension"]) == ("answered", "204")
     await all_idle(box)
 
 
@@ -166,12 +166,12 @@ async def test_ring_group_reaches_a_mobile_over_gsm_and_fails_over(box):
 async def test_ivr_choice_direct_dial_and_timeout(box):
     def change(d: dict[str, Any]) -> None:
         d["ivrs"] = [{"id": "main", "name": "Main menu", "prompt": None, "timeout_s": 2,
-                      "retries": 2, "options": {"1": {"type": "extension", "target": "102"}},
-                      "timeout_destination": {"type": "extension", "target": "104"},
+                      "retries": 2, "options": {"1": {"type": "extension", "target": "202"}},
+                      "timeout_destination": {"type": "extension", "target": "204"},
                       "invalid_destination": {"type": "hangup"}}]
         route_to(d, "gsm1", {"type": "ivr", "target": "main"})
     await configure(box, change)
-    # 1 → 102
+    # 1 → 202
     await box.sim.trunk_call("gsm1", "+79161230006")
     await wait_for(lambda: trunk(box, "gsm1")["call_state"] == "active", 5,
                    what="the IVR to answer")
@@ -184,7 +184,7 @@ async def test_ivr_choice_direct_dial_and_timeout(box):
     # direct dial of an extension
     await box.sim.trunk_call("gsm1", "+79161230007")
     await wait_for(lambda: trunk(box, "gsm1")["call_state"] == "active", 5, what="IVR")
-    await box.sim.far_press("gsm1", "103")
+    await box.sim.far_press("gsm1", "203")
     await rings(box, "fxs3")
     await box.sim.far_hangup("gsm1")
     await all_idle(box)
@@ -211,8 +211,8 @@ async def test_forward_always_and_dnd_by_feature_code(box):
     # Without a mailbox, DND means busy (with one, the caller leaves a message: test_voicemail).
     await configure(box, lambda d: d["extensions"][0].update(voicemail=False))
     await box.sim.phone_offhook("fxs1")
-    await box.sim.phone_press("fxs1", "*72103#")
-    await wait_for(lambda: box.engine.settings.get("101").forward_always == "103", 5,
+    await box.sim.phone_press("fxs1", "*72203#")
+    await wait_for(lambda: box.engine.settings.get("201").forward_always == "203", 5,
                    what="forwarding set")
     await box.sim.phone_onhook("fxs1")
     await all_idle(box)
@@ -226,12 +226,12 @@ async def test_forward_always_and_dnd_by_feature_code(box):
 
     await box.sim.phone_offhook("fxs1")
     await box.sim.phone_press("fxs1", "*73")
-    await wait_for(lambda: box.engine.settings.get("101").forward_always is None, 5,
+    await wait_for(lambda: box.engine.settings.get("201").forward_always is None, 5,
                    what="forwarding cleared")
     await hang_up(box, "fxs1")
     await box.sim.phone_offhook("fxs1")
     await box.sim.phone_press("fxs1", "*78")
-    await wait_for(lambda: box.engine.settings.get("101").dnd, 5, what="DND on")
+    await wait_for(lambda: box.engine.settings.get("201").dnd, 5, what="DND on")
     await box.sim.phone_onhook("fxs1")
     await all_idle(box)
     await box.sim.trunk_call("gsm1", "+79161230011")
@@ -242,7 +242,7 @@ async def test_forward_always_and_dnd_by_feature_code(box):
 
 
 # -- transfer, conference, park, pickup -----------------------------------------------------
-async def answered_call_on_101(box: Any, caller: str = "+79161230020") -> None:
+async def answered_call_on_201(box: Any, caller: str = "+79161230020") -> None:
     await box.sim.trunk_call("gsm1", caller)
     await rings(box, "fxs1")
     await box.sim.phone_offhook("fxs1")
@@ -250,11 +250,11 @@ async def answered_call_on_101(box: Any, caller: str = "+79161230020") -> None:
 
 
 async def test_blind_transfer_on_ringing(box):
-    await answered_call_on_101(box)
+    await answered_call_on_201(box)
     await box.sim.phone_flash("fxs1")
-    await box.sim.phone_press("fxs1", "102")
+    await box.sim.phone_press("fxs1", "202")
     await rings(box, "fxs2")
-    await box.sim.phone_onhook("fxs1")          # hang up while 102 rings: transfer
+    await box.sim.phone_onhook("fxs1")          # hang up while 202 rings: transfer
     await box.sim.phone_offhook("fxs2")
     await wait_for(lambda: any(c["transfers"] == 1 and c["state"] == "active"
                                for c in box.calls()), 5, what="transferred call active")
@@ -268,7 +268,7 @@ async def test_blind_transfer_on_ringing(box):
 
 
 async def test_attended_transfer_and_return_to_held(box):
-    await answered_call_on_101(box)
+    await answered_call_on_201(box)
     # flash, dial nothing, flash: back to the caller
     await box.sim.phone_flash("fxs1")
     await wait_for(lambda: any(c["state"] == "held" for c in box.calls()), 3, what="held")
@@ -276,9 +276,9 @@ async def test_attended_transfer_and_return_to_held(box):
     await active(box)
     await box.sim.far_press("gsm1", "1")
     await hears(box, "fxs1", "1")
-    # consult 103, talk to them, then hang up: attended transfer
+    # consult 203, talk to them, then hang up: attended transfer
     await box.sim.phone_flash("fxs1")
-    await box.sim.phone_press("fxs1", "103")
+    await box.sim.phone_press("fxs1", "203")
     await rings(box, "fxs3")
     await box.sim.phone_offhook("fxs3")
     await box.sim.phone_press("fxs3", "6")
@@ -292,9 +292,9 @@ async def test_attended_transfer_and_return_to_held(box):
 
 
 async def test_three_way_conference(box):
-    await answered_call_on_101(box)
+    await answered_call_on_201(box)
     await box.sim.phone_flash("fxs1")
-    await box.sim.phone_press("fxs1", "102")
+    await box.sim.phone_press("fxs1", "202")
     await rings(box, "fxs2")
     await box.sim.phone_offhook("fxs2")
     await wait_for(lambda: box.channels["fxs2"].state.value == "active", 3, what="answer")
@@ -310,7 +310,7 @@ async def test_three_way_conference(box):
 
 
 async def test_park_and_retrieve_from_another_phone(box):
-    await answered_call_on_101(box)
+    await answered_call_on_201(box)
     await box.sim.phone_flash("fxs1")
     await box.sim.phone_press("fxs1", "701")
     await wait_for(lambda: 1 in box.engine.parked, 3, what="the call parked in 701")
@@ -329,7 +329,7 @@ async def test_park_and_retrieve_from_another_phone(box):
 
 async def test_unclaimed_parked_call_rings_the_parker(box):
     box.engine.dialplan.park_timeout_s = 2
-    await answered_call_on_101(box)
+    await answered_call_on_201(box)
     await box.sim.phone_flash("fxs1")
     await box.sim.phone_press("fxs1", "702")
     await wait_for(lambda: 2 in box.engine.parked, 3, what="parked")
@@ -349,13 +349,13 @@ async def test_group_pickup(box):
     await box.sim.phone_offhook("fxs2")
     await box.sim.phone_press("fxs2", "*8")
     await wait_for(lambda: box.channels["fxs1"].state.value == "idle", 5,
-                   what="101 to stop ringing")
+                   what="201 to stop ringing")
     await active(box)
     await box.sim.far_press("gsm1", "0")
     await hears(box, "fxs2", "0")
     await box.sim.phone_onhook("fxs2")
     rec = await cdr(box)
-    assert (rec["extension"], rec["disposition"]) == ("102", "answered")
+    assert (rec["extension"], rec["disposition"]) == ("202", "answered")
     assert len(box.cdrs()) == 1
     await all_idle(box)
 
@@ -387,7 +387,7 @@ async def test_class_of_service_and_concurrency_limit(box):
         d["extensions"][2]["cos"] = "local"
         d["security"] = {"toll_fraud": {"max_outbound_concurrent": 1}}
     await configure(box, change)
-    await dial(box, "fxs3", "89161234567")               # 103 may only dial local numbers
+    await dial(box, "fxs3", "89161234567")               # 203 may only dial local numbers
     await wait_for(lambda: any("class of service" in a["reason"] for a in box.engine.alerts),
                    8, what="class-of-service refusal")
     await box.sim.phone_onhook("fxs3")
@@ -427,7 +427,7 @@ async def test_failover_to_the_next_trunk_and_emergency_without_route(box):
 async def test_max_call_length_is_the_last_safety_net(box):
     await configure(box, lambda d: d.update(security={"toll_fraud": {"max_call_s": 60}}))
     box.engine.dialplan.toll = type(box.engine.dialplan.toll)(max_call_s=1)
-    await answered_call_on_101(box)
+    await answered_call_on_201(box)
     await wait_for(lambda: trunk(box, "gsm1")["call_state"] == "idle", 6,
                    what="the call to be cut at the maximum length")
     await box.sim.phone_onhook("fxs1")
@@ -439,9 +439,9 @@ async def test_max_call_length_is_the_last_safety_net(box):
     (lambda d: d.update(ivrs=[{"id": "m", "name": "M", "options": {}}]),
      "ivrs[0].options", "at least one option"),
     (lambda d: d.update(ring_groups=[
-        {"id": "a", "name": "A", "strategy": "ringall", "members": ["101"],
+        {"id": "a", "name": "A", "strategy": "ringall", "members": ["201"],
          "failover": {"type": "ring_group", "target": "b"}},
-        {"id": "b", "name": "B", "strategy": "ringall", "members": ["102"],
+        {"id": "b", "name": "B", "strategy": "ringall", "members": ["202"],
          "failover": {"type": "ring_group", "target": "a"}}]),
      "ring_groups[0].failover", "routing loop"),
     (lambda d: d["routes"][0].update(destination={"type": "external", "target": "+4420"}),

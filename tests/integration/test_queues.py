@@ -23,8 +23,8 @@ from tests.integration.test_pbx_features import (
 
 
 def sales_queue(doc: dict[str, Any], **extra: Any) -> None:
-    doc["agents"] = [{"id": "ann", "name": "Ann", "extension": "102"},
-                     {"id": "bob", "name": "Bob", "extension": "103"}]
+    doc["agents"] = [{"id": "ann", "name": "Ann", "extension": "202"},
+                     {"id": "bob", "name": "Bob", "extension": "203"}]
     doc["queues"] = [{"id": "sales", "name": "Sales", "members": [{"agent": "ann"},
                                                                  {"agent": "bob"}],
                       "strategy": "longest_idle", "wrap_up_s": 1, "ring_timeout_s": 4,
@@ -51,7 +51,7 @@ async def test_caller_queues_hears_music_and_an_agent_answers(box):
     await all_idle(box)
     rec = box.cdrs()[0]
     assert rec["disposition"] == "answered" and rec["route"] == "Inbound gsm1"
-    assert rec["extension"] == {"fxs2": "102", "fxs3": "103"}[ringing[0]]
+    assert rec["extension"] == {"fxs2": "202", "fxs3": "203"}[ringing[0]]
     k = await wait_for(lambda: box.queue_kpis()["queues"].get("sales", {}).get("answered"),
                        5, what="KPIs from the stored log")
     report = box.queue_kpis()["queues"]["sales"]
@@ -78,7 +78,7 @@ async def test_abandon_is_counted_and_agents_stop_ringing(box):
 async def test_agents_log_out_by_feature_code_and_the_queue_overflows(box):
     await configure(box, lambda d: sales_queue(
         d, join_empty="always", max_wait_s=3,
-        overflow={"type": "extension", "target": "104"}))
+        overflow={"type": "extension", "target": "204"}))
     for port in ("fxs2", "fxs3"):                     # both agents log out with *46
         await box.sim.phone_offhook(port)
         await box.sim.phone_press(port, "*46")
@@ -87,7 +87,7 @@ async def test_agents_log_out_by_feature_code_and_the_queue_overflows(box):
                        what=f"{port} logged out")
         await hang_up(box, port)
     await box.sim.trunk_call("gsm1", "+79161230102")
-    await rings(box, "fxs4", timeout=8)               # nobody to take it: overflow to 104
+    await rings(box, "fxs4", timeout=8)               # nobody to take it: overflow to 204
     assert box.channels["fxs2"].state.value == "idle"
     await box.sim.phone_offhook("fxs4")
     await active(box)

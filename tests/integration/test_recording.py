@@ -32,7 +32,7 @@ def digits_in(pcm: array) -> str:
 
 async def test_recorded_route_writes_both_directions_and_the_cdr_names_the_file(box):
     def change(d: dict[str, Any]) -> None:
-        route_to(d, "gsm1", {"type": "extension", "target": "101"})
+        route_to(d, "gsm1", {"type": "extension", "target": "201"})
         next(r for r in d["routes"] if r["match"]["trunk"] == "gsm1")["record"] = True
         d["recording"] = {"beep": True, "min_free_mb": 10}
     await configure(box, change)
@@ -64,7 +64,7 @@ async def test_recorded_route_writes_both_directions_and_the_cdr_names_the_file(
 async def test_no_recording_below_the_free_space_floor(box):
     await configure(box, lambda d: (
         d["extensions"][0].update(record=True),
-        route_to(d, "gsm1", {"type": "extension", "target": "101"})))
+        route_to(d, "gsm1", {"type": "extension", "target": "201"})))
     box.recordings._free_bytes = lambda p: 5 * MB            # partition almost full
     await box.sim.trunk_call("gsm1", "+79161230201")
     await rings(box, "fxs1")
@@ -119,7 +119,7 @@ async def test_compressed_recording_is_alaw_wav_half_the_size(box):
     from firmware.calls.recording import read_alaw_wav
 
     def change(d: dict[str, Any]) -> None:
-        route_to(d, "gsm1", {"type": "extension", "target": "101"})
+        route_to(d, "gsm1", {"type": "extension", "target": "201"})
         next(r for r in d["routes"] if r["match"]["trunk"] == "gsm1")["record"] = True
         d["recording"] = {"format": "alaw", "min_free_mb": 10}
     await configure(box, change)

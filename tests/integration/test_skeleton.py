@@ -1,6 +1,6 @@
 """The walking skeleton, end to end through the web API on the simulated board.
 
-A far end calls the GSM trunk; the default inbound route sends the call to extension 101 on
+A far end calls the GSM trunk; the default inbound route sends the call to extension 201 on
 fxs1; the phone rings, answers and presses digits that travel as DTMF audio through the
 media engine (detected by the native detector, never passed as metadata); the far end
 presses a digit the phone hears; the phone hangs up; the CDR is right.
@@ -91,7 +91,7 @@ async def test_gsm_call_to_extension_with_dtmf_and_cdr(aiohttp_client, box, tmp_
     assert cdr["caller"] == "+79161234567"
     assert cdr["called"] == "+79000000001"       # the SIM's own number: route by SIM
     assert cdr["trunk"] == "gsm1"
-    assert cdr["extension"] == "101"
+    assert cdr["extension"] == "201"
     assert cdr["direction"] == "inbound"
     assert cdr["disposition"] == "answered"
     assert t0 <= cdr["start_ts"] < cdr["answer_ts"] < cdr["end_ts"] <= time.time()

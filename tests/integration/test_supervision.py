@@ -23,9 +23,9 @@ from tests.integration.test_pbx_features import (
 async def test_listen_whisper_barge(box):
     await box.sim.trunk_call("gsm1", "+79161230200")        # the customer
     await rings(box, "fxs1")
-    await box.sim.phone_offhook("fxs1")                      # the agent, ext 101
+    await box.sim.phone_offhook("fxs1")                      # the agent, ext 201
     call = await active(box)
-    box.supervise(call["id"], "104", "listen")
+    box.supervise(call["id"], "204", "listen")
     await rings(box, "fxs4")
     await box.sim.phone_offhook("fxs4")                      # the supervisor answers
     await wait_for(lambda: box.channels["fxs4"].state.value == "active", 3, what="answer")
@@ -65,15 +65,15 @@ async def test_supervision_refused_for_bad_requests(box):
     from firmware.service import BadRequest
 
     with pytest.raises(BadRequest, match="not a call in progress"):
-        box.supervise("nope", "104", "listen")
+        box.supervise("nope", "204", "listen")
     await box.sim.trunk_call("gsm1", "+79161230201")
     await rings(box, "fxs1")
     await box.sim.phone_offhook("fxs1")
     call = await active(box)
     with pytest.raises(BadRequest, match="busy"):
-        box.supervise(call["id"], "101", "listen")           # the agent's own phone
+        box.supervise(call["id"], "201", "listen")           # the agent's own phone
     with pytest.raises(BadRequest, match="mode"):
-        box.supervise(call["id"], "104", "spy")
+        box.supervise(call["id"], "204", "spy")
     with pytest.raises(BadRequest, match="no supervisor"):
         box.set_supervision(call["id"], "barge")
     await hang_up(box, "fxs1")

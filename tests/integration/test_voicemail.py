@@ -49,23 +49,23 @@ async def stutter(box: Any, port: str, seconds: float = 1.2) -> bool:
 
 
 async def test_voicemail_on_no_answer_mwi_and_retrieval(box):
-    await configure(box, lambda d: (ext(d, "102").update(ring_s=5),
-                                    route_to(d, "gsm1", {"type": "extension", "target": "102"})))
+    await configure(box, lambda d: (ext(d, "202").update(ring_s=5),
+                                    route_to(d, "gsm1", {"type": "extension", "target": "202"})))
     await leave_message(box, "+79161230100", "4567")
-    await wait_for(lambda: box.voicemail.messages("102"), 8, what="the message stored")
-    msg = box.voicemail.messages("102")[0]
+    await wait_for(lambda: box.voicemail.messages("202"), 8, what="the message stored")
+    msg = box.voicemail.messages("202")[0]
     assert (msg.caller, msg.status) == ("+79161230100", "new") and msg.duration_s >= 1.0
-    with wave.open(str(box.voicemail.path("102", msg.id))) as w:
+    with wave.open(str(box.voicemail.path("202", msg.id))) as w:
         assert (w.getframerate(), w.getnchannels(), w.getsampwidth()) == (8000, 1, 2)
     await wait_for(lambda: box.sim.state()["trunks"]["gsm1"]["call_state"] == "idle", 5,
                    what="the box to hang up after the message")
     rec = await cdr(box)
-    assert any(leg.get("voicemail") == f"102/{msg.id}" for leg in rec["legs"])
+    assert any(leg.get("voicemail") == f"202/{msg.id}" for leg in rec["legs"])
     port = next(p for p in box.ports() if p["id"] == "fxs2")
     assert port["messages_waiting"] == 1
     await all_idle(box)
 
-    # Message waiting: stutter dial tone on 102, a steady one on 103.
+    # Message waiting: stutter dial tone on 202, a steady one on 203.
     await box.sim.phone_offhook("fxs3")
     await wait_for(lambda: phone(box, "fxs3")["heard_level_dbm0"] > -25, 3, what="dial tone")
     assert not await stutter(box, "fxs3")
@@ -77,9 +77,9 @@ async def test_voicemail_on_no_answer_mwi_and_retrieval(box):
     await box.sim.phone_press("fxs2", "*97")
     await hears(box, "fxs2", "4567", timeout=8)  # the caller's own digits, played back
     await box.sim.phone_press("fxs2", "7")       # delete
-    await wait_for(lambda: not box.voicemail.messages("102"), 8, what="the message deleted")
-    assert not box.voicemail.path("102", msg.id).exists()
-    await wait_for(lambda: box.engine.messages_waiting("102") == 0, 3, what="MWI off")
+    await wait_for(lambda: not box.voicemail.messages("202"), 8, what="the message deleted")
+    assert not box.voicemail.path("202", msg.id).exists()
+    await wait_for(lambda: box.engine.messages_waiting("202") == 0, 3, what="MWI off")
     await hang_up(box, "fxs2")
     await all_idle(box)
     await box.sim.phone_offhook("fxs2")
@@ -92,7 +92,7 @@ async def test_voicemail_on_no_answer_mwi_and_retrieval(box):
 async def test_voicemail_destination_busy_extension_short_message_and_full_box(box):
     await configure(box, lambda d: (
         d.update(voicemail={"max_messages": 1}),
-        route_to(d, "gsm1", {"type": "voicemail", "target": "102"})))
+        route_to(d, "gsm1", {"type": "voicemail", "target": "202"})))
     # Hanging up at the beep leaves nothing.
     await box.sim.trunk_call("gsm1", "+79161230101")
     await wait_for(lambda: [c for c in box.calls() if c["state"] == "voicemail"], 8,
@@ -100,9 +100,9 @@ async def test_voicemail_destination_busy_extension_short_message_and_full_box(b
     await asyncio.sleep(1.6)
     await box.sim.far_hangup("gsm1")
     await all_idle(box)
-    assert box.voicemail.messages("102") == []
+    assert box.voicemail.messages("202") == []
     # The extension is busy (off-hook): a caller still leaves a message.
-    await configure(box, lambda d: route_to(d, "gsm1", {"type": "extension", "target": "102"}))
+    await configure(box, lambda d: route_to(d, "gsm1", {"type": "extension", "target": "202"}))
     await box.sim.phone_offhook("fxs2")
     await box.sim.trunk_call("gsm1", "+79161230102")
     await wait_for(lambda: [c for c in box.calls() if c["state"] == "voicemail"], 8,
@@ -111,12 +111,12 @@ async def test_voicemail_destination_busy_extension_short_message_and_full_box(b
     await box.sim.far_press("gsm1", "123")
     await asyncio.sleep(1.2)
     await box.sim.far_hangup("gsm1")             # hanging up ends the message too
-    await wait_for(lambda: box.voicemail.messages("102"), 8, what="the message")
+    await wait_for(lambda: box.voicemail.messages("202"), 8, what="the message")
     # The box is full now (max 1): the next caller is refused politely.
     await box.sim.trunk_call("gsm1", "+79161230103")
     await wait_for(lambda: box.sim.state()["trunks"]["gsm1"]["call_state"] == "idle", 8,
                    what="the full mailbox to hang up")
-    assert len(box.voicemail.messages("102")) == 1
+    assert len(box.voicemail.messages("202")) == 1
     await hang_up(box, "fxs2")
     await all_idle(box)
 

@@ -17,7 +17,7 @@ def office_hours(doc: dict[str, Any], open_now: bool) -> None:
     for r in doc["routes"]:
         if r["match"]["trunk"] == "gsm1":
             r["time_condition"] = "office"
-            r["night_destination"] = {"type": "extension", "target": "104"}
+            r["night_destination"] = {"type": "extension", "target": "204"}
 
 
 async def call_rings(box: Any, caller: str, port: str) -> None:
@@ -42,7 +42,7 @@ async def test_schedule_override_and_feature_code(box):
     await hang_up(box, "fxs2")
     await call_rings(box, "+79161230302", "fxs4")
     revisions = box.config_revisions()
-    assert revisions[0]["author"] == "ext 102"               # who changed it, in the history
+    assert revisions[0]["author"] == "ext 202"               # who changed it, in the history
 
 
 async def test_open_schedule_goes_to_the_day_destination(box):

@@ -57,12 +57,12 @@ PORTS: list[dict[str, Any]] = [
 # a call from gsm1 ringing fxs1, and one on E1 B-channel 3 talking to fxs2 (as calls() says)
 CALLS: list[dict[str, Any]] = [
     {"id": "k1", "state": "ringing", "direction": "inbound", "caller": "0601",
-     "called": "+79000000001", "trunk": "gsm1", "extension": "101", "start": 1_700_000_100.0,
+     "called": "+79000000001", "trunk": "gsm1", "extension": "201", "start": 1_700_000_100.0,
      "answer": None, "digits": "",
      "legs": [{"channel": "gsm1", "kind": "gsm", "role": "caller", "released_at": None},
               {"channel": "fxs1", "kind": "fxs", "role": "callee", "released_at": None}]},
     {"id": "k2", "state": "active", "direction": "inbound", "caller": "0144",
-     "called": "0155500100", "trunk": "e1", "extension": "102", "start": 1_700_000_050.0,
+     "called": "0155500100", "trunk": "e1", "extension": "202", "start": 1_700_000_050.0,
      "answer": 1_700_000_060.0, "digits": "",
      "legs": [{"channel": "e1.3", "kind": "pri", "role": "caller", "released_at": None},
               {"channel": "fxs2", "kind": "fxs", "role": "callee", "released_at": None}]},
@@ -146,8 +146,8 @@ class FakeBox:
         self.fail_info: Exception | None = None
         self.document: dict[str, Any] = {
             "system": {"name": "office", "timezone": "UTC"},
-            "extensions": [{"number": "101", "name": "Reception", "port": "fxs1"},
-                           {"number": "102", "name": "Extension 102", "port": "fxs2"}]}
+            "extensions": [{"number": "201", "name": "Reception", "port": "fxs1"},
+                           {"number": "202", "name": "Extension 202", "port": "fxs2"}]}
         self.revisions: list[dict[str, Any]] = [
             {"revision": 1, "author": "factory", "time": 1_700_000_000.0, "comment": "initial"}
         ]
@@ -160,7 +160,7 @@ class FakeBox:
              "end_ts": 1_700_000_030.0 + 60 * i, "answer_ts": 1_700_000_005.0 + 60 * i,
              "caller": "0601", "called": f"2{i:02d}", "direction": "inbound",
              "disposition": "answered" if i % 2 else "no_answer", "cause": 16,
-             "trunk": "gsm1", "extension": "101", "route": "Inbound gsm1", "wait_s": 5.0,
+             "trunk": "gsm1", "extension": "201", "route": "Inbound gsm1", "wait_s": 5.0,
              "talk_s": 25.0 + i if i % 2 else 0.0, "legs": [], "digits": ""}
             for i in range(50)
         ][::-1]
@@ -376,13 +376,13 @@ class FakeBox:
             raise NotFound(f"no prompt {name!r}") from None
 
     def voicemail_list(self, extension: str) -> list[dict[str, Any]]:
-        if extension != "101":
+        if extension != "201":
             raise NotFound(f"no mailbox {extension!r}")
-        return [{"id": "m1", "mailbox": "101", "caller": "0601", "ts": 1.0,
+        return [{"id": "m1", "mailbox": "201", "caller": "0601", "ts": 1.0,
                  "duration_s": 2.0, "status": "new"}]
 
     def voicemail_file(self, extension: str, message_id: str) -> Path:
-        if (extension, message_id) != ("101", "m1"):
+        if (extension, message_id) != ("201", "m1"):
             raise NotFound(f"no message {message_id!r}")
         path = self._files() / "m1.vm"
         path.write_bytes(b"RIFFvoicemail")

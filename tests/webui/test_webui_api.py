@@ -344,14 +344,14 @@ async def test_prompts_voicemail_and_recordings(admin: Browser, viewer: Browser,
     assert (await admin.send("DELETE", "/api/v1/prompts/hello.wav")).status == 200
     assert (await admin.send("DELETE", "/api/v1/prompts/hello.wav")).status == 404
 
-    assert (await viewer.get("/api/v1/voicemail/101")).status == 403
-    msgs = await (await supervisor.get("/api/v1/voicemail/101")).json()
+    assert (await viewer.get("/api/v1/voicemail/201")).status == 403
+    msgs = await (await supervisor.get("/api/v1/voicemail/201")).json()
     assert msgs["messages"][0]["id"] == "m1"
-    audio = await supervisor.get("/api/v1/voicemail/101/m1")
+    audio = await supervisor.get("/api/v1/voicemail/201/m1")
     assert audio.status == 200 and audio.content_type == "audio/wav"
     assert (await supervisor.get("/api/v1/voicemail/999")).status == 404
-    assert (await supervisor.send("DELETE", "/api/v1/voicemail/101/m1")).status == 200
-    assert (await supervisor.send("DELETE", "/api/v1/voicemail/101/m9")).status == 404
+    assert (await supervisor.send("DELETE", "/api/v1/voicemail/201/m1")).status == 200
+    assert (await supervisor.send("DELETE", "/api/v1/voicemail/201/m9")).status == 404
 
     recs = await (await supervisor.get("/api/v1/recordings")).json()
     name = recs["recordings"][0]["name"]
@@ -370,13 +370,13 @@ async def test_gsm_balance(admin: Browser, viewer: Browser) -> None:
 
 async def test_supervision_and_supervisor_actions(admin: Browser, viewer: Browser,
                                                    box: FakeBox) -> None:
-    resp = await admin.post("/api/v1/calls/k1/supervise", json={"extension": "104",
+    resp = await admin.post("/api/v1/calls/k1/supervise", json={"extension": "204",
                                                                "mode": "whisper"})
-    assert resp.status == 200 and box.agent_actions[-1] == ("k1", "supervise:104", "whisper")
+    assert resp.status == 200 and box.agent_actions[-1] == ("k1", "supervise:204", "whisper")
     assert (await admin.post("/api/v1/calls/k1/supervise",
-                             json={"extension": "104", "mode": "spy"})).status == 400
+                             json={"extension": "204", "mode": "spy"})).status == 400
     assert (await admin.post("/api/v1/calls/zz/supervise",
-                             json={"extension": "104"})).status == 400
+                             json={"extension": "204"})).status == 400
     assert (await admin.post("/api/v1/calls/k1/supervision",
                              json={"mode": "barge"})).status == 200
     assert (await admin.post("/api/v1/agents/ann/force",

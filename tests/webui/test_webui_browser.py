@@ -281,7 +281,7 @@ def test_call_from_the_simulator_shows_live_on_the_dashboard(
     expect(calls).to_contain_text("talking")
     expect(calls).to_contain_text("gsm1")
     expect(dash.page.locator("#port-fxs1")).to_contain_text("in call")
-    expect(dash.page.locator("#port-gsm1")).to_contain_text("from 0601020304 → ext 101")
+    expect(dash.page.locator("#port-gsm1")).to_contain_text("from 0601020304 → ext 201")
     tick = calls.locator(".tick").first
     first = tick.text_content()
     expect(tick).not_to_have_text(first or "", timeout=3000)  # the duration ticks

@@ -36,15 +36,15 @@ async def test_dashboard_rows_by_kind_and_one_row_per_span(admin: Browser) -> No
     ports = text.split('id="ports"')[1].split("</table>")[0]
     assert ports.count('<tr id="port-') == 5  # fxs1 fxs2 fxo1 gsm1, and e1 as ONE row
     assert "ringing" in words(row(text, "fxs1")) and "from 0601" in words(row(text, "fxs1"))
-    assert "ext 101 · Reception" in words(row(text, "fxs1"))
+    assert "ext 201 · Reception" in words(row(text, "fxs1"))
     assert "in call" in words(row(text, "fxs2")) and "with 0144" in words(row(text, "fxs2"))
     gsm = words(row(text, "gsm1"))
     assert "SimNet" in gsm and "-73 dBm (good)" in gsm and "registration: home" in gsm
-    assert "from 0601 → ext 101" in gsm
+    assert "from 0601 → ext 201" in gsm
     span = row(text, "e1")
     assert "1 / 30 busy" in words(span)
     assert span.count('<li class="chip ') == 30 and '<details id="e1-bchans"' in span
-    assert "<b>3</b> in call · from 0144 → ext 102" in span  # the busy B-channel's call
+    assert "<b>3</b> in call · from 0144 → ext 202" in span  # the busy B-channel's call
 
 
 async def test_dashboard_calls_tick_from_the_answer(admin: Browser) -> None:
@@ -53,7 +53,7 @@ async def test_dashboard_calls_tick_from_the_answer(admin: Browser) -> None:
     assert calls.count("<tr data-call=") == 2
     talking = calls.split('data-call="k2"')[1].split("</tr>")[0]
     assert 'data-since="1700000060.000"' in talking  # counted from the answer, not the start
-    assert "talking" in talking and ">e1<" in talking and ">102<" in talking
+    assert "talking" in talking and ">e1<" in talking and ">202<" in talking
     ringing = calls.split('data-call="k1"')[1].split("</tr>")[0]
     assert 'data-since="1700000100.000"' in ringing and "ringing" in ringing
 
@@ -63,7 +63,7 @@ async def test_dashboard_cdrs_in_words(admin: Browser) -> None:
     cdrs = text.split('id="cdrs"')[1].split("</table>")[0]
     assert cdrs.count("<tr data-cdr=") == 20
     newest = words(cdrs.split('data-cdr="c49"')[1].split("</tr>")[0])
-    assert "0601 → 249" in newest and "gsm1 · 101" in newest and "answered" in newest
+    assert "0601 → 249" in newest and "gsm1 · 201" in newest and "answered" in newest
     assert "1:14" in newest  # talk time 74 s
     unanswered = words(cdrs.split('data-cdr="c48"')[1].split("</tr>")[0])
     assert "no answer" in unanswered and "–" in unanswered
@@ -165,10 +165,10 @@ async def test_sim_page_escapes_device_strings(admin: Browser, box: FakeBox) -> 
      [{"state": "dialing", "digits": "", "legs": [{"channel": "p", "role": "caller"}]}],
      "Dial tone"),
     ({"off_hook": True}, {"state": "inbound"},
-     [{"state": "dialing", "digits": "10", "legs": [{"channel": "p", "role": "caller"}]}],
+     [{"state": "dialing", "digits": "20", "legs": [{"channel": "p", "role": "caller"}]}],
      "Dialing"),
     ({"off_hook": True}, {"state": "inbound"},
-     [{"state": "ringing", "called": "104", "start": 1.0,
+     [{"state": "ringing", "called": "204", "start": 1.0,
        "legs": [{"channel": "p", "role": "caller"}]}], "Ringback"),
     ({"off_hook": True}, {"state": "releasing"}, [], "Busy tone"),
     ({"off_hook": False, "ringing": True, "caller_id": "555"}, {"state": "alerting"}, [],
