@@ -17,6 +17,7 @@ from drivers.analog.fxo import FxoPort
 from drivers.analog.fxs import RING_CADENCES, FxsPort
 from drivers.channel import ChannelEvent, ChannelSetup
 from native.callerid import CallerId, Receiver, decode_all, label_fsk
+from tests.analog.test_analog_callerid import FakeDaa, FakeMedia
 
 WHEN = datetime(2024, 3, 15, 12, 30)
 
@@ -74,34 +75,6 @@ def test_mwi_off_mode_sends_nothing() -> None:
 
 
 # -- FXO: a ring-pulse alert is not a ring ---------------------------------------------
-
-class FakeDaa:
-    def __init__(self) -> None:
-        self.off_hook = False
-        self.ring: Callable[[bool, float], None] = lambda on, ts: None
-
-    def set_hook(self, off_hook: bool) -> None:
-        self.off_hook = off_hook
-
-    def on_ring(self, cb: Callable[[bool, float], None]) -> None:
-        self.ring = cb
-
-    def on_polarity(self, cb: Callable[[int, float], None]) -> None:
-        pass
-
-    def on_loop_current(self, cb: Callable[[bool, float], None]) -> None:
-        pass
-
-
-class FakeMedia:
-    def play_dtmf(self, slot: int, digits: str, on_ms: int = 80, off_ms: int = 80,
-                  level_dbm0: float = -10.0) -> None:
-        pass
-
-    def configure_cid(self, slot: int, standard: str | None,
-                      threshold_dbm0: float | None = None) -> None:
-        pass
-
 
 async def test_fxo_rpas_is_not_a_ring_and_its_caller_id_is_taken() -> None:
     daa, media = FakeDaa(), FakeMedia()
