@@ -31,6 +31,10 @@ from drivers.analog.chips import HookCallback, LineFeed
 from drivers.sim.parties import SimParty
 from native.callerid import CallerId, Receiver, label_fsk
 
+# The longest an RP-AS can precede the end of the caller ID it alerts: 800 ms of gap and
+# a long MDMF message (about 2.5 s), with margin.
+RP_AS_TO_END_OF_DATA_S = 4.0
+
 
 class SimError(ValueError):
     """A simulator command that makes no sense in the device's present state."""
@@ -52,30 +56,31 @@ class SimSlic:
         self._bursts: list[list[float]] = []   # this ring session: [start] or [start, end]
         self._past_rings = 0                   # rings of the sessions before it
         self._ring_end = -1e9
+        self.alert_pulses = 0                  # ring-pulse alerts (RP-AS) since power-up
+        self._last_pulse_end = -1e9
 
     # chip side (called by the FXS driver)
     def set_linefeed(self, mode: LineFeed) -> None:
         now = time.monotonic()
         if mode is LineFeed.RINGING and self.linefeed is not LineFeed.RINGING:
             if self.rings_ended(now):
-                self._past_rings += self._count(now)[0]
+                self._past_rings += self._rings(now)
                 self._bursts = []
             self._bursts.append([now])
         if self.linefeed is LineFeed.RINGING and mode is not LineFeed.RINGING:
             self._ring_end = now
             if self._bursts:
-                self._bursts[-1].append(now)
+                burst = self._bursts[-1]
+                burst.append(now)
+                if now - burst[0] <= callerid.ALERT_PULSE_MAX_S:
+                    self.alert_pulses += 1
+                    self._last_pulse_end = now
         self.linefeed = mode
 
-    def _count(self, now: float) -> tuple[int, int]:
-        """(rings, alerting pulses) of the ring session."""
-        rings = pulses = 0
-        for burst in list(self._bursts):
-            if (burst[1] if len(burst) > 1 else now) - burst[0] > callerid.ALERT_PULSE_MAX_S:
-                rings += 1
-            elif len(burst) > 1:
-                pulses += 1
-        return rings, pulses
+    def _rings(self, now: float) -> int:
+        """Rings of the ring session: bursts that lasted longer than an alerting pulse."""
+        return sum(1 for b in list(self._bursts)
+                   if (b[1] if len(b) > 1 else now) - b[0] > callerid.ALERT_PULSE_MAX_S)
 
     def rings_ended(self, now: float) -> bool:
         """No ringing now nor within RING_SESSION_GAP_S: a call ringing is over."""
@@ -85,16 +90,17 @@ class SimSlic:
     @property
     def ring_bursts(self) -> int:
         """Rings since power-up (alerting pulses not counted)."""
-        return self._past_rings + self._count(time.monotonic())[0]
+        return self._past_rings + self._rings(time.monotonic())
 
     def rings_of_this_call(self) -> int:
         """Rings of the call ringing now (0 before its first)."""
         now = time.monotonic()
-        return 0 if self.rings_ended(now) else self._count(now)[0]
+        return 0 if self.rings_ended(now) else self._rings(now)
 
-    def alert_pulses(self) -> int:
-        """Ring-pulse alerts (RP-AS) of the ring session now or last."""
-        return self._count(time.monotonic())[1]
+    def pulse_alerted(self, within_s: float) -> bool:
+        """An RP-AS was the last thing on the line, ending at most within_s ago."""
+        return (self._last_pulse_end >= self._ring_end
+                and time.monotonic() - self._last_pulse_end <= within_s)
 
     @property
     def off_hook(self) -> bool:
@@ -153,12 +159,12 @@ class SimPhone(SimParty):
                 self.lamp_updates += 1
                 return
             # after_rings: rings before it arrived (0: sent before the first ring);
-            # after_alert_pulses: RP-AS bursts seen before it
+            # rp_as: an RP-AS came just before it (its gap, the data: under 4 s)
             self.caller_id = {"number": cid.number, "name": cid.name,
                               "datetime": cid.datetime, "standard": cid.standard,
                               "absence": cid.absence,
                               "after_rings": self.slic.rings_of_this_call(),
-                              "after_alert_pulses": self.slic.alert_pulses()}
+                              "rp_as": self.slic.pulse_alerted(RP_AS_TO_END_OF_DATA_S)}
 
     @property
     def off_hook(self) -> bool:
@@ -212,7 +218,7 @@ class SimPhone(SimParty):
             lamp = {"on": self.lamp, "messages": self.lamp_messages,
                     "updates": self.lamp_updates}
         d.update(off_hook=self.off_hook, ringing=self.ringing, ring_bursts=self.slic.ring_bursts,
-                 alert_pulses=self.slic.alert_pulses(), linefeed=str(self.slic.linefeed),
+                 alert_pulses=self.slic.alert_pulses, linefeed=str(self.slic.linefeed),
                  caller_id=shown, message_waiting_lamp=lamp)
         return d
 

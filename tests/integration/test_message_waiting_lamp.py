@@ -12,6 +12,8 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.conftest import wait_for
 from tests.integration.test_caller_id_sim import GSM_CALLER, answer_and_hang_up, shown
 from tests.integration.test_caller_id_sim import configure as configure_country
@@ -84,6 +86,23 @@ async def test_lamp_on_after_a_message_and_off_once_listened(box: Any) -> None:
     await hang_up(box, PORT)
     await lamp_is(box, False, "the lamp off after hanging up")
     assert not fxs.describe()["message_waiting_pending"]
+    await all_idle(box)
+
+
+@pytest.mark.parametrize(("country", "mode", "count"), [("US", "auto", None),
+                                                      ("GB", "v23-rpas", 1)])
+async def test_lamp_in_other_signalling_modes(box: Any, country: str, mode: str,
+                                              count: int | None) -> None:
+    await configure_country(box, country, mode)
+    await to_voicemail_on_no_answer(box)
+    await leave_message(box, "+79161230105", "66")
+    await all_idle(box)
+    rings, pulses = phone(box, PORT)["ring_bursts"], phone(box, PORT)["alert_pulses"]
+    state = await lamp_is(box, True, "the lamp on")
+    assert state["messages"] == count               # Bell 202 VMWI carries no count
+    assert phone(box, PORT)["ring_bursts"] == rings   # a lamp never rings the phone
+    # RP-AS before the data where the mode alerts so, nothing in Bell 202
+    assert phone(box, PORT)["alert_pulses"] == pulses + (mode == "v23-rpas")
     await all_idle(box)
 
 
@@ -167,12 +186,14 @@ async def test_box_restart_sends_the_lamps_again(tmp_path: Path) -> None:
 
 async def test_rpas_phone_sees_the_pulse_then_caller_id_then_rings(box: Any) -> None:
     await configure_country(box, "GB", "v23-rpas")
+    await lamp_is(box, False, "the box start's lamp message", "fxs1")
+    pulses = phone(box, "fxs1")["alert_pulses"]
     await box.sim.trunk_call("gsm1", GSM_CALLER)
     cid = await shown(box)
     assert (cid["standard"], cid["number"]) == ("v23", GSM_CALLER)
-    assert (cid["after_alert_pulses"], cid["after_rings"]) == (1, 0)   # pulse, data, ring
+    assert (cid["rp_as"], cid["after_rings"]) == (True, 0)   # pulse, data, then rings
     await wait_for(lambda: phone(box, "fxs1")["ring_bursts"] >= 1, 5, what="ringing")
-    assert phone(box, "fxs1")["alert_pulses"] == 1      # the pulse was not a ring
+    assert phone(box, "fxs1")["alert_pulses"] == pulses + 1   # the pulse was not a ring
     await answer_and_hang_up(box)
     assert phone(box, "fxs1")["caller_id"]["number"] == GSM_CALLER   # the display keeps it
     await all_idle(box)
