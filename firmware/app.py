@@ -58,7 +58,7 @@ from firmware.calls.prompts import NAME as PROMPT_NAME
 from firmware.calls.prompts import PromptError, PromptStore, read_wav_8k
 from firmware.calls.queues import QueueService
 from firmware.calls.recording import RecordingArchive, RetentionPolicy
-from firmware.calls.voicemail import VoicemailError, VoicemailStore
+from firmware.calls.voicemail import MessageWaitingLamps, VoicemailError, VoicemailStore
 from firmware.config import ConfigStore, default_document
 from firmware.media import MediaRuntime
 from firmware.service import (
@@ -232,6 +232,7 @@ class Box:
         self._sim_tick: asyncio.Task[None] | None = None
         self._sent: dict[int, tuple[SentSms, int]] = {}  # id(sent) → (sent, stored id)
         self.callbacks: CallbackRunner | None = None
+        self.lamps: MessageWaitingLamps | None = None   # message waiting lamps (FXS)
 
     # -- lifecycle ------------------------------------------------------------------------
     async def start(self) -> None:
@@ -300,6 +301,12 @@ class Box:
         self.callbacks = CallbackRunner(self.engine, self.store, doc)
         self.callbacks.start()       # recovers what a restart interrupted, dials what is due
         self.engine.on_day_night = self._day_night_toggle
+        # Message waiting lamps: every lamp phone is told its mailbox now and on changes.
+        self.lamps = MessageWaitingLamps(self.voicemail, {
+            c.id: c for c in self.channels.values() if isinstance(c, FxsPort)})
+        self.lamps.configure(self.engine.dialplan.extensions.values())
+        self.engine.add_listener(self.lamps.on_event)
+        self.lamps.start()
         self.config.subscribe(lambda old, new: self._apply(new, port_ids))
         self._sim_tick = asyncio.get_running_loop().create_task(self._tick_sims(),
                                                                 name="sim-trunk-tick")
@@ -331,6 +338,8 @@ class Box:
             self.engine.apply(Dialplan.from_document(doc, port_ids))
             if self.engine.queues is not None:
                 self.engine.queues.apply_config(doc)
+            if self.lamps is not None:
+                self.lamps.configure(self.engine.dialplan.extensions.values())
         if self.callbacks is not None:
             self.callbacks.apply_config(doc)
         if self.trunk_policy is not None:
@@ -395,6 +404,8 @@ class Box:
                     await task
         self._janitor = None
         self._sim_tick = None
+        if self.lamps is not None:
+            await self.lamps.stop()
         if self.callbacks is not None:
             self.callbacks.close()    # no new dials; dials in flight are settled at start
         if self.engine is not None:

@@ -12,6 +12,13 @@ Fields: number (digits; FSK also * # +), name (printable ASCII, MDMF only), date
 name_absence (the same for the name, MDMF only). DTMF caller ID carries only the number or
 its absence.
 
+Message waiting (the lamp of a phone, ETSI EN 300 659-3 / Telcordia GR-30-CORE on-hook
+VMWI): ``message_waiting`` True (lamp on) or False (off) makes an MDMF message waiting
+indicator (type 0x82, visual indicator 0x0B: 0xFF / 0x00) instead of a caller ID, with
+optionally the datetime and ``messages``, the number of messages waiting (1..255,
+parameter 0x13; an ETSI parameter: the Bell 202 encoder refuses it). A decoded message
+waiting indicator has ``message_waiting`` set (None on a caller ID) and no number.
+
 This module owns no state between calls: every call makes and frees its own C objects.
 """
 
@@ -108,6 +115,8 @@ class CallerId:
     name_absence: str | None = None
     valid: bool = True
     format: str | None = None
+    message_waiting: bool | None = None
+    messages: int | None = None
     mark_hz: float | None = None
     level_dbm0: float | None = None
     start_ms: int = 0
@@ -130,10 +139,23 @@ def _check_fields(
     absence: str | None,
     name_absence: str | None,
     fmt: str,
+    message_waiting: bool | None = None,
+    messages: int | None = None,
 ) -> None:
     """Clear errors for the cases the C encoder would only answer with CID_EINVAL."""
     if fmt not in _FORMATS:
         raise ValueError(f"format must be 'mdmf' or 'sdmf', not {fmt!r}")
+    if message_waiting is None and messages is not None:
+        raise ValueError("a number of messages belongs to a message waiting indicator")
+    if message_waiting is not None:
+        if standard == "dtmf" or fmt != "mdmf":
+            raise ValueError("a message waiting indicator is an MDMF message of FSK caller "
+                             "ID (bell202 or v23), not DTMF or SDMF")
+        if any(v is not None for v in (number, name, absence, name_absence)):
+            raise ValueError("a message waiting indicator carries no number or name")
+        if messages is not None and (standard != "v23" or not 1 <= messages <= 255):
+            raise ValueError(f"messages {messages!r}: 1..255, and only in ETSI (v23) "
+                             "messages")
     if number is not None:
         allowed = "0123456789" if standard == "dtmf" else "0123456789*#+"
         if not 1 <= len(number) <= MAX_NUMBER or any(c not in allowed for c in number):
@@ -166,7 +188,8 @@ def _check_fields(
             raise ValueError("SDMF carries no name: use format='mdmf'")
         if datetime is None or (number is None and absence is None):
             raise ValueError("SDMF needs a datetime and a number (or a reason for absence)")
-    elif all(v is None for v in (number, name, datetime, absence, name_absence)):
+    elif message_waiting is None and all(
+            v is None for v in (number, name, datetime, absence, name_absence)):
         raise ValueError("an MDMF message needs at least one field")
 
 
@@ -177,8 +200,13 @@ def _message(
     datetime: str | None,
     absence: str | None,
     name_absence: str | None,
+    message_waiting: bool | None = None,
+    messages: int | None = None,
 ) -> object:
     m = ffi.new("cid_message_t *")
+    m.mwi = (lib.CID_MWI_NONE if message_waiting is None
+             else lib.CID_MWI_ON if message_waiting else lib.CID_MWI_OFF)
+    m.messages = messages or 0
     m.format = _FORMATS[fmt]
     m.number = (number or "").encode("ascii")
     m.name = (name or "").encode("ascii")
@@ -196,12 +224,17 @@ def encode_message(
     absence: str | None = None,
     format: str = "mdmf",
     name_absence: str | None = None,
+    *,
+    message_waiting: bool | None = None,
+    messages: int | None = None,
 ) -> bytes:
     """The message bytes (type, length, parameters, checksum) for FSK, or the digit
     string as ASCII for DTMF (e.g. b"A0123C")."""
     std = _standard(standard)
-    _check_fields(standard, number, name, datetime, absence, name_absence, format)
-    m = _message(format, number, name, datetime, absence, name_absence)
+    _check_fields(standard, number, name, datetime, absence, name_absence, format,
+                  message_waiting, messages)
+    m = _message(format, number, name, datetime, absence, name_absence, message_waiting,
+                 messages)
     buf = ffi.new("uint8_t[]", lib.CID_MAX_MESSAGE)
     n = lib.cid_encode_message(std, m, buf, lib.CID_MAX_MESSAGE)
     if n < 0:
@@ -235,7 +268,16 @@ def decode_message(data: bytes | bytearray) -> tuple[str, CallerId | None]:
         absence=_char(msg.number_absence),
         name_absence=_char(msg.name_absence),
         format=_FORMAT_NAMES.get(msg.format),
+        **_indicator(msg),
     )
+
+
+def _indicator(msg: Any) -> dict[str, Any]:
+    """The message waiting fields of a decoded C message (none for a caller ID)."""
+    if msg.mwi == lib.CID_MWI_NONE:
+        return {}
+    return {"message_waiting": msg.mwi == lib.CID_MWI_ON,
+            "messages": int(msg.messages) or None}
 
 
 def encode(
@@ -251,6 +293,8 @@ def encode(
     seizure_bits: int = lib.CID_SEIZURE_BITS,
     mark_bits: int = lib.CID_MARK_BITS,
     dtmf_codes: str = "AC",
+    message_waiting: bool | None = None,
+    messages: int | None = None,
 ) -> PcmArray:
     """The audio of one caller ID transmission, with no silence around it.
 
@@ -259,7 +303,8 @@ def encode(
     "DC", "A#", "D#"), or B00C / B10C for absence 'O' / 'P'; 70 ms tones and pauses,
     default -10 dBm0 per tone."""
     std = _standard(standard)
-    _check_fields(standard, number, name, datetime, absence, name_absence, format)
+    _check_fields(standard, number, name, datetime, absence, name_absence, format,
+                  message_waiting, messages)
     tx = ffi.gc(lib.cid_tx_new(std), lib.cid_tx_free)
     if tx == ffi.NULL:
         raise MemoryError("cid_tx_new")
@@ -273,7 +318,8 @@ def encode(
             or lib.cid_tx_set_dtmf_codes(tx, dtmf_codes[0].encode(), dtmf_codes[1].encode()) < 0
         ):
             raise ValueError(f"dtmf_codes {dtmf_codes!r}: start A or D, end C or #")
-    m = _message(format, number, name, datetime, absence, name_absence)
+    m = _message(format, number, name, datetime, absence, name_absence, message_waiting,
+                 messages)
     if lib.cid_tx_set_message(tx, m) < 0:
         raise ValueError("caller ID fields rejected by the encoder")
     out = array("h")
@@ -319,6 +365,7 @@ def result_to_caller_id(std: int, res: Any) -> CallerId:
         name_absence=_char(msg.name_absence) if ok else None,
         valid=ok,
         format=_FORMAT_NAMES.get(msg.format) if ok else None,
+        **(_indicator(msg) if ok else {}),
         mark_hz=round(float(res.mark_hz), 1) if fsk else None,
         level_dbm0=round(float(res.level_dbm0), 1) if fsk else None,
         start_ms=int(res.start_sample) // 8,

@@ -17,7 +17,13 @@ caller is known:
  first ring, no caller ID                     on the second ring, caller unknown
 ==========================================  ============================================
 
-Ring bursts less than ``RING_BURST_GAP_S`` apart are one ring (the UK's double ring). If
+A first burst of ringing that ends within ``callerid.ALERT_PULSE_MAX_S`` is a ring-pulse
+alerting signal (RP-AS: caller ID follows it before the ringing), not a ring: the line
+stays idle and waits for the data, so the first ring is counted only once a burst has
+lasted longer than that (the call is offered that much later: 0.35 s). Message waiting
+indications the exchange sends to the line are logged and kept in ``describe()``, never
+taken for a caller. Ring bursts less than ``RING_BURST_GAP_S`` apart are one ring (the
+UK's double ring). If
 the ringing stops for longer than ``RING_GONE_S`` before we answer, the caller gave up
 (ChannelReleased, NORMAL_CLEARING, if the call was offered).
 
@@ -90,6 +96,9 @@ class CallerIdMessage(Protocol):
     @property
     def valid(self) -> bool: ...
 
+    @property
+    def message_waiting(self) -> bool | None: ...
+
 
 class FxoPort(Channel):
     kind = ChannelKind.FXO
@@ -111,7 +120,11 @@ class FxoPort(Channel):
         self._pending_cid: tuple[CallerIdMessage, float] | None = None  # before ringing
         self._offered = False                       # ChannelSetup sent for this call
         self.last_caller_id: dict[str, object] | None = None
+        self.message_waiting: bool | None = None   # the exchange's indication, if any
         self.rings = 0
+        self.alert_pulses = 0                      # RP-AS seen (since start)
+        # a first burst on an idle line, not yet long enough for a ring: (start, timer)
+        self._burst: tuple[float, asyncio.TimerHandle] | None = None
         chip.on_ring(self._on_ring)
         chip.on_polarity(self._on_polarity)
         chip.on_loop_current(self._on_loop_current)
@@ -190,6 +203,11 @@ class FxoPort(Channel):
         if not cid.valid:
             log.info("caller ID arrived corrupt", extra={"port": self.id})
             return
+        if cid.message_waiting is not None:
+            self.message_waiting = cid.message_waiting
+            log.info("message waiting indication from the exchange",
+                     extra={"port": self.id, "on": cid.message_waiting})
+            return
         self.last_caller_id = {"number": cid.number, "name": cid.name,
                                "absence": cid.absence}
         if self.state is ChannelState.IDLE:
@@ -199,8 +217,9 @@ class FxoPort(Channel):
 
     def describe(self) -> dict[str, object]:
         d = super().describe()
-        d.update(off_hook=self.chip.off_hook, rings=self.rings,
-                 caller_id_mode=self.caller_id_mode, last_caller_id=self.last_caller_id)
+        d.update(off_hook=self.chip.off_hook, rings=self.rings, alert_pulses=self.alert_pulses,
+                 caller_id_mode=self.caller_id_mode, last_caller_id=self.last_caller_id,
+                 message_waiting=self.message_waiting)
         return d
 
     # -- internals ------------------------------------------------------------------------
@@ -217,10 +236,39 @@ class FxoPort(Channel):
                 self.emit(ChannelAnswered(self.id))
 
     def _on_ring(self, ringing: bool, ts: float) -> None:
+        loop = asyncio.get_event_loop()
         if not ringing:
             self._ring_off_at = ts
+            started = self._cancel_burst()
+            if started is None:
+                return
+            if ts - started <= callerid.ALERT_PULSE_MAX_S:    # too short for a ring: RP-AS
+                self.alert_pulses += 1
+                log.debug("ring-pulse alert", extra={"port": self.id})
+                return
+            ts = started                             # it was the first ring after all
+        elif self.state is ChannelState.IDLE:
+            if self._burst is None:
+                self._burst = (ts, loop.call_later(callerid.ALERT_PULSE_MAX_S,
+                                                   self._first_ring))
             return
-        loop = asyncio.get_event_loop()
+        self._ring(loop, ts)
+
+    def _cancel_burst(self) -> float | None:
+        """Forget a first burst not yet counted; when it started, if there was one."""
+        burst, self._burst = self._burst, None
+        if burst is None:
+            return None
+        burst[1].cancel()
+        return burst[0]
+
+    def _first_ring(self) -> None:
+        """A first burst outlasted an alerting pulse: it is the first ring."""
+        started = self._cancel_burst()
+        if started is not None and self.state is ChannelState.IDLE:
+            self._ring(asyncio.get_event_loop(), started)
+
+    def _ring(self, loop: asyncio.AbstractEventLoop, ts: float) -> None:
         if self.state is ChannelState.IDLE:
             self.rings = 1
             self.state = ChannelState.INBOUND
@@ -295,6 +343,7 @@ class FxoPort(Channel):
             self._ring_gone = None
 
     def _set_idle(self) -> None:
+        self._cancel_burst()
         was = self.state
         self.state = ChannelState.IDLE
         self._loop_break_at = None

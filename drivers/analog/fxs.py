@@ -24,6 +24,14 @@ the first ring cycle follows ``callerid.ring_program`` (data after the first rin
 reversal + alert + data before it, per the country or the ``caller_id`` setting), and the
 encoded transmission is played on the port's slot through the injected `CallerIdSender`
 (the media engine). Going off-hook during the transmission stops it and answers.
+
+The other on-hook transmission is the message waiting indication (the phone's lamp):
+:meth:`FxsPort.set_message_waiting` says what the lamp should show; the port sends it
+(``callerid.mwi_program``: alert per mode, then the FSK message) only while the line is
+idle and the phone on-hook, ``MWI_SETTLE_S`` after the line last became so: never during
+ringing or a call. A state that cannot go now waits, and a newer state replaces it. A
+call to ring, or the phone going off-hook, cuts a transmission in progress; it is sent
+again, whole, when the line is quiet again.
 """
 
 from __future__ import annotations
@@ -58,6 +66,9 @@ BOUNCE_S = 0.020
 PULSE_MAX_S = 0.090
 FLASH_MAX_S = 0.700
 PULSE_DIGIT_GAP_S = 0.300
+# Quiet line before a message waiting transmission: after a hang-up a phone takes up to
+# about a second to re-arm its on-hook data receiver, and a caller may ring back at once.
+MWI_SETTLE_S = 1.5
 
 # Ringing cadences (on, off, on, off... seconds), repeated. Country plans: ETSI ES 201 970
 # and the national specifications summarised in ITU-T E.180 Supplement 2.
@@ -110,6 +121,10 @@ class FxsPort(Channel):
         self.ringing = False
         self.caller_id: tuple[str | None, str | None] | None = None
         self._locked_out = False          # released by us while the phone is still off-hook
+        self.message_waiting: int | None = None   # the lamp to show: messages (0: off)
+        self._mwi_due = False             # message_waiting not yet sent
+        self._mwi_task: asyncio.Task[None] | None = None
+        self.mwi_sent = 0                 # message waiting transmissions completed
         chip.on_hook_change(self._on_hook_change)
 
     # -- settings -------------------------------------------------------------------------
@@ -147,8 +162,10 @@ class FxsPort(Channel):
         self.chip.set_linefeed(LineFeed.FORWARD)
         self._off_hook = self.chip.off_hook
         self.state = ChannelState.IDLE
+        self._kick_mwi()
 
     async def stop(self) -> None:
+        self._cancel_mwi()
         self._stop_ringing()
         for timer in (self._hangup_timer, self._pulse_timer):
             if timer is not None:
@@ -171,6 +188,7 @@ class FxsPort(Channel):
                 data = callerid.signal(mode, who, self._wall_clock(self._tz), self.country)
             except ValueError as exc:   # a number the standard cannot carry: ring without
                 log.warning("caller ID not sent", extra={"port": self.id, "error": str(exc)})
+        self._cancel_mwi()                # the call comes first; the lamp goes later
         self.state = ChannelState.ALERTING
         self.caller_id = (caller, caller_name)
         self.ringing = True
@@ -194,24 +212,81 @@ class FxsPort(Channel):
         else:
             self._set_idle()
 
+    def set_message_waiting(self, messages: int) -> None:
+        """The lamp the phone should show: on with `messages` (> 0) new messages, off with
+        0. Sent when the line is quiet (see the module docstring); calling it again with
+        the same value sends it again (a refresh)."""
+        if messages < 0:
+            raise ValueError(f"{self.id}: messages waiting {messages} < 0")
+        self.message_waiting = messages
+        self._mwi_due = True
+        if self._mwi_task is not None:           # replace a transmission of the old state
+            self._cancel_mwi()
+        self._kick_mwi()
+
     # -- observation ----------------------------------------------------------------------
     def describe(self) -> dict[str, object]:
         d = super().describe()
         d.update(off_hook=self._off_hook, ringing=self.ringing,
-                 caller_id_mode=self.caller_id_mode, caller_id_sending=self.caller_id_sending)
+                 caller_id_mode=self.caller_id_mode, caller_id_sending=self.caller_id_sending,
+                 message_waiting=self.message_waiting, message_waiting_pending=self._mwi_due)
         return d
 
     # -- internals ------------------------------------------------------------------------
+    async def _run_program(self, steps: list[callerid.RingStep],
+                           data: callerid.PcmArray) -> None:
+        for step in steps:
+            if step.action == "send":
+                self._send_caller_id(data)
+            else:
+                self.chip.set_linefeed(_FEEDS[step.feed or "forward"])
+            if step.hold_s > 0:
+                await asyncio.sleep(step.hold_s)
+
+    def _quiet(self) -> bool:
+        """On-hook, idle, not ringing: on-hook data not associated with ringing may go."""
+        return (self.state is ChannelState.IDLE and not self._off_hook
+                and self._opened_at is None and self._ring_task is None)
+
+    def _kick_mwi(self) -> None:
+        if self._mwi_due and self._mwi_task is None and self._quiet() and self._loop:
+            self._mwi_task = self._loop.create_task(self._send_mwi(), name=f"mwi-{self.id}")
+
+    def _cancel_mwi(self) -> None:
+        """Cut a message waiting transmission (it stays due) and restore the feed."""
+        task, self._mwi_task = self._mwi_task, None
+        if task is not None:
+            task.cancel()
+            self._mwi_due = True
+            self._stop_caller_id()
+            self.chip.set_linefeed(LineFeed.FORWARD)
+
+    async def _send_mwi(self) -> None:
+        try:
+            await asyncio.sleep(MWI_SETTLE_S)
+            mode, messages = self.caller_id_mode, self.message_waiting or 0
+            if not self._quiet():
+                return                           # sent when the line is quiet again
+            data = callerid.mwi_signal(mode, messages, self._wall_clock(self._tz))
+            self._mwi_due = False
+            if not data:
+                log.info("message waiting lamp not sent: caller ID is off on this port",
+                         extra={"port": self.id})
+                return
+            log.debug("message waiting", extra={"port": self.id, "messages": messages,
+                                                "caller_id": mode})
+            await self._run_program(callerid.mwi_program(mode, len(data) / 8000), data)
+            self.chip.set_linefeed(LineFeed.FORWARD)
+            self.mwi_sent += 1
+        finally:
+            if asyncio.current_task() is self._mwi_task:
+                self._mwi_task = None
+
     async def _ring(self, mode: str, data: callerid.PcmArray) -> None:
         cadence = RING_CADENCES.get(self.country, RING_CADENCES["EU"])
         try:
-            for step in callerid.ring_program(mode, cadence, len(data) / 8000):
-                if step.action == "send":
-                    self._send_caller_id(data)
-                else:
-                    self.chip.set_linefeed(_FEEDS[step.feed or "forward"])
-                if step.hold_s > 0:
-                    await asyncio.sleep(step.hold_s)
+            await self._run_program(callerid.ring_program(mode, cadence, len(data) / 8000),
+                                    data)
             while True:
                 for i, duration in enumerate(cadence):
                     self.chip.set_linefeed(LineFeed.RINGING if i % 2 == 0 else LineFeed.FORWARD)
@@ -255,6 +330,7 @@ class FxsPort(Channel):
         self._locked_out = False
         if not was_idle:
             self.emit(ChannelIdle(self.id))
+        self._kick_mwi()
 
     def _loop_time(self) -> float:
         loop = self._loop or asyncio.get_event_loop()
@@ -306,6 +382,7 @@ class FxsPort(Channel):
 
     def _went_off_hook(self) -> None:
         self._off_hook = True
+        self._cancel_mwi()                # the handset must not hear the data
         if self.state is ChannelState.ALERTING:
             self._stop_ringing()
             self.state = ChannelState.ACTIVE

@@ -4,11 +4,14 @@
 `SimPhone` is the telephone on that line — a person picks it up, presses keys (DTMF
 audio), flashes, hangs up, and sees it ring and who calls: like a caller ID phone, it
 listens on-hook and decodes the caller ID in the audio it hears with the real receivers
-(FSK and DTMF), whatever the standard. `SimDaa` models the FXO chip (hook relay, ring
-detector, polarity and loop-current sensing); `SimCoLine` is the exchange behind it, with
-a far-end caller who rings in (the exchange sending caller ID the way the country's
-exchanges do, as audio in the line at its place in the ring cadence), answers our calls,
-speaks DTMF and hangs up.
+(FSK and DTMF), whatever the standard, keeps the last caller on its display, tells a
+ring-pulse alert (RP-AS) from a ring by its length, and lights its message waiting lamp
+from the message waiting indications it decodes on the line (nothing else sets it).
+`SimDaa` models the FXO chip (hook relay, ring detector, polarity and loop-current
+sensing); `SimCoLine` is the exchange behind it, with a far-end caller who rings in (the
+exchange sending caller ID the way the country's exchanges do, as audio in the line at
+its place in the ring cadence, RP-AS included), answers our calls, speaks DTMF and hangs
+up.
 
 Hook and ring changes are delivered on the asyncio loop with the loop's timestamps, like
 the interrupt handler of a real chip driver would deliver them.
@@ -28,42 +31,76 @@ from drivers.analog.chips import HookCallback, LineFeed
 from drivers.sim.parties import SimParty
 from native.callerid import CallerId, Receiver, label_fsk
 
+# The longest an RP-AS can precede the end of the caller ID it alerts: 800 ms of gap and
+# a long MDMF message (about 2.5 s), with margin.
+RP_AS_TO_END_OF_DATA_S = 4.0
+
 
 class SimError(ValueError):
     """A simulator command that makes no sense in the device's present state."""
 
 
 class SimSlic:
-    """The SLIC of one FXS port; the phone plugged into it drives its loop state."""
+    """The SLIC of one FXS port; the phone plugged into it drives its loop state.
+
+    It keeps the ring bursts of the call ringing now as a phone's ring detector sees
+    them: a burst counts as a ring once it has lasted longer than an alerting pulse can
+    (``callerid.ALERT_PULSE_MAX_S``); one that ended sooner was an RP-AS, not a ring."""
+
+    RING_SESSION_GAP_S = 6.0    # longer without ringing: the next burst rings a new call
 
     def __init__(self) -> None:
         self.linefeed = LineFeed.OPEN
         self._loop_closed = False
         self._callback: HookCallback | None = None
-        self.ring_bursts = 0            # since power-up
-        self.call_bursts = 0            # of the call ringing now (or last)
+        self._bursts: list[list[float]] = []   # this ring session: [start] or [start, end]
+        self._past_rings = 0                   # rings of the sessions before it
         self._ring_end = -1e9
-
-    RING_SESSION_GAP_S = 6.0    # longer without ringing: the next burst rings a new call
+        self.alert_pulses = 0                  # ring-pulse alerts (RP-AS) since power-up
+        self._last_pulse_end = -1e9
 
     # chip side (called by the FXS driver)
     def set_linefeed(self, mode: LineFeed) -> None:
         now = time.monotonic()
         if mode is LineFeed.RINGING and self.linefeed is not LineFeed.RINGING:
-            self.ring_bursts += 1
-            self.call_bursts = 1 if self.rings_ended(now) else self.call_bursts + 1
+            if self.rings_ended(now):
+                self._past_rings += self._rings(now)
+                self._bursts = []
+            self._bursts.append([now])
         if self.linefeed is LineFeed.RINGING and mode is not LineFeed.RINGING:
             self._ring_end = now
+            if self._bursts:
+                burst = self._bursts[-1]
+                burst.append(now)
+                if now - burst[0] <= callerid.ALERT_PULSE_MAX_S:
+                    self.alert_pulses += 1
+                    self._last_pulse_end = now
         self.linefeed = mode
+
+    def _rings(self, now: float) -> int:
+        """Rings of the ring session: bursts that lasted longer than an alerting pulse."""
+        return sum(1 for b in list(self._bursts)
+                   if (b[1] if len(b) > 1 else now) - b[0] > callerid.ALERT_PULSE_MAX_S)
 
     def rings_ended(self, now: float) -> bool:
         """No ringing now nor within RING_SESSION_GAP_S: a call ringing is over."""
         return (self.linefeed is not LineFeed.RINGING
                 and now - self._ring_end > self.RING_SESSION_GAP_S)
 
+    @property
+    def ring_bursts(self) -> int:
+        """Rings since power-up (alerting pulses not counted)."""
+        return self._past_rings + self._rings(time.monotonic())
+
     def rings_of_this_call(self) -> int:
-        """Ring bursts of the call ringing now (0 before its first)."""
-        return 0 if self.rings_ended(time.monotonic()) else self.call_bursts
+        """Rings of the call ringing now (0 before its first)."""
+        now = time.monotonic()
+        return 0 if self.rings_ended(now) else self._rings(now)
+
+    def pulse_alerted(self, within_s: float) -> bool:
+        """An RP-AS was the last thing on the line, ending at most within_s ago."""
+        return (self._last_pulse_end >= self._ring_end
+                and time.monotonic() - self._last_pulse_end <= within_s)
 
     @property
     def off_hook(self) -> bool:
@@ -90,7 +127,10 @@ class SimPhone(SimParty):
         # Type 1 (on-hook) caller ID unit: one FSK receiver (it decodes Bell 202 and V.23
         # alike; the mark frequency tells them apart) and one DTMF receiver.
         self._cid_rx = (Receiver("v23"), Receiver("dtmf"))
-        self.caller_id: dict[str, Any] | None = None      # what the display shows
+        self.caller_id: dict[str, Any] | None = None      # the display: the last caller
+        self.lamp = False                 # message waiting lamp, as the line last set it
+        self.lamp_messages: int | None = None             # with the count, when sent
+        self.lamp_updates = 0             # message waiting indications decoded
 
     @property
     def listening(self) -> bool:
@@ -114,10 +154,17 @@ class SimPhone(SimParty):
             return
         cid = label_fsk(cid)
         with self._lock:
-            # after_rings: ring bursts before it arrived (0: sent before the first ring)
+            if cid.message_waiting is not None:        # the lamp, not the display
+                self.lamp, self.lamp_messages = cid.message_waiting, cid.messages
+                self.lamp_updates += 1
+                return
+            # after_rings: rings before it arrived (0: sent before the first ring);
+            # rp_as: an RP-AS came just before it (its gap, the data: under 4 s)
             self.caller_id = {"number": cid.number, "name": cid.name,
                               "datetime": cid.datetime, "standard": cid.standard,
-                              "absence": cid.absence, "after_rings": self.slic.rings_of_this_call()}
+                              "absence": cid.absence,
+                              "after_rings": self.slic.rings_of_this_call(),
+                              "rp_as": self.slic.pulse_alerted(RP_AS_TO_END_OF_DATA_S)}
 
     @property
     def off_hook(self) -> bool:
@@ -137,9 +184,7 @@ class SimPhone(SimParty):
     def onhook(self) -> None:
         if not self.off_hook:
             raise SimError(f"{self.name}: the phone is already on-hook")
-        self.active = False
-        with self._lock:
-            self.caller_id = None         # the call is over: the display goes back to idle
+        self.active = False               # the display keeps the last caller
         for rx in self._cid_rx:
             rx.reset()
         self.slic.set_loop(False)
@@ -170,8 +215,11 @@ class SimPhone(SimParty):
         d = super().describe()
         with self._lock:
             shown = dict(self.caller_id) if self.caller_id else None
+            lamp = {"on": self.lamp, "messages": self.lamp_messages,
+                    "updates": self.lamp_updates}
         d.update(off_hook=self.off_hook, ringing=self.ringing, ring_bursts=self.slic.ring_bursts,
-                 linefeed=str(self.slic.linefeed), caller_id=shown)
+                 alert_pulses=self.slic.alert_pulses, linefeed=str(self.slic.linefeed),
+                 caller_id=shown, message_waiting_lamp=lamp)
         return d
 
 

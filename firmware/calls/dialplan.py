@@ -72,6 +72,7 @@ class Extension:
     pickup_group: str | None = "default"
     ring_s: int = 20                 # before forward-on-no-answer / voicemail
     record: bool = False
+    message_waiting: str = "both"    # how new voicemail shows: stutter | lamp | both
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,7 +180,8 @@ class Dialplan:
                             voicemail=e.get("voicemail", True),
                             call_waiting=e.get("call_waiting", True),
                             pickup_group=e.get("pickup_group", "default"),
-                            ring_s=int(e.get("ring_s", 20)), record=e.get("record", False))
+                            ring_s=int(e.get("ring_s", 20)), record=e.get("record", False),
+                            message_waiting=e.get("message_waiting", "both"))
             plan.extensions[ext.number] = ext
             if ext.port:
                 plan.by_port[ext.port] = ext

@@ -1374,8 +1374,9 @@ class CallEngine:
         o = call.origin
         plan = self.dialplan
         me = plan.by_port.get(o.channel.id)
-        # Message waiting: stutter dial tone.
+        # Message waiting: stutter dial tone (unless the extension wants the lamp only).
         self._tone(o, "stutter" if me is not None and me.voicemail
+                   and me.message_waiting != "lamp"
                    and self.messages_waiting(me.number) else "dial")
         f = plan.features
 

@@ -8,10 +8,19 @@ with a :class:`firmware.calls.recording.Tap` and hands the samples here), config
 
 A mailbox is an extension number; the store never trusts a name it is given (digits only),
 so a path from the web UI cannot leave the voicemail directory.
+
+It also owns the message waiting *lamps* (:class:`MessageWaitingLamps`): which phone's
+lamp should be lit, and when to tell the phone. Extensions with ``message_waiting``
+"lamp" or "both" (the default; "stutter" leaves the lamp alone and keeps only the
+stutter dial tone the call engine plays) get the state of their mailbox sent to their
+FXS port when the count of new messages goes from 0 to more or back to 0, for every one
+at box start (a phone cannot ask), and again every ``MWI_REFRESH_S``. The port sends it
+on-hook when its line is quiet (drivers/analog/fxs.py), never during ringing or a call.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -21,15 +30,24 @@ import time
 import uuid
 import wave
 from array import array
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
+
+from firmware.calls.dialplan import Extension
 
 log = logging.getLogger(__name__)
 
 MAILBOX = re.compile(r"^[0-9]{1,8}$")
 MESSAGE_ID = re.compile(r"^[0-9]{8}-[0-9]{6}-[0-9a-f]{6}$")
 RATE = 8000
+# Every lamp again this often. A phone that was unplugged (or lost power) forgets its
+# lamp and cannot ask for it; the standards leave the refresh to the network. Four hours
+# brings it back within a working morning or afternoon, and costs each phone about six
+# seconds of on-hook signalling a day — each a line reversal that an answering machine
+# or a modem on the same line may notice, which is why it is not every few minutes.
+MWI_REFRESH_S = 4 * 3600.0
 
 
 class VoicemailError(ValueError):
@@ -143,3 +161,72 @@ class VoicemailStore:
         box = self._box(mailbox)
         box.mkdir(parents=True, exist_ok=True)
         _atomic_json(box / "index.json", [m.to_json() for m in msgs])
+
+
+class MessageWaitingLamp(Protocol):
+    """A port that can set its phone's lamp (drivers.analog.fxs.FxsPort fits)."""
+
+    def set_message_waiting(self, messages: int) -> None: ...
+
+
+class MessageWaitingLamps:
+    """The lamp of each lamp extension's phone follows its mailbox (module docstring).
+
+    Fed by the call engine's ``mwi`` notifications (:meth:`on_event`) and by the dial
+    plan (:meth:`configure`); ``start`` sends every lamp and starts the refresh."""
+
+    def __init__(self, store: VoicemailStore, ports: Mapping[str, MessageWaitingLamp],
+                 refresh_s: float = MWI_REFRESH_S) -> None:
+        self.store = store
+        self.ports = ports
+        self.refresh_s = refresh_s
+        self._port_of: dict[str, str] = {}      # mailbox -> the port whose lamp it lights
+        self._sent: dict[str, int] = {}         # mailbox -> messages last told its phone
+        self._task: asyncio.Task[None] | None = None
+
+    def configure(self, extensions: Iterable[Extension]) -> None:
+        """Which extensions have a lamp; one that gains it is told its state at once, a
+        port that loses it is turned off."""
+        wanted = {e.number: e.port for e in extensions
+                  if e.voicemail and e.message_waiting in ("lamp", "both")
+                  and e.port in self.ports}
+        for mailbox, port in self._port_of.items():
+            if wanted.get(mailbox) != port and self._sent.pop(mailbox, 0):
+                self.ports[port].set_message_waiting(0)
+        old, self._port_of = self._port_of, wanted
+        for mailbox, port in wanted.items():
+            if old.get(mailbox) != port and self._task is not None:
+                self._send(mailbox, self.store.new_count(mailbox))
+
+    def on_event(self, event: dict[str, Any]) -> None:
+        """A call engine notification; ``mwi`` ones carry a mailbox's new count."""
+        if event.get("type") == "mwi":
+            self.changed(str(event["extension"]), int(event["messages_waiting"]))
+
+    def changed(self, mailbox: str, messages: int) -> None:
+        """Tell the phone when its lamp changes (0 -> some, some -> 0)."""
+        if mailbox in self._port_of and (messages > 0) != (self._sent.get(mailbox, 0) > 0):
+            self._send(mailbox, messages)
+
+    def send_all(self) -> None:
+        for mailbox in self._port_of:
+            self._send(mailbox, self.store.new_count(mailbox))
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._refresh(), name="mwi-lamps")
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    def _send(self, mailbox: str, messages: int) -> None:
+        self._sent[mailbox] = messages
+        self.ports[self._port_of[mailbox]].set_message_waiting(messages)
+
+    async def _refresh(self) -> None:
+        while True:
+            self.send_all()
+            await asyncio.sleep(self.refresh_s)

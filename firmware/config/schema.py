@@ -63,7 +63,8 @@ _PROMPT_NAME: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 COS_LEVELS: Final = ("internal", "local", "national", "mobile", "international")
 # On-hook caller ID on analog ports (drivers/analog/callerid.py has the per-country table
 # that "auto" follows and the timing of each mode).
-CALLER_ID_MODES: Final = ("auto", "bell202", "v23", "v23-dtas", "dtmf", "off")
+CALLER_ID_MODES: Final = ("auto", "bell202", "v23", "v23-dtas", "v23-rpas", "dtmf", "off")
+MESSAGE_WAITING_INDICATIONS: Final = ("stutter", "lamp", "both")
 RING_STRATEGIES: Final = ("ringall", "sequential", "cascading")
 # Numbers a phone dials to reach something inside the box, as (section, key). Each must
 # stay clear of the country's emergency numbers: not one, not the start of one, not
@@ -177,6 +178,9 @@ DOCUMENT_SCHEMA: Final[dict[str, Any]] = {
                         "pickup_group": _nullable(_ID),
                         "ring_s": {"type": "integer", "minimum": 5, "maximum": 300},
                         "record": {"type": "boolean"},
+                        # new voicemail shown by stutter dial tone, the phone's lamp
+                        # (on-hook FSK message waiting), or both (default)
+                        "message_waiting": {"enum": list(MESSAGE_WAITING_INDICATIONS)},
                     },
                 ),
             },

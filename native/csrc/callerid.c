@@ -142,7 +142,8 @@ static int encode_dtmf(const cid_message_t *m, char start, char end, uint8_t *bu
 
     if (!check_fields(m, 1, &num_len, &name_len, &has_dt))
         return CID_EINVAL;
-    if (name_len > 0 || m->name_absence != 0 || has_dt)
+    if (name_len > 0 || m->name_absence != 0 || has_dt || m->mwi != CID_MWI_NONE
+        || m->messages != 0)
         return CID_EINVAL;                   /* DTMF carries the number only */
     if (num_len > 0) {
         len = num_len + 2;
@@ -186,7 +187,24 @@ int cid_encode_message(int standard, const cid_message_t *m, uint8_t *buf, int m
         return encode_dtmf(m, 'A', 'C', buf, max);
     if (!check_fields(m, 0, &num_len, &name_len, &has_dt))
         return CID_EINVAL;
-    if (m->format == CID_FMT_SDMF) {
+    if (m->mwi != CID_MWI_NONE) {
+        /* MDMF message waiting: date/time if given, the visual indicator, the count */
+        uint8_t vi = m->mwi == CID_MWI_ON ? CID_VI_ON : CID_VI_OFF;
+        uint8_t count = (uint8_t) m->messages;
+
+        if ((m->mwi != CID_MWI_ON && m->mwi != CID_MWI_OFF) || m->format != CID_FMT_MDMF
+            || num_len > 0 || name_len > 0 || m->number_absence != 0
+            || m->name_absence != 0 || m->messages < 0 || m->messages > 255)
+            return CID_EINVAL;
+        type = CID_MSG_MDMF_MWI;
+        if (has_dt)
+            len = put_param(body, len, CID_PARAM_DATETIME, m->datetime, CID_DATETIME_LEN);
+        len = put_param(body, len, CID_PARAM_VISUAL_INDICATOR, (const char *) &vi, 1);
+        if (m->messages > 0)
+            len = put_param(body, len, CID_PARAM_MESSAGES, (const char *) &count, 1);
+    } else if (m->messages != 0) {
+        return CID_EINVAL;                   /* a count belongs to a message waiting */
+    } else if (m->format == CID_FMT_SDMF) {
         /* SDMF: date/time and the number or its absence; no name */
         if (!has_dt || name_len > 0 || m->name_absence != 0)
             return CID_EINVAL;
@@ -290,6 +308,16 @@ static int decode_mdmf(const uint8_t *p, int len, cid_message_t *m)
             if (!copy_text(m->name, p + at, n, CID_MAX_NAME, 0))
                 return 0;
             break;
+        case CID_PARAM_VISUAL_INDICATOR:
+            if (n != 1 || (p[at] != CID_VI_ON && p[at] != CID_VI_OFF))
+                return 0;
+            m->mwi = p[at] == CID_VI_ON ? CID_MWI_ON : CID_MWI_OFF;
+            break;
+        case CID_PARAM_MESSAGES:
+            if (n != 1)
+                return 0;
+            m->messages = p[at];
+            break;
         case CID_PARAM_NUMBER_ABSENT:
         case CID_PARAM_NAME_ABSENT:
             /* 'O' and 'P' in ETSI and Bell; other letters exist in national variants */
@@ -333,6 +361,12 @@ int cid_decode_message(const uint8_t *buf, int len, cid_result_t *out)
     } else if (buf[0] == CID_MSG_MDMF_CALL) {
         out->msg.format = CID_FMT_MDMF;
         ok = decode_mdmf(buf + 2, buf[1], &out->msg);
+        out->msg.mwi = CID_MWI_NONE;         /* indicator parameters mean nothing here */
+        out->msg.messages = 0;
+    } else if (buf[0] == CID_MSG_MDMF_MWI) {
+        /* the visual indicator is the message's mandatory parameter */
+        out->msg.format = CID_FMT_MDMF;
+        ok = decode_mdmf(buf + 2, buf[1], &out->msg) && out->msg.mwi != CID_MWI_NONE;
     } else {
         out->status = CID_UNSUPPORTED;
         return out->status;

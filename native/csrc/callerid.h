@@ -14,6 +14,12 @@
  *       MDMF (type 0x80, call set-up): parameters 0x01 date/time (MMDDHHMM), 0x02 calling
  *       line identity, 0x04 reason for absence of the number ('O'/'P'), 0x07 calling party
  *       name, 0x08 reason for absence of the name ('O'/'P'); other parameters are skipped.
+ *       MDMF message waiting indicator (type 0x82; ETSI EN 300 659-3 clause 5.2.2, and
+ *       the on-hook VMWI of Telcordia GR-30-CORE): optional 0x01 date/time, the visual
+ *       indicator 0x0B of one byte (0xFF activation: lamp on, 0x00 deactivation: lamp
+ *       off; other values are reserved and make the message malformed), and, ETSI only,
+ *       0x13 number of messages (one byte, binary). Sent on-hook, not associated with
+ *       ringing; the line driver adds the alert (line reversal + DT-AS, or RP-AS).
  *   - DTMF caller ID (ETSI EN 300 659-1 annex / Q.23-based national specs): transmitted as
  *     <start><digits><end>, start 'A' (or 'D'), end 'C' (or '#'); the reasons for absence
  *     as the information code 'B' 0 0 'C' (unavailable, 'O') or 'B' 1 0 'C' (private, 'P').
@@ -83,12 +89,18 @@
 /* Message types. */
 #define CID_MSG_SDMF_CALL 0x04
 #define CID_MSG_MDMF_CALL 0x80
+#define CID_MSG_MDMF_MWI 0x82
 /* MDMF parameter types. */
 #define CID_PARAM_DATETIME 0x01
 #define CID_PARAM_NUMBER 0x02
 #define CID_PARAM_NUMBER_ABSENT 0x04
 #define CID_PARAM_NAME 0x07
 #define CID_PARAM_NAME_ABSENT 0x08
+#define CID_PARAM_VISUAL_INDICATOR 0x0B
+#define CID_PARAM_MESSAGES 0x13
+/* Visual indicator values (EN 300 659-3 / GR-30-CORE). */
+#define CID_VI_ON 0xFF
+#define CID_VI_OFF 0x00
 
 /* Timing facts for the line driver (ms), from the standards; the FXS driver schedules
  * the transmission, this module only makes the audio.
@@ -138,12 +150,23 @@ enum {
     CID_OK = 0,             /* checksum right and fields well formed */
     CID_BAD_CHECKSUM = 1,   /* no data */
     CID_BAD_MESSAGE = 2,    /* checksum right but fields malformed; no data */
-    CID_UNSUPPORTED = 3     /* checksum right, a message type other than call set-up */
+    CID_UNSUPPORTED = 3     /* checksum right, a message type other than call set-up or
+                               MDMF message waiting */
 };
 
-/* The caller ID of one call. Empty strings and 0 characters mean "not present".
- * number: digits (and * # + in FSK); name: printable ASCII 0x20..0x7E;
- * datetime: "MMDDHHMM"; number_absence/name_absence: 'O' unavailable, 'P' private. */
+/* cid_message_t.mwi: what kind of message. */
+enum {
+    CID_MWI_NONE = 0,       /* a call set-up message (caller ID) */
+    CID_MWI_ON = 1,         /* message waiting indicator, lamp on */
+    CID_MWI_OFF = 2         /* message waiting indicator, lamp off */
+};
+
+/* The caller ID of one call, or a message waiting indication. Empty strings and 0
+ * characters mean "not present". number: digits (and * # + in FSK); name: printable ASCII
+ * 0x20..0x7E; datetime: "MMDDHHMM"; number_absence/name_absence: 'O' unavailable,
+ * 'P' private. mwi: CID_MWI_NONE for caller ID, else a message waiting indicator (MDMF
+ * only, FSK only) that carries at most the datetime and messages: the number of messages
+ * waiting 1..255 (sent as parameter 0x13), 0 when not sent. */
 typedef struct {
     int format;             /* CID_FMT_SDMF or CID_FMT_MDMF (ignored for DTMF) */
     char number[CID_MAX_NUMBER + 1];
@@ -151,6 +174,8 @@ typedef struct {
     char datetime[CID_DATETIME_LEN + 1];
     char number_absence;
     char name_absence;
+    int mwi;
+    int messages;
 } cid_message_t;
 
 typedef struct {

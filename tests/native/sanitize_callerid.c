@@ -156,9 +156,55 @@ static void arguments(void)
     cid_rx_free(NULL);
 }
 
+/* Message waiting indicators: both standards, lamp on with a count and off, through the
+ * modulator and the receiver; and the fields an indicator may not carry. */
+static void message_waiting(void)
+{
+    cid_message_t m;
+    cid_result_t r;
+    uint8_t buf[CID_MAX_MESSAGE];
+    int std, on, n;
+
+    for (std = CID_BELL202; std <= CID_V23; std++) {
+        for (on = 0; on <= 1; on++) {
+            memset(&m, 0, sizeof(m));
+            m.format = CID_FMT_MDMF;
+            m.mwi = on ? CID_MWI_ON : CID_MWI_OFF;
+            m.messages = on && std == CID_V23 ? 255 : 0;
+            n = transmit(std, &m, -13.0f);
+            memset(&r, 0, sizeof(r));
+            CHECK(receive(std, n, 160, &r) == 1);
+            CHECK(r.status == CID_OK && r.msg_type == CID_MSG_MDMF_MWI);
+            CHECK(r.msg.mwi == m.mwi && r.msg.messages == m.messages);
+            CHECK(r.msg.number[0] == '\0');
+        }
+    }
+    memset(&m, 0, sizeof(m));
+    m.format = CID_FMT_MDMF;
+    m.mwi = CID_MWI_ON;
+    strcpy(m.number, "123");
+    CHECK(cid_encode_message(CID_V23, &m, buf, (int) sizeof(buf)) == CID_EINVAL);
+    m.number[0] = '\0';
+    m.messages = 256;
+    CHECK(cid_encode_message(CID_V23, &m, buf, (int) sizeof(buf)) == CID_EINVAL);
+    m.messages = 0;
+    m.mwi = 3;
+    CHECK(cid_encode_message(CID_V23, &m, buf, (int) sizeof(buf)) == CID_EINVAL);
+    m.mwi = CID_MWI_ON;
+    m.format = CID_FMT_SDMF;
+    CHECK(cid_encode_message(CID_V23, &m, buf, (int) sizeof(buf)) == CID_EINVAL);
+    m.format = CID_FMT_MDMF;
+    CHECK(cid_encode_message(CID_DTMF, &m, buf, (int) sizeof(buf)) == CID_EINVAL);
+    m.mwi = CID_MWI_NONE;
+    m.messages = 2;                      /* a count without an indicator */
+    strcpy(m.number, "123");
+    CHECK(cid_encode_message(CID_V23, &m, buf, (int) sizeof(buf)) == CID_EINVAL);
+}
+
 int main(void)
 {
     round_trips();
+    message_waiting();
     noise_and_junk();
     arguments();
     if (failures) {

@@ -203,7 +203,9 @@ def with_checksum(body: bytes) -> bytes:
         (bytes([0x80, 2, 0x02, 0]), "bad_message"),  # empty number
         (bytes([0x04, 8]) + b"01021230", "bad_message"),  # SDMF without number
         (bytes([0x04, 9]) + b"0102x230" + b"1", "bad_message"),  # SDMF bad date
-        (bytes([0x82, 3, 0x0B, 1, 0xFF]), "unsupported"),  # message waiting
+        (bytes([0x82, 3, 0x0B, 1, 0x01]), "bad_message"),  # reserved indicator value
+        (bytes([0x82, 4, 0x0B, 2, 0xFF, 0xFF]), "bad_message"),  # indicator of 2 bytes
+        (bytes([0x82, 3, 0x13, 1, 0x02]), "bad_message"),  # MWI without the indicator
         (bytes([0x06, 3, 0x42, 0x42, 0x42]), "unsupported"),  # SDMF MWI
     ],
 )
