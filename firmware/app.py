@@ -51,6 +51,7 @@ from drivers.gsm.recovery import ResetRecord
 from drivers.gsm.sms import ReceivedSms, SentSms, SmsSendError
 from drivers.sim.analog import SimError
 from firmware import __version__
+from firmware.acd.kpi import DEFAULT_SHORT_ABANDON_S
 from firmware.calls.callbacks import CallbackRunner
 from firmware.calls.dialplan import Dialplan
 from firmware.calls.engine import CallEngine
@@ -61,6 +62,7 @@ from firmware.calls.recording import RecordingArchive, RetentionPolicy
 from firmware.calls.voicemail import VoicemailError, VoicemailStore
 from firmware.config import ConfigStore, default_document
 from firmware.media import MediaRuntime
+from firmware.reports import ExportTable, PeriodReports
 from firmware.service import (
     MAX_PROMPT_BYTES,
     BadRequest,
@@ -666,13 +668,23 @@ class Box:
         q = self.engine.queues if self.engine else None
         return q.snapshot() if q is not None else {"queues": {}, "agents": {}}
 
-    def queue_kpis(self, since: float | None = None, until: float | None = None
-                   ) -> dict[str, Any]:
-        """The KPIs of DOMAIN.md for a period, recomputed from the stored queue log."""
-        from firmware.acd.kpi import kpis
+    # -- period reports (queue log, KPIs, CDRs, callback jobs): firmware/reports.py ------
+    def _reports(self) -> PeriodReports:
+        if self.store is None:
+            raise Unavailable("the box is not running")
+        return PeriodReports(self.store, lambda: (q["id"] for q in
+                                                  self._cfg().current.get("queues", [])),
+                             time.time)
 
-        assert self.store is not None
-        return kpis(self.store.queue_events(since, until), since, until, now=time.time())
+    def queue_kpis(self, since: float | None = None, until: float | None = None,
+                   queue: str | None = None) -> dict[str, Any]:
+        """The KPIs of DOMAIN.md for a period, recomputed from the stored queue log."""
+        return self._reports().kpis(since, until, queue)
+
+    def export(self, table: str, since: float, until: float, queue: str | None = None,
+               short_abandon_s: float = DEFAULT_SHORT_ABANDON_S) -> ExportTable:
+        """A period's report as a table whose rows are read in batches."""
+        return self._reports().table(table, since, until, queue, short_abandon_s)
 
     # -- working hours ----------------------------------------------------------------------
     def day_night_state(self) -> dict[str, Any]:
