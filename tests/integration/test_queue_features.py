@@ -144,3 +144,254 @@ async def test_csv_kpis_of_a_live_scenario_match_hand_computed_values(aiohttp_cl
     assert [r["caller"] for r in cdrs] == ["'+79161230301", "'+79161230302",
                                            "'+79161230303"]
     assert phone(box, "fxs2")["ringing"] is False
+
+
+# -- queues: length, joining and leaving, schedule --------------------------------------------
+
+
+def one_queue(box: Any, doc: dict[str, Any], agents: dict[str, str], **extra: Any) -> None:
+    """Queue "sales" of ``agents`` (id -> phone port), reached from gsm1 and gsm2; its
+    overflow destination is the extension on fxs4."""
+    agents_on(box, doc, agents)
+    doc["queues"] = [{"id": "sales", "name": "Sales",
+                      "members": [{"agent": a} for a in agents],
+                      "strategy": "linear", "wrap_up_s": 0, "ring_timeout_s": 30,
+                      "overflow": {"type": "extension", "target": ext_of(box, "fxs4")},
+                      **extra}]
+    route_to(doc, "gsm1", {"type": "queue", "target": "sales"})
+    route_to(doc, "gsm2", {"type": "queue", "target": "sales"})
+
+
+def agent_state(box: Any, agent: str) -> tuple[str, str]:
+    a = box.queues()["agents"][agent]
+    return a["state"], a["reason"]
+
+
+def logged(box: Any, kind: str) -> list[Any]:
+    return list(box.store.queue_events(kind=kind))
+
+
+async def feature_code(box: Any, port: str, code: str, agent: str, state: str) -> None:
+    """The agent on ``port`` dials ``code`` (DTMF audio); their state becomes ``state``."""
+    await box.sim.phone_offhook(port)
+    await box.sim.phone_press(port, code)
+    await wait_for(lambda: agent_state(box, agent)[0] == state, 5,
+                   what=f"{code} on {port} to make {agent} {state}")
+    await hang_up(box, port)
+
+
+async def overflow_answered(box: Any) -> None:
+    """The overflow extension (fxs4) rings; its user answers and hangs up."""
+    await rings_now(box, "fxs4", timeout=8)
+    await box.sim.phone_offhook("fxs4")
+    await active(box)
+    await hang_up(box, "fxs4")
+
+
+async def test_maximum_length_sends_the_next_caller_to_the_overflow(box):
+    await configure(box, lambda d: one_queue(box, d, {"ann": "fxs2"}, max_len=1))
+    await box.sim.trunk_call("gsm1", "+79161230401")         # waits, Ann's phone rings
+    await queued(box, "gsm1")
+    await rings_now(box, "fxs2")
+    await box.sim.trunk_call("gsm2", "+79161230402")         # the queue is full
+    await overflow_answered(box)
+    assert alerting(box, "fxs2")                             # the first one still waits
+    await box.sim.far_hangup("gsm1")
+    await all_idle(box)
+    await wait_for(lambda: logged(box, "refused"), 3, what="the refusal in the queue log")
+    assert [(e.detail, e.caller != "") for e in logged(box, "refused")] == [("full", True)]
+
+
+async def test_maximum_wait_overflows_a_waiting_caller(box):
+    await configure(box, lambda d: one_queue(box, d, {"ann": "fxs2"}, max_wait_s=3))
+    await box.sim.trunk_call("gsm1", "+79161230403")
+    entered = await queued(box, "gsm1")
+    await rings_now(box, "fxs2")                             # Ann does not answer
+    await rings_now(box, "fxs4", timeout=8)
+    assert 2.5 < time.monotonic() - entered < 5.0
+    assert not alerting(box, "fxs2")                         # her ring was called off
+    await box.sim.phone_offhook("fxs4")
+    await active(box)
+    await hang_up(box, "fxs4")
+    await all_idle(box)
+    assert [e.detail for e in logged(box, "overflow")] == ["max_wait"]
+
+
+async def test_joining_and_leaving_with_no_agent_logged_in(box):
+    await configure(box, lambda d: one_queue(box, d, {"ann": "fxs2"}, join_empty="staffed",
+                                             leave_empty="staffed"))
+    await feature_code(box, "fxs2", "*46", "ann", "logged_out")      # Ann logs out
+    await box.sim.trunk_call("gsm1", "+79161230404")         # nobody staffed: not admitted
+    await overflow_answered(box)
+    await all_idle(box)
+    await feature_code(box, "fxs2", "*45", "ann", "available")       # back in
+    await box.sim.trunk_call("gsm1", "+79161230405")
+    await queued(box, "gsm1")
+    await rings_now(box, "fxs2")
+    box.agent_action("ann", "logout")                        # the last agent leaves (web)
+    await wait_for(lambda: not alerting(box, "fxs2"), 3, what="Ann's ring to stop")
+    await overflow_answered(box)                             # the waiting caller leaves too
+    await all_idle(box)
+    assert [e.detail for e in logged(box, "refused")] == ["no_agents"]
+    assert [e.detail for e in logged(box, "overflow")] == ["no_agents"]
+
+
+async def test_queue_diverts_by_schedule_outside_working_hours(box):
+    def setup(doc: dict[str, Any]) -> None:
+        one_queue(box, doc, {"ann": "fxs2"})
+        doc["time_conditions"] = [{"id": "office", "name": "Office hours", "weekly": []}]
+        for r in doc["routes"]:
+            if r["match"]["trunk"] == "gsm1":
+                r["time_condition"] = "office"
+                r["night_destination"] = {"type": "extension", "target": ext_of(box, "fxs4")}
+
+    await configure(box, setup)
+    await box.sim.trunk_call("gsm1", "+79161230406")         # closed: diverted
+    await rings_now(box, "fxs4", timeout=8)
+    assert not alerting(box, "fxs2") and box.queues()["queues"]["sales"]["waiting"] == 0
+    await box.sim.far_hangup("gsm1")
+    await all_idle(box)
+    await box.day_night("day", author="test")                # open (manual override)
+    await box.sim.trunk_call("gsm1", "+79161230407")
+    await queued(box, "gsm1")
+    await rings_now(box, "fxs2")
+    await box.sim.far_hangup("gsm1")
+    await all_idle(box)
+    assert [e.detail for e in logged(box, "enter")] == ["+79161230407"]
+
+
+# -- agents -----------------------------------------------------------------------------------
+
+
+async def test_pause_with_a_reason_from_the_web_and_from_a_feature_code(aiohttp_client, box,
+                                                                        tmp_path):
+    client, h = await signed_in(aiohttp_client, box, tmp_path)
+    await configure(box, lambda d: one_queue(box, d, {"ann": "fxs2", "bob": "fxs3"}))
+    resp = await client.post("/api/v1/agents/ann/pause", json={"reason": "lunch"},
+                             headers=h)
+    assert resp.status == 200, await resp.text()
+    assert agent_state(box, "ann") == ("paused", "lunch")
+    await box.sim.trunk_call("gsm1", "+79161230408")         # linear: Ann first, but paused
+    await rings_now(box, "fxs3")
+    assert not alerting(box, "fxs2")
+    await box.sim.far_hangup("gsm1")
+    await all_idle(box)
+    await feature_code(box, "fxs3", "*47", "bob", "paused")  # Bob pauses from his phone
+    assert agent_state(box, "bob") == ("paused", "break")
+    await box.sim.trunk_call("gsm1", "+79161230409")         # nobody ready: the caller waits
+    await queued(box, "gsm1")
+    await asyncio.sleep(1.0)
+    assert not alerting(box, "fxs2") and not alerting(box, "fxs3")
+    await feature_code(box, "fxs3", "*48", "bob", "available")      # Bob is back...
+    await rings_now(box, "fxs3")
+    await box.sim.phone_offhook("fxs3")
+    await active(box)
+    await hang_up(box, "fxs3")
+    await all_idle(box)
+    reasons = [e.detail for e in logged(box, "agent") if e.detail.startswith("paused")]
+    assert reasons == ["paused:lunch", "paused:break"]
+
+
+async def test_ring_timeout_moves_on_and_auto_pauses_after_missed_calls(box):
+    await configure(box, lambda d: one_queue(box, d, {"ann": "fxs2", "bob": "fxs3"},
+                                             ring_timeout_s=3, auto_pause_after=1))
+    await box.sim.trunk_call("gsm1", "+79161230410")
+    started = await rings_now(box, "fxs2")                   # Ann first; she does not answer
+    await rings_now(box, "fxs3", timeout=6)                  # after the ring timeout: Bob
+    assert 2.5 < time.monotonic() - started < 4.5
+    assert not alerting(box, "fxs2")
+    assert agent_state(box, "ann") == ("paused", "missed_calls")
+    await box.sim.phone_offhook("fxs3")
+    await active(box)
+    await hang_up(box, "fxs3")
+    await all_idle(box)
+    assert [(e.agent, e.detail) for e in logged(box, "ring_end")] == [("ann", "no_answer")]
+
+
+async def test_wrap_up_time_is_per_queue(box):
+    def setup(doc: dict[str, Any]) -> None:
+        one_queue(box, doc, {"ann": "fxs2"}, wrap_up_s=3)
+        doc["queues"].append({"id": "support", "name": "Support", "strategy": "linear",
+                              "members": [{"agent": "ann"}], "wrap_up_s": 0,
+                              "ring_timeout_s": 30})
+        route_to(doc, "gsm2", {"type": "queue", "target": "support"})
+
+    await configure(box, setup)
+    for trunk_port, wrap in (("gsm1", 3.0), ("gsm2", 0.0)):   # sales, then support
+        await box.sim.trunk_call(trunk_port, "+79161230411")
+        await rings_now(box, "fxs2")
+        await box.sim.phone_offhook("fxs2")
+        await active(box)
+        await hang_up(box, "fxs2")
+        ended = time.monotonic()
+        await all_idle(box)
+        await box.sim.trunk_call("gsm2", "+79161230412")      # the next caller (support)
+        await rings_now(box, "fxs2", timeout=8)
+        waited = time.monotonic() - ended
+        assert (wrap - 0.5 < waited < wrap + 1.5) if wrap else waited < 1.5, (wrap, waited)
+        await box.sim.far_hangup("gsm2")
+        await all_idle(box)
+        await wait_for(lambda: agent_state(box, "ann")[0] == "available", 5, what="ann free")
+
+
+async def test_remote_agent_on_a_mobile_over_a_gsm_trunk(box):
+    def setup(doc: dict[str, Any]) -> None:
+        one_queue(box, doc, {})
+        doc["agents"] = [{"id": "rita", "name": "Rita", "number": "+79165550000"}]
+        doc["queues"][0]["members"] = [{"agent": "rita"}]
+        doc["outbound"] = [{"name": "mobile", "pattern": "^(8|\\+7)9\\d{9}$",
+                            "trunks": ["gsm2"]}]
+
+    await configure(box, setup)
+    await box.sim.trunk_call("gsm1", "+79161230413")
+    await wait_for(lambda: trunk(box, "gsm2")["call_state"] == "alerting", 8,
+                   what="Rita's mobile to be dialled over gsm2")
+    assert trunk(box, "gsm2")["dialed"] == "+79165550000"
+    assert agent_state(box, "rita")[0] == "reserved"
+    await box.sim.far_answer("gsm2")
+    await active(box)
+    await box.sim.far_press("gsm1", "4")
+    await wait_for(lambda: trunk(box, "gsm2")["heard_digits"].endswith("4"), 5,
+                   what="Rita to hear the caller")
+    await box.sim.far_press("gsm2", "6")
+    await wait_for(lambda: trunk(box, "gsm1")["heard_digits"].endswith("6"), 5,
+                   what="the caller to hear Rita")
+    assert agent_state(box, "rita")[0] == "on_call"
+    await box.sim.far_hangup("gsm1")
+    await all_idle(box)
+    assert [(e.agent, e.kind) for e in logged(box, "connect")] == [("rita", "connect")]
+
+
+async def test_one_agent_in_two_queues_with_penalties(box):
+    def setup(doc: dict[str, Any]) -> None:
+        one_queue(box, doc, {"ann": "fxs2", "bob": "fxs3"}, strategy="ring_all")
+        doc["queues"][0]["members"] = [{"agent": "ann"}]
+        doc["queues"].append({"id": "support", "name": "Support", "strategy": "ring_all",
+                              "members": [{"agent": "ann", "penalty": 5},
+                                          {"agent": "bob", "penalty": 0}],
+                              "wrap_up_s": 0, "ring_timeout_s": 30})
+        route_to(doc, "gsm2", {"type": "queue", "target": "support"})
+        route_to(doc, "fxo1", {"type": "queue", "target": "support"})
+
+    await configure(box, setup)
+    await box.sim.trunk_call("gsm2", "+79161230414")         # support: Bob (penalty 0) only
+    await rings_now(box, "fxs3")
+    await asyncio.sleep(0.5)
+    assert not alerting(box, "fxs2")
+    await box.sim.phone_offhook("fxs3")                      # Bob busy...
+    await active(box)
+    await box.sim.trunk_call("gsm1", "+79161230415")         # sales: Ann
+    await rings_now(box, "fxs2")
+    await box.sim.far_hangup("gsm1")
+    await wait_for(lambda: not alerting(box, "fxs2"), 3, what="Ann's ring to stop")
+    # ...so the next support caller goes to the next penalty tier: Ann
+    await box.sim.trunk_call("fxo1", "+79161230416")
+    await rings_now(box, "fxs2", timeout=8)
+    await box.sim.phone_offhook("fxs2")
+    await wait_for(lambda: len([c for c in box.calls() if c["state"] == "active"]) == 2, 5,
+                   what="two calls in progress")
+    await hang_up(box, "fxs2")
+    await hang_up(box, "fxs3")
+    await all_idle(box)
+    connects = [(e.queue, e.agent) for e in logged(box, "connect")]
+    assert connects == [("support", "bob"), ("support", "ann")]
