@@ -31,6 +31,7 @@ from drivers.channel import Cause, ChannelKind
 from firmware.acd import messages as m
 from firmware.acd.core import AcdCore
 from firmware.acd.log import QueueEvent
+from firmware.calls.announce import queue_announcement
 from firmware.calls.dialplan import Destination
 from firmware.calls.legs import Leg, LegEvent, LegGone
 
@@ -172,8 +173,8 @@ class QueueService:
                 call = self.callers.get(caller)
                 if call is not None:
                     eng.play_prompt_loop(call.origin, "hold")
-            case m.PlayAnnouncement(caller, prompt, _position, _wait):
-                self._announce(caller, prompt)
+            case m.PlayAnnouncement(caller, prompt, position, wait):
+                self._announce(caller, prompt, position, wait)
             case m.Bridge(caller, agent):
                 leg = self.ring_legs.pop((caller, agent), None)
                 call = self.callers.get(caller)
@@ -224,14 +225,22 @@ class QueueService:
         leg.number = agent_id
         self.ring_legs[(caller, agent_id)] = leg
 
-    def _announce(self, caller: str, prompt: str) -> None:
+    def _announce(self, caller: str, prompt: str, position: int = 0,
+                  wait: float | None = None) -> None:
         eng = self.engine
         call = self.callers.get(caller)
         if call is None:
             return
-        played = eng.play_prompt(call.origin, f"queue-{prompt}.wav", fallback="beep")
-        seconds = eng._prompt_seconds(f"queue-{prompt}.wav") if played \
-            else ANNOUNCEMENT_FALLBACK_S
+        # position and expected wait, said from prompts (firmware/calls/announce.py)
+        said = queue_announcement(eng.prompts, position, wait) if prompt == "position" \
+            else None
+        if said is not None:
+            eng.media.play_pcm(call.origin.channel.slot, said)
+            seconds = len(said) / 8000
+        else:
+            played = eng.play_prompt(call.origin, f"queue-{prompt}.wav", fallback="beep")
+            seconds = eng._prompt_seconds(f"queue-{prompt}.wav") if played \
+                else ANNOUNCEMENT_FALLBACK_S
 
         def finished() -> None:
             self._announce_timers.pop(caller, None)

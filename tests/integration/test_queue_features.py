@@ -395,3 +395,66 @@ async def test_one_agent_in_two_queues_with_penalties(box):
     await all_idle(box)
     connects = [(e.queue, e.agent) for e in logged(box, "connect")]
     assert connects == [("support", "bob"), ("support", "ann")]
+
+
+# -- announcements ----------------------------------------------------------------------------
+
+_DTMF = {"1": (697, 1209), "2": (697, 1336), "3": (697, 1477), "A": (697, 1633),
+         "4": (770, 1209), "5": (770, 1336), "6": (770, 1477), "B": (770, 1633),
+         "7": (852, 1209), "8": (852, 1336), "9": (852, 1477), "C": (852, 1633),
+         "*": (941, 1209), "0": (941, 1336), "#": (941, 1477), "D": (941, 1633)}
+
+
+def dtmf_wav(symbol: str) -> bytes:
+    """A prompt that "says" one DTMF symbol: 120 ms of its tone pair, then 80 ms silence."""
+    import math
+    import wave
+    from array import array
+
+    low, high = _DTMF[symbol]
+    pcm = array("h", (int(6000 * (math.sin(2 * math.pi * low * n / 8000)
+                                  + math.sin(2 * math.pi * high * n / 8000)))
+                      for n in range(960)))
+    pcm.extend([0] * 640)
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes(pcm.tobytes())
+    return buffer.getvalue()
+
+
+async def test_callers_hear_their_position_and_expected_wait_periodically(box):
+    """The prompts "say" DTMF symbols (A = "you are caller number", B = "expected wait",
+    C = "minutes", digit-N = N), so what each caller hears is read by their DTMF
+    detector. Expected wait: position × 180 s initial handle time ÷ 1 agent."""
+    for name, symbol in (("queue-position.wav", "A"), ("queue-wait.wav", "B"),
+                         ("queue-minutes.wav", "C"),
+                         *((f"digit-{d}.wav", str(d)) for d in range(10))):
+        box.prompt_put(name, dtmf_wav(symbol))
+    await configure(box, lambda d: one_queue(box, d, {"ann": "fxs2"},
+                                             announce={"first_s": 1, "every_s": 10}))
+    box.agent_action("ann", "pause", "training")
+    await box.sim.trunk_call("gsm1", "+79161230417")
+    await queued(box, "gsm1")
+    await wait_for(lambda: trunk(box, "gsm1")["heard_digits"] == "A1B3C", 5,
+                   what="caller 1 to hear: position 1, about 3 minutes")
+    await box.sim.trunk_call("gsm2", "+79161230418")
+    entered = await queued(box, "gsm2")
+    await wait_for(lambda: trunk(box, "gsm2")["heard_digits"] == "A2B6C", 5,
+                   what="caller 2 to hear: position 2, about 6 minutes")
+    await wait_for(lambda: trunk(box, "gsm2")["heard_digits"] == "A2B6CA2B6C", 14,
+                   what="caller 2's announcement to repeat")
+    assert 9.5 < time.monotonic() - entered < 13
+    assert trunk(box, "gsm1")["heard_digits"] == "A1B3CA1B3C"
+    await box.sim.far_hangup("gsm1")                         # caller 2 moves up
+    box.agent_action("ann", "unpause")
+    await rings_now(box, "fxs2")
+    await box.sim.phone_offhook("fxs2")
+    await active(box)
+    await box.sim.phone_press("fxs2", "#")
+    await wait_for(lambda: trunk(box, "gsm2")["heard_digits"].endswith("#"), 5,
+                   what="caller 2 to hear Ann")
+    await hang_up(box, "fxs2")
+    await all_idle(box)
