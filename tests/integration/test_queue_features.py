@@ -458,3 +458,100 @@ async def test_callers_hear_their_position_and_expected_wait_periodically(box):
                    what="caller 2 to hear Ann")
     await hang_up(box, "fxs2")
     await all_idle(box)
+
+
+# -- strategies: sticky agent, skills relaxing ------------------------------------------------
+
+
+async def test_sticky_agent_takes_a_returning_caller(box):
+    await configure(box, lambda d: one_queue(box, d, {"bob": "fxs3", "ann": "fxs2"},
+                                             sticky_days=1))
+    box.agent_action("bob", "pause", "break")                # the first time Ann answers
+    await box.sim.trunk_call("gsm1", "+79161230419")
+    await rings_now(box, "fxs2")
+    await box.sim.phone_offhook("fxs2")
+    await active(box)
+    await hang_up(box, "fxs2")
+    await all_idle(box)
+    box.agent_action("bob", "unpause")
+    await box.sim.trunk_call("gsm1", "+79161230419")         # the same caller again:
+    await rings_now(box, "fxs2")                             # Ann, though linear says Bob
+    await asyncio.sleep(0.5)
+    assert not alerting(box, "fxs3")
+    await box.sim.far_hangup("gsm1")
+    await all_idle(box)
+    await box.sim.trunk_call("gsm1", "+79161230420")         # someone new: Bob (linear)
+    await rings_now(box, "fxs3")
+    assert not alerting(box, "fxs2")
+    await box.sim.far_hangup("gsm1")
+    await all_idle(box)
+
+
+async def test_skill_requirement_relaxes_as_the_wait_grows(box):
+    def setup(doc: dict[str, Any]) -> None:
+        one_queue(box, doc, {"ann": "fxs2", "bob": "fxs3"}, strategy="skills_most",
+                  skill_min=5, skill_relax=[{"after_s": 3, "min": 2}])
+        doc["queues"][0]["members"] = [{"agent": "ann", "skill": 3},
+                                       {"agent": "bob", "skill": 8}]
+
+    await configure(box, setup)
+    await box.sim.trunk_call("gsm1", "+79161230421")         # Bob is qualified: he rings
+    await rings_now(box, "fxs3")
+    assert not alerting(box, "fxs2")
+    await box.sim.phone_offhook("fxs3")
+    await active(box)
+    await box.sim.trunk_call("gsm2", "+79161230422")         # Bob busy; Ann (3) is below 5
+    entered = await queued(box, "gsm2")
+    await rings_now(box, "fxs2", timeout=6)                  # ...until the wait passes 3 s
+    assert 2.5 < time.monotonic() - entered < 4.5
+    await box.sim.phone_offhook("fxs2")
+    await wait_for(lambda: len([c for c in box.calls() if c["state"] == "active"]) == 2, 5,
+                   what="two calls in progress")
+    await hang_up(box, "fxs2")
+    await hang_up(box, "fxs3")
+    await all_idle(box)
+
+
+# -- supervisor: force an agent's state, move a caller (web API) ------------------------------
+
+
+async def test_supervisor_forces_a_state_and_moves_a_caller(aiohttp_client, box, tmp_path):
+    client, h = await signed_in(aiohttp_client, box, tmp_path)
+
+    def setup(doc: dict[str, Any]) -> None:
+        one_queue(box, doc, {"ann": "fxs2", "bob": "fxs3"})
+        doc["queues"][0]["members"] = [{"agent": "ann"}]
+        doc["queues"].append({"id": "support", "name": "Support", "strategy": "linear",
+                              "members": [{"agent": "bob"}], "wrap_up_s": 0,
+                              "ring_timeout_s": 30})
+
+    await configure(box, setup)
+    resp = await client.post("/api/v1/agents/ann/force", json={"state": "logged_out"},
+                             headers=h)
+    assert resp.status == 200, await resp.text()
+    assert agent_state(box, "ann")[0] == "logged_out"
+    await box.sim.trunk_call("gsm1", "+79161230423")         # sales: nobody logged in
+    await queued(box, "gsm1")
+    await asyncio.sleep(0.5)
+    assert not alerting(box, "fxs2") and not alerting(box, "fxs3")
+    (waiting,) = [c for c in box.calls() if c["state"] == "queued"]
+    resp = await client.post("/api/v1/queues/move", headers=h,
+                             json={"call": waiting["id"], "queue": "support"})
+    assert resp.status == 200, await resp.text()
+    await rings_now(box, "fxs3")                             # Bob, in support, takes it
+    await box.sim.phone_offhook("fxs3")
+    await active(box)
+    await box.sim.far_press("gsm1", "7")
+    await wait_for(lambda: phone(box, "fxs3")["heard_digits"].endswith("7"), 5,
+                   what="Bob to hear the moved caller")
+    resp = await client.post("/api/v1/agents/ann/force", json={"state": "available"},
+                             headers=h)
+    assert resp.status == 200 and agent_state(box, "ann")[0] == "available"
+    resp = await client.post("/api/v1/queues/move", headers=h,
+                             json={"call": "no-such-call", "queue": "support"})
+    assert resp.status in (400, 404)
+    await hang_up(box, "fxs3")
+    await all_idle(box)
+    moves = [(e.queue, e.detail) for e in logged(box, "overflow")]
+    assert moves == [("sales", "moved")]
+    assert [e.queue for e in logged(box, "connect")] == ["support"]
