@@ -31,6 +31,7 @@ from drivers.channel import Cause, ChannelKind
 from firmware.acd import messages as m
 from firmware.acd.core import AcdCore
 from firmware.acd.log import QueueEvent
+from firmware.acd.priority import VipLists
 from firmware.calls.announce import queue_announcement
 from firmware.calls.dialplan import Destination
 from firmware.calls.legs import Leg, LegEvent, LegGone
@@ -59,6 +60,7 @@ class QueueService:
         self.core = AcdCore.from_config(doc, now=clock(), log=self._logged)
         self._callback_keys = self._keys(doc)
         self._record = self._recorded(doc)
+        self._vip = VipLists(doc)
         self.callers: dict[str, Call] = {}
         self.ring_legs: dict[tuple[str, str], Leg] = {}
         self._timer: asyncio.TimerHandle | None = None
@@ -71,6 +73,7 @@ class QueueService:
         self._execute(self.core.apply_config(doc, self.clock()))
         self._callback_keys = self._keys(doc)
         self._record = self._recorded(doc)
+        self._vip = VipLists(doc)
 
     @staticmethod
     def _keys(doc: dict[str, Any]) -> dict[str, str | None]:
@@ -260,7 +263,8 @@ class QueueService:
         self.callers[call.id] = call
         eng._notify_call(call)
         entered = self.clock()
-        self.feed(m.CallerArrived(call.id, queue_id, number=call.caller, entered=entered))
+        self.feed(m.CallerArrived(call.id, queue_id, number=call.caller, entered=entered,
+                                  priority=self._vip.priority(queue_id, call.caller)))
         try:
             while True:
                 ev = await eng.wait(call, ("answered", "released", "digit", "acd"), None)

@@ -236,6 +236,34 @@ async def test_joining_and_leaving_with_no_agent_logged_in(box):
     assert [e.detail for e in logged(box, "overflow")] == ["no_agents"]
 
 
+async def test_a_vip_caller_is_served_before_earlier_callers(box):
+    await configure(box, lambda d: one_queue(box, d, {"ann": "fxs2"},
+                                             vip=[{"prefix": "+7916777", "priority": 5}]))
+    box.agent_action("ann", "pause", "break")
+    await box.sim.trunk_call("gsm1", "+79161230424")         # first in, ordinary
+    await queued(box, "gsm1")
+    await box.sim.trunk_call("gsm2", "+79167770001")         # second in, a VIP
+    await queued(box, "gsm2")
+    box.agent_action("ann", "unpause")
+    await rings_now(box, "fxs2")
+    await box.sim.phone_offhook("fxs2")
+    await active(box)
+    await box.sim.far_press("gsm2", "5")
+    await wait_for(lambda: phone(box, "fxs2")["heard_digits"].endswith("5"), 5,
+                   what="Ann to be talking to the VIP")
+    await box.sim.phone_onhook("fxs2")
+    await rings_now(box, "fxs2")                             # then the first caller
+    await box.sim.phone_offhook("fxs2")
+    await active(box)
+    await box.sim.far_press("gsm1", "1")
+    await wait_for(lambda: phone(box, "fxs2")["heard_digits"].endswith("1"), 5,
+                   what="Ann to be talking to the first caller")
+    await hang_up(box, "fxs2")
+    await all_idle(box)
+    assert [(e.detail, e.value) for e in logged(box, "enter")] == [
+        ("+79161230424", 0.0), ("+79167770001", 5.0)]
+
+
 async def test_queue_diverts_by_schedule_outside_working_hours(box):
     def setup(doc: dict[str, Any]) -> None:
         one_queue(box, doc, {"ann": "fxs2"})
