@@ -52,6 +52,7 @@ from drivers.gsm.sms import ReceivedSms, SentSms, SmsSendError
 from drivers.sim.analog import SimError
 from firmware import __version__
 from firmware.acd.kpi import DEFAULT_SHORT_ABANDON_S
+from firmware.acd.log import last_agents
 from firmware.calls.callbacks import CallbackRunner
 from firmware.calls.dialplan import Dialplan
 from firmware.calls.engine import CallEngine
@@ -299,6 +300,7 @@ class Box:
         self._apply_storage(doc)
         self.engine.add_listener(self._publish)
         self.engine.queues = QueueService(self.engine, doc, log_sink=self.store.add_queue_events)
+        self._remember_sticky_agents(doc)
         self.callbacks = CallbackRunner(self.engine, self.store, doc)
         self.callbacks.start()       # recovers what a restart interrupted, dials what is due
         self.engine.on_day_night = self._day_night_toggle
@@ -667,6 +669,19 @@ class Box:
         """Live queue and agent figures (the wallboard)."""
         q = self.engine.queues if self.engine else None
         return q.snapshot() if q is not None else {"queues": {}, "agents": {}}
+
+    def _remember_sticky_agents(self, doc: dict[str, Any]) -> None:
+        """Sticky agents survive a restart: who last spoke to each number within the
+        longest ``sticky_days`` of any queue, from the stored queue log."""
+        days = max((float(q.get("sticky_days", 0)) for q in doc.get("queues", [])), default=0)
+        if days <= 0 or self.store is None or self.engine is None or not self.engine.queues:
+            return
+        # a day more: a caller who entered before the cut-off may be answered after it
+        since = time.time() - (days + 1) * 86400
+        events = (ev for batch in self.store.iter_queue_events(since) for ev in batch)
+        core = self.engine.queues.core
+        for number, (agent, when) in last_agents(events).items():
+            core.remember_agent(number, agent, when)
 
     # -- period reports (queue log, KPIs, CDRs, callback jobs): firmware/reports.py ------
     def _reports(self) -> PeriodReports:

@@ -515,6 +515,31 @@ async def test_sticky_agent_takes_a_returning_caller(box):
     await all_idle(box)
 
 
+async def test_sticky_memory_survives_a_restart(tmp_path):
+    from firmware.app import Box, Settings
+
+    data = tmp_path / "data"
+    for restart in (False, True):
+        box = Box(Settings(data_dir=data, simulated=True))
+        await box.start()
+        try:
+            if not restart:                                  # Ann answers; the box restarts
+                await configure(box, lambda d, b=box: one_queue(
+                    b, d, {"bob": "fxs3", "ann": "fxs2"}, sticky_days=1))
+                box.agent_action("bob", "pause", "break")
+            await box.sim.trunk_call("gsm1", "+79161230425")
+            await rings_now(box, "fxs2")                     # after it too: Ann, not Bob
+            assert not alerting(box, "fxs3")
+            await box.sim.phone_offhook("fxs2")
+            await active(box)
+            await hang_up(box, "fxs2")
+            await all_idle(box)
+            if restart:
+                assert agent_state(box, "bob")[0] == "available"
+        finally:
+            await box.stop()
+
+
 async def test_skill_requirement_relaxes_as_the_wait_grows(box):
     def setup(doc: dict[str, Any]) -> None:
         one_queue(box, doc, {"ann": "fxs2", "bob": "fxs3"}, strategy="skills_most",
