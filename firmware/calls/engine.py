@@ -1088,7 +1088,10 @@ class CallEngine:
         park). Returns when the call is over."""
         while True:
             call.critical = set()
+            resumed = call.state == "held"
             call.state = "active"
+            if resumed:
+                self._notify_call(call)              # back from hold
             self.connect(a, b, call)
             if call.beep_pending:                    # "this call is recorded"
                 call.beep_pending = False
@@ -1132,6 +1135,7 @@ class CallEngine:
         """After a flash: hold the other party, let the flasher dial, and carry out what
         they do next. Returns the pair to bridge afterwards, or None if the call is over."""
         call.state = "held"
+        self._notify_call(call)                      # e.g. an ACD agent is now on hold
         self.hold(held)
         self._tone(flasher, "dial")
         plan = self.dialplan

@@ -67,6 +67,9 @@ class QueueService:
         self._announce_timers: dict[str, asyncio.TimerHandle] = {}
         self.agent_states: dict[str, str] = {}
         self.on_abandon: AbandonHook | None = None     # set by the composition root
+        # hold: the engine announces a connected call's state; the core tracks on_hold
+        self._talking: dict[str, str] = {}
+        engine.add_listener(self._call_state)
 
     # -- configuration and people ---------------------------------------------------------
     def apply_config(self, doc: dict[str, Any]) -> None:
@@ -318,16 +321,30 @@ class QueueService:
             if t is not None:
                 t.cancel()
 
+    def _call_state(self, event: dict[str, Any]) -> None:
+        """A call with an agent went on hold or came back: the agent's state follows."""
+        described = event.get("call") if event.get("type") == "call" else None
+        if not isinstance(described, dict) or described.get("id") not in self._talking:
+            return
+        call_id, state = described["id"], described.get("state")
+        before, self._talking[call_id] = self._talking[call_id], str(state)
+        if state == "held" and before != "held":
+            self.feed(m.CallHeld(call_id))
+        elif state == "active" and before == "held":
+            self.feed(m.CallResumed(call_id))
+
     async def _talk(self, call: Call, leg: Leg, agent: str, record: bool = False) -> None:
         eng = self.engine
         ext = self.core.agents[agent].settings.extension if agent in self.core.agents \
             else None
         if ext:
             call.extension = ext
+        self._talking[call.id] = "active"
         try:
             await eng.talk(call, leg, record=record)
         finally:
             self.callers.pop(call.id, None)
+            self._talking.pop(call.id, None)
             self.feed(m.CallEnded(call.id, transferred=call.transfers > 0))
 
     def _agent_of(self, call: Call, leg: Leg) -> str | None:

@@ -362,6 +362,37 @@ async def test_wrap_up_time_is_per_queue(box):
         await wait_for(lambda: agent_state(box, "ann")[0] == "available", 5, what="ann free")
 
 
+async def test_an_agent_holding_the_caller_is_on_hold_and_hold_time_is_counted(
+        aiohttp_client, box, tmp_path):
+    client, _ = await signed_in(aiohttp_client, box, tmp_path)
+    await configure(box, lambda d: one_queue(box, d, {"ann": "fxs2"}))
+    t0 = time.time()
+    await box.sim.trunk_call("gsm1", "+79161230426")
+    await rings_now(box, "fxs2")
+    await box.sim.phone_offhook("fxs2")
+    await active(box)
+    await box.sim.phone_flash("fxs2")                        # Ann puts the caller on hold
+    await wait_for(lambda: agent_state(box, "ann")[0] == "on_hold", 5, what="ann on hold")
+    held = time.monotonic()
+    await wait_for(lambda: trunk(box, "gsm1")["heard_level_dbm0"] > -40, 5,
+                   what="the caller to hear music on hold")
+    await asyncio.sleep(max(0.0, 2.0 - (time.monotonic() - held)))
+    await box.sim.phone_flash("fxs2")                        # and takes the call back
+    await wait_for(lambda: agent_state(box, "ann")[0] == "on_call", 5, what="ann back")
+    hold_s = time.monotonic() - held
+    await box.sim.far_press("gsm1", "2")
+    await wait_for(lambda: phone(box, "fxs2")["heard_digits"].endswith("2"), 5,
+                   what="Ann to hear the caller again")
+    await hang_up(box, "fxs2")
+    await all_idle(box)
+    await wait_for(lambda: logged(box, "end"), 3, what="the end of the call in the log")
+    (ann,) = await csv_rows(client, f"/api/v1/export/agent-kpis.csv?from={t0 - 1:.3f}"
+                                    f"&to={time.time() + 1:.3f}")
+    assert float(ann["avg_hold_s"]) == pytest.approx(hold_s, abs=0.5)
+    assert [e.kind for e in box.store.queue_events() if e.kind in ("hold", "unhold")] == [
+        "hold", "unhold"]
+
+
 async def test_remote_agent_on_a_mobile_over_a_gsm_trunk(box):
     def setup(doc: dict[str, Any]) -> None:
         one_queue(box, doc, {})
