@@ -7,6 +7,9 @@ constant memory; the KPIs are those of ``firmware.acd.kpi`` (DOMAIN.md), folded 
 stored queue log, never recomputed another way.
 
 Decisions:
+- A KPI table's columns are known once the log is folded: its batches are empty until
+  then (a client streams them and gets the event loop back between batches), and
+  ``ExportTable.columns`` is filled before the first row.
 - A period is ``[since, until)`` in Unix seconds; ``since < until`` is required.
 - KPIs of a period fold the log from its beginning up to ``until`` (the agents' states
   and the calls in progress at ``since`` are rebuilt from earlier records), in batches.
@@ -26,7 +29,12 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import astuple, dataclass, field, fields
 from typing import Any, Final
 
-from firmware.acd.kpi import DEFAULT_SHORT_ABANDON_S, KpiCollector, scope_table
+from firmware.acd.kpi import (
+    DEFAULT_SHORT_ABANDON_S,
+    KpiCollector,
+    scope_columns,
+    scope_table,
+)
 from firmware.acd.log import CSV_FIELDS
 from firmware.service import BadRequest
 from firmware.store import CallbackJob, Cdr, EventStore
@@ -80,20 +88,10 @@ class PeriodReports:
     def kpis(self, since: float | None, until: float | None, queue: str | None = None,
              short_abandon_s: float = DEFAULT_SHORT_ABANDON_S) -> dict[str, Any]:
         """The KPI report of ``firmware.acd.kpi`` for the period (one queue's if given)."""
-        self.check_period(since, until)
-        self.check_queue(queue)
-        if not 0 <= short_abandon_s <= MAX_SHORT_ABANDON_S:
-            raise BadRequest(f"short_abandon_s: from 0 to {MAX_SHORT_ABANDON_S:g} seconds")
-        collector = KpiCollector(since, until, short_abandon_s=short_abandon_s)
-        for batch in self._store.iter_queue_events(None, until):
-            collector.add_all(batch)
-        report = collector.report(self._clock())
-        if queue is not None:
-            members = collector.members(queue)
-            report["queues"] = {q: v for q, v in report["queues"].items() if q == queue}
-            report["agents"] = {a: v for a, v in report["agents"].items() if a in members}
-            report["total"] = report["queues"].get(queue, report["total"])
-        return report
+        collector = self._collector(since, until, queue, short_abandon_s)
+        for _ in self._fold(collector, until):
+            pass
+        return self._report(collector, queue)
 
     def table(self, name: str, since: float, until: float, queue: str | None = None,
               short_abandon_s: float = DEFAULT_SHORT_ABANDON_S) -> ExportTable:
@@ -104,12 +102,9 @@ class PeriodReports:
         self.check_period(since, until)
         self.check_queue(queue)
         if name in ("queue_kpis", "agent_kpis"):
-            report = self.kpis(since, until, queue, short_abandon_s)
-            scope = "queue" if name == "queue_kpis" else "agent"
-            columns, rows = scope_table(report[f"{scope}s"])
-            period = [report["period"]["start"], report["period"]["end"]]
-            return ExportTable(name, ["period_start", "period_end", scope, *columns],
-                               [[[*period, *row] for row in rows]],
+            collector = self._collector(since, until, queue, short_abandon_s)
+            columns: list[str] = []          # known once the log is folded
+            return ExportTable(name, columns, self._kpi_rows(name, collector, queue, columns),
                                frozenset({"period_start", "period_end"}))
         if name == "queue_log":
             batches = ([list(ev) for ev in batch]
@@ -122,6 +117,44 @@ class PeriodReports:
                                _times(_CDR_COLUMNS))
         return ExportTable(name, list(_JOB_COLUMNS), self._jobs(since, until, queue),
                            _times(_JOB_COLUMNS))
+
+    # --- KPIs: the log folded a batch at a time -------------------------------------------
+
+    def _collector(self, since: float | None, until: float | None, queue: str | None,
+                   short_abandon_s: float) -> KpiCollector:
+        self.check_period(since, until)
+        self.check_queue(queue)
+        if not 0 <= short_abandon_s <= MAX_SHORT_ABANDON_S:
+            raise BadRequest(f"short_abandon_s: from 0 to {MAX_SHORT_ABANDON_S:g} seconds")
+        return KpiCollector(since, until, short_abandon_s=short_abandon_s)
+
+    def _fold(self, collector: KpiCollector, until: float | None) -> Iterator[None]:
+        for batch in self._store.iter_queue_events(None, until):
+            collector.add_all(batch)
+            yield None
+
+    def _report(self, collector: KpiCollector, queue: str | None) -> dict[str, Any]:
+        report = collector.report(self._clock())
+        if queue is not None:
+            members = collector.members(queue)
+            report["queues"] = {q: v for q, v in report["queues"].items() if q == queue}
+            report["agents"] = {a: v for a, v in report["agents"].items() if a in members}
+            report["total"] = report["queues"].get(queue, report["total"])
+        return report
+
+    def _kpi_rows(self, name: str, collector: KpiCollector, queue: str | None,
+                  columns: list[str]) -> Iterator[list[list[Any]]]:
+        # Empty batches while folding: the exporter gets the loop back between them.
+        for _ in self._fold(collector, collector.end if math.isfinite(collector.end)
+                            else None):
+            yield []
+        report = self._report(collector, queue)
+        scope = "queue" if name == "queue_kpis" else "agent"
+        names, rows = scope_table(report[f"{scope}s"])
+        names = names or scope_columns(scope == "agent", collector.thresholds)
+        columns[:] = ["period_start", "period_end", scope, *names]
+        period = [report["period"]["start"], report["period"]["end"]]
+        yield [[*period, *row] for row in rows]
 
     def _jobs(self, since: float, until: float, queue: str | None
               ) -> Iterator[list[list[Any]]]:

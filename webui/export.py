@@ -29,6 +29,7 @@ Decisions:
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
@@ -155,13 +156,17 @@ def _export(segment: str) -> Handler:
         })
         response.enable_chunked_encoding()
         await response.prepare(request)
-        times = [i for i, c in enumerate(table.columns) if c in table.time_columns]
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_NONNUMERIC)
         buffer.write("\ufeff")
-        writer.writerow(table.columns)
+        header = False
+        times: list[int] = []
         try:
             for batch in table.batches:
+                if not header and table.columns:
+                    writer.writerow(table.columns)
+                    header = True
+                    times = [i for i, c in enumerate(table.columns) if c in table.time_columns]
                 for row in batch:
                     for i in times:
                         if row[i] is not None:
@@ -171,6 +176,9 @@ def _export(segment: str) -> Handler:
                 await response.write(buffer.getvalue().encode("utf-8"))
                 buffer.seek(0)
                 buffer.truncate()
+                await asyncio.sleep(0)    # calls first: one batch at a time on the loop
+            if not header:
+                writer.writerow(table.columns)
             if buffer.tell():
                 await response.write(buffer.getvalue().encode("utf-8"))
         except ConnectionError:

@@ -552,6 +552,16 @@ def scope_table(scopes: dict[str, dict[str, Any]]) -> tuple[list[str], list[list
     return columns, [[ident, *(flat.get(c) for c in columns)] for ident, flat in rows]
 
 
+def scope_columns(agent: bool, sl_thresholds: Iterable[float] = DEFAULT_SL_THRESHOLDS
+                  ) -> list[str]:
+    """The columns of ``scope_table`` for queues (or agents) when there is no row."""
+    collector = KpiCollector(sl_thresholds=sl_thresholds)
+    thresholds = collector.thresholds
+    values = collector._scope(_Figures(thresholds), None if agent else (None, 0), _Clock(),
+                              0.0, agent_scope=agent)
+    return list(_flat(values))
+
+
 def report_csv(report: dict[str, Any]) -> str:
     """A KPI report as CSV: one row per scope (total, each queue, each agent)."""
     rows: list[tuple[str, str, dict[str, Any]]] = [("total", "", report["total"])]

@@ -243,3 +243,16 @@ async def test_json_kpis_take_a_queue_filter(viewer: Browser, box: FakeBox) -> N
     resp = await viewer.get("/api/v1/queues/kpis?queue=nope")
     assert resp.status == 400
     assert (await resp.json())["error"].startswith('query parameter "queue": no queue')
+
+
+async def test_an_empty_period_is_a_header_only(supervisor: Browser, store: EventStore) -> None:
+    before = f"from={T - 100:.0f}&to={T - 50:.0f}"
+    text = await (await supervisor.get(f"/api/v1/export/queue-kpis.csv?{before}")).text()
+    assert text.startswith('\ufeff"period_start","period_end","queue",') and text.count("\n") == 1
+    text = await (await supervisor.get(f"/api/v1/export/queue-log.csv?{before}")).text()
+    assert text == '\ufeff"ts","kind","queue","caller","agent","value","detail"\r\n'
+    for segment in ("queue-kpis", "agent-kpis"):                 # the same columns as with rows
+        empty, full = [(await (await supervisor.get(
+            f"/api/v1/export/{segment}.csv?{period}")).text()).split("\r\n")[0]
+            for period in (before, PERIOD)]
+        assert empty == full
