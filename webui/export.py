@@ -173,9 +173,10 @@ def _export(segment: str) -> Handler:
                             row[i] = datetime.fromtimestamp(row[i], tz).isoformat(
                                 timespec="milliseconds")
                     writer.writerow([safe_cell(v) for v in row])
-                await response.write(buffer.getvalue().encode("utf-8"))
-                buffer.seek(0)
-                buffer.truncate()
+                if buffer.tell():
+                    await response.write(buffer.getvalue().encode("utf-8"))
+                    buffer.seek(0)
+                    buffer.truncate()
                 await asyncio.sleep(0)    # calls first: one batch at a time on the loop
             if not header:
                 writer.writerow(table.columns)

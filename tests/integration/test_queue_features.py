@@ -320,6 +320,27 @@ async def test_pause_with_a_reason_from_the_web_and_from_a_feature_code(aiohttp_
     assert reasons == ["paused:lunch", "paused:break"]
 
 
+async def test_pause_with_a_reason_code_from_the_phone(box):
+    await configure(box, lambda d: one_queue(box, d, {"ann": "fxs2"}))
+    await box.sim.phone_offhook("fxs2")
+    await box.sim.phone_press("fxs2", "*499#")              # no reason 9: refused
+    await asyncio.sleep(1.0)
+    await hang_up(box, "fxs2")
+    assert agent_state(box, "ann") == ("available", "")
+    await feature_code(box, "fxs2", "*492#", "ann", "paused")    # 2: lunch
+    assert agent_state(box, "ann") == ("paused", "lunch")
+    await box.sim.trunk_call("gsm1", "+79161230427")         # a paused agent is not rung
+    await queued(box, "gsm1")
+    await asyncio.sleep(1.0)
+    assert not alerting(box, "fxs2")
+    await feature_code(box, "fxs2", "*48", "ann", "available")
+    await rings_now(box, "fxs2")
+    await box.sim.far_hangup("gsm1")
+    await all_idle(box)
+    assert [e.detail for e in logged(box, "agent") if e.agent == "ann"
+            and e.detail.startswith("paused")] == ["paused:lunch"]
+
+
 async def test_ring_timeout_moves_on_and_auto_pauses_after_missed_calls(box):
     await configure(box, lambda d: one_queue(box, d, {"ann": "fxs2", "bob": "fxs3"},
                                              ring_timeout_s=3, auto_pause_after=1))
