@@ -51,6 +51,8 @@ from drivers.gsm.recovery import ResetRecord
 from drivers.gsm.sms import ReceivedSms, SentSms, SmsSendError
 from drivers.sim.analog import SimError
 from firmware import __version__
+from firmware.acd.kpi import DEFAULT_SHORT_ABANDON_S
+from firmware.acd.log import last_agents
 from firmware.calls.callbacks import CallbackRunner
 from firmware.calls.dialplan import Dialplan
 from firmware.calls.engine import CallEngine
@@ -61,6 +63,7 @@ from firmware.calls.recording import RecordingArchive, RetentionPolicy
 from firmware.calls.voicemail import MessageWaitingLamps, VoicemailError, VoicemailStore
 from firmware.config import ConfigStore, default_document
 from firmware.media import MediaRuntime
+from firmware.reports import ExportTable, PeriodReports
 from firmware.service import (
     MAX_PROMPT_BYTES,
     BadRequest,
@@ -298,6 +301,7 @@ class Box:
         self._apply_storage(doc)
         self.engine.add_listener(self._publish)
         self.engine.queues = QueueService(self.engine, doc, log_sink=self.store.add_queue_events)
+        self._remember_sticky_agents(doc)
         self.callbacks = CallbackRunner(self.engine, self.store, doc)
         self.callbacks.start()       # recovers what a restart interrupted, dials what is due
         self.engine.on_day_night = self._day_night_toggle
@@ -677,13 +681,36 @@ class Box:
         q = self.engine.queues if self.engine else None
         return q.snapshot() if q is not None else {"queues": {}, "agents": {}}
 
-    def queue_kpis(self, since: float | None = None, until: float | None = None
-                   ) -> dict[str, Any]:
-        """The KPIs of DOMAIN.md for a period, recomputed from the stored queue log."""
-        from firmware.acd.kpi import kpis
+    def _remember_sticky_agents(self, doc: dict[str, Any]) -> None:
+        """Sticky agents survive a restart: who last spoke to each number within the
+        longest ``sticky_days`` of any queue, from the stored queue log."""
+        days = max((float(q.get("sticky_days", 0)) for q in doc.get("queues", [])), default=0)
+        if days <= 0 or self.store is None or self.engine is None or not self.engine.queues:
+            return
+        # a day more: a caller who entered before the cut-off may be answered after it
+        since = time.time() - (days + 1) * 86400
+        events = (ev for batch in self.store.iter_queue_events(since) for ev in batch)
+        core = self.engine.queues.core
+        for number, (agent, when) in last_agents(events).items():
+            core.remember_agent(number, agent, when)
 
-        assert self.store is not None
-        return kpis(self.store.queue_events(since, until), since, until, now=time.time())
+    # -- period reports (queue log, KPIs, CDRs, callback jobs): firmware/reports.py ------
+    def _reports(self) -> PeriodReports:
+        if self.store is None:
+            raise Unavailable("the box is not running")
+        return PeriodReports(self.store, lambda: (q["id"] for q in
+                                                  self._cfg().current.get("queues", [])),
+                             time.time)
+
+    def queue_kpis(self, since: float | None = None, until: float | None = None,
+                   queue: str | None = None) -> dict[str, Any]:
+        """The KPIs of DOMAIN.md for a period, recomputed from the stored queue log."""
+        return self._reports().kpis(since, until, queue)
+
+    def export(self, table: str, since: float, until: float, queue: str | None = None,
+               short_abandon_s: float = DEFAULT_SHORT_ABANDON_S) -> ExportTable:
+        """A period's report as a table whose rows are read in batches."""
+        return self._reports().table(table, since, until, queue, short_abandon_s)
 
     # -- working hours ----------------------------------------------------------------------
     def day_night_state(self) -> dict[str, Any]:

@@ -17,7 +17,10 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from firmware.reports import ExportTable
 
 MAX_PROMPT_BYTES = 8 * 1024 * 1024     # a 8 kHz 16-bit prompt of about 8 minutes
 
@@ -116,9 +119,16 @@ class BoxService(Protocol):
         "agents": {id: {state, reason, since, caller, queues, calls}}}."""
         ...
 
-    def queue_kpis(self, since: float | None = None, until: float | None = None
-                   ) -> dict[str, Any]:
-        """The KPIs of DOMAIN.md per queue and agent for a period (from the queue log)."""
+    def queue_kpis(self, since: float | None = None, until: float | None = None,
+                   queue: str | None = None) -> dict[str, Any]:
+        """The KPIs of DOMAIN.md per queue and agent for a period (from the queue log);
+        with ``queue``, that queue and its members only (BadRequest: unknown queue)."""
+        ...
+
+    def export(self, table: str, since: float, until: float, queue: str | None = None,
+               short_abandon_s: float = 5.0) -> ExportTable:
+        """A period's report (``firmware.reports.TABLES``) whose rows are read in batches;
+        every parameter is checked before it returns (BadRequest naming it)."""
         ...
 
     def agent_action(self, agent: str, action: str, reason: str = "break") -> None:

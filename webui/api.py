@@ -544,7 +544,13 @@ async def queue_kpis(request: web.Request) -> web.Response:
     until = time_param(request, "until")
     if since is not None and until is not None and since > until:
         raise ApiError(400, 'query parameter "since" must not be after "until"')
-    return reply(request.app[BOX].queue_kpis(since, until))
+    queue = request.query.get("queue") or None
+    try:
+        return reply(request.app[BOX].queue_kpis(since, until, queue))
+    except BadRequest as exc:
+        if str(exc).startswith("queue: "):
+            raise ApiError(400, f'query parameter "queue": {str(exc)[7:]}') from None
+        raise
 
 
 @requires("supervisor")

@@ -27,7 +27,7 @@ from firmware.service import (
     Unavailable,
 )
 
-from . import api, pages
+from . import api, export, pages
 from .auth import (
     ACCOUNTS,
     BOX,
@@ -141,6 +141,7 @@ def create_app(box: BoxService, accounts: Accounts, *,
     app[THROTTLE] = LoginThrottle()
     app[SETTINGS] = WebSettings(secure_cookies=secure_cookies)
     api.setup_routes(app)
+    export.setup_routes(app)
     pages.setup_routes(app)
     app.router.add_static("/static", STATIC_DIR, name="static")
     app.on_response_prepare.append(security_headers)

@@ -76,6 +76,33 @@ _SMS_SEND: dict[str, Any] = {
                    "to": {"type": "string", "pattern": r"^\+?[0-9]{1,20}$"},
                    "text": {"type": "string", "minLength": 1, "maxLength": 1530}}}
 
+_TIME_PARAM = {"type": "string", "description": (
+    "Unix seconds, or an ISO 8601 date (2026-11-01) or date-time (2026-11-01T08:00, with Z "
+    "or an offset, else the box's timezone); a date-only `to` includes that day")}
+
+
+def _csv_export(summary: str, kpi: bool) -> dict[str, Any]:
+    params: list[dict[str, Any]] = [
+        {"name": "from", "in": "query", "required": True, "schema": _TIME_PARAM},
+        {"name": "to", "in": "query", "required": True, "schema": _TIME_PARAM},
+        {"name": "queue", "in": "query", "schema": {"type": "string",
+                                                    "pattern": "^[A-Za-z0-9_.-]{1,64}$"}}]
+    if kpi:
+        params.append({"name": "short_abandon", "in": "query",
+                       "schema": {"type": "number", "minimum": 0, "maximum": 3600,
+                                  "default": 5},
+                       "description": "short-abandon threshold S of DOMAIN.md, seconds"})
+    op = _op(summary + ". A streamed text/csv attachment (UTF-8 with BOM; cells that "
+             "begin with = + - @ are prefixed with ' against CSV injection)",
+             security=_SESSION, role="supervisor", params=params,
+             errors={"400": "a query parameter is invalid or missing (the message names it:"
+                            " bad time, from not before to, unknown queue)",
+                     "403": "needs the supervisor role"})
+    op["responses"]["200"] = {"description": "CSV file", "content": {"text/csv": {
+        "schema": {"type": "string"}}}}
+    return op
+
+
 _PATHS: dict[str, dict[str, Any]] = {
     "/health": {"get": _op("Liveness: always {\"status\": \"ok\"}", security=_PUBLIC,
                            role=None, ok=_obj(["status"], status=_STR))},
@@ -221,8 +248,10 @@ _PATHS: dict[str, dict[str, Any]] = {
         "KPIs of DOMAIN.md per queue and agent for a period, from the queue log",
         security=_SESSION,
         params=[{"name": "since", "in": "query", "schema": {"type": "number"}},
-                {"name": "until", "in": "query", "schema": {"type": "number"}}],
-        errors={"400": "bad parameter"})},
+                {"name": "until", "in": "query", "schema": {"type": "number"}},
+                {"name": "queue", "in": "query", "schema": _STR,
+                 "description": "that queue and the agents that were its members"}],
+        errors={"400": "bad parameter (the message names it), or unknown queue"})},
     "/agents/{agent}/{action}": {"post": _op(
         "An agent logs in, out, pauses (with a reason), unpauses or ends wrap-up",
         security=_SESSION_CSRF, role="supervisor",
@@ -259,6 +288,15 @@ _PATHS: dict[str, dict[str, Any]] = {
         security=_SESSION_CSRF, role="supervisor",
         params=[{"name": "id", "in": "path", "required": True, "schema": _STR}],
         errors={"404": "no such job"})},
+    # -- CSV exports of a period (webui/export.py) -----------------------------------------
+    **{f"/export/{name}.csv": {"get": _csv_export(summary, kpi)}
+       for name, summary, kpi in (
+           ("queue-log", "The queue event log of the period (every transition)", False),
+           ("queue-kpis", "Per-queue KPIs of DOMAIN.md for the period", True),
+           ("agent-kpis", "Per-agent KPIs of DOMAIN.md for the period (with queue: that "
+                          "queue's members)", True),
+           ("cdr", "Call records that started in the period, oldest first", False),
+           ("callbacks", "Callback jobs created in the period and their outcomes", False))},
     "/prompts": {"get": _op("Uploaded voice prompts", security=_SESSION)},
     "/prompts/{name}": {
         "put": _op("Upload a prompt: the body is an 8 kHz mono 16-bit PCM WAV",

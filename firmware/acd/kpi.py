@@ -354,6 +354,10 @@ class KpiCollector:
 
     # --- reporting -----------------------------------------------------------------------------
 
+    def members(self, queue: str) -> frozenset[str]:
+        """The agents that were ever members of ``queue`` in the log folded so far."""
+        return frozenset(self._members.get(queue, ()))
+
     def report(self, now: float | None = None) -> dict[str, Any]:
         """KPIs for all queues (``total``), per queue and per agent, as of ``now``.
 
@@ -527,6 +531,37 @@ def kpis(
     return collector.report(now)
 
 
+def _flat(values: dict[str, Any]) -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in values.items():
+        if key == "sl":
+            flat.update({f"sl_{t}": v for t, v in value.items()})
+        else:
+            flat[key] = value
+    return flat
+
+
+def scope_table(scopes: dict[str, dict[str, Any]]) -> tuple[list[str], list[list[Any]]]:
+    """Rows of one kind of scope (``report["queues"]`` or ``report["agents"]``): the
+    columns (``sl`` flattened to ``sl_10``, ``sl_20``...) and one row per id, in id
+    order; ``None`` where a KPI has no denominator."""
+    rows = [(ident, _flat(values)) for ident, values in scopes.items()]
+    columns: list[str] = []
+    for _, flat in rows:
+        columns += [name for name in flat if name not in columns]
+    return columns, [[ident, *(flat.get(c) for c in columns)] for ident, flat in rows]
+
+
+def scope_columns(agent: bool, sl_thresholds: Iterable[float] = DEFAULT_SL_THRESHOLDS
+                  ) -> list[str]:
+    """The columns of ``scope_table`` for queues (or agents) when there is no row."""
+    collector = KpiCollector(sl_thresholds=sl_thresholds)
+    thresholds = collector.thresholds
+    values = collector._scope(_Figures(thresholds), None if agent else (None, 0), _Clock(),
+                              0.0, agent_scope=agent)
+    return list(_flat(values))
+
+
 def report_csv(report: dict[str, Any]) -> str:
     """A KPI report as CSV: one row per scope (total, each queue, each agent)."""
     rows: list[tuple[str, str, dict[str, Any]]] = [("total", "", report["total"])]
@@ -534,21 +569,12 @@ def report_csv(report: dict[str, Any]) -> str:
     rows += [("agent", a, v) for a, v in report["agents"].items()]
     columns: list[str] = []
     for _, _, values in rows:
-        for key, value in values.items():
-            names = [f"sl_{t}" for t in value] if key == "sl" else [key]
-            for name in names:
-                if name not in columns:
-                    columns.append(name)
+        columns += [name for name in _flat(values) if name not in columns]
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["scope", "id", *columns])
     for scope, ident, values in rows:
-        flat: dict[str, Any] = {}
-        for key, value in values.items():
-            if key == "sl":
-                flat.update({f"sl_{t}": v for t, v in value.items()})
-            else:
-                flat[key] = value
+        flat = _flat(values)
         writer.writerow([scope, ident, *("" if flat.get(c) is None else flat[c]
                                          for c in columns)])
     return buffer.getvalue()

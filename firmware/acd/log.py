@@ -88,6 +88,20 @@ def read_csv(source: TextIO) -> list[QueueEvent]:
     ]
 
 
+def last_agents(events: Iterable[QueueEvent]) -> dict[str, tuple[str, float]]:
+    """Who last spoke to each caller number, and when (``connect`` and
+    ``callback_connect``, the number from the caller's ``enter``): the sticky-agent memory
+    rebuilt from the stored log after a restart. Feed the log in order."""
+    numbers: dict[str, str] = {}
+    last: dict[str, tuple[str, float]] = {}
+    for ev in events:
+        if ev.kind == "enter" and ev.detail:
+            numbers[ev.caller] = ev.detail
+        elif ev.kind in ("connect", "callback_connect") and ev.caller in numbers:
+            last[numbers[ev.caller]] = (ev.agent, ev.ts)
+    return last
+
+
 def to_csv(events: Iterable[QueueEvent]) -> str:
     buffer = io.StringIO()
     write_csv(events, buffer)

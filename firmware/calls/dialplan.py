@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 from firmware.callback.policy import Blacklist
 from firmware.calls.numbering import COS_LEVELS, emergency_clash, plan_for
@@ -139,6 +139,12 @@ class FeatureCodes:
     agent_logout: str = "*46"
     agent_pause: str = "*47"
     agent_unpause: str = "*48"
+    agent_pause_reason: str = "*49"  # *49<n># pauses with reason n of PAUSE_REASONS
+
+
+# The reasons an agent gives from a phone, by number (*49<n>#); the web takes any word.
+PAUSE_REASONS: Final = {"1": "break", "2": "lunch", "3": "training", "4": "meeting",
+                        "5": "after_call_work"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,7 +299,7 @@ class Dialplan:
         codes = [f.pickup, f.forward_always_on, f.forward_always_off, f.forward_busy_on,
                  f.forward_busy_off, f.forward_no_answer_on, f.forward_no_answer_off,
                  f.dnd_on, f.dnd_off, f.voicemail, f.day_night_toggle, f.agent_login,
-                 f.agent_logout, f.agent_pause, f.agent_unpause]
+                 f.agent_logout, f.agent_pause, f.agent_unpause, f.agent_pause_reason]
         return any(n.startswith(digits) and n != digits
                    for n in (*self.extensions, *codes, *plan_for(self.country).emergency))
 

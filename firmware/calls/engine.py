@@ -71,7 +71,14 @@ from drivers.channel import (
     ChannelStatus,
 )
 from firmware.calls import tones
-from firmware.calls.dialplan import HANGUP, Destination, Dialplan, Extension, OutboundRoute
+from firmware.calls.dialplan import (
+    HANGUP,
+    PAUSE_REASONS,
+    Destination,
+    Dialplan,
+    Extension,
+    OutboundRoute,
+)
 from firmware.calls.features import ExtensionSettings
 from firmware.calls.legs import Inbox, Leg, LegEvent, LegGone, LegState
 from firmware.calls.numbering import classify, cos_allows
@@ -1108,7 +1115,10 @@ class CallEngine:
         park). Returns when the call is over."""
         while True:
             call.critical = set()
+            resumed = call.state == "held"
             call.state = "active"
+            if resumed:
+                self._notify_call(call)              # back from hold
             self.connect(a, b, call)
             if call.beep_pending:                    # "this call is recorded"
                 call.beep_pending = False
@@ -1152,6 +1162,7 @@ class CallEngine:
         """After a flash: hold the other party, let the flasher dial, and carry out what
         they do next. Returns the pair to bridge afterwards, or None if the call is over."""
         call.state = "held"
+        self._notify_call(call)                      # e.g. an ACD agent is now on hold
         self.hold(held)
         self._tone(flasher, "dial")
         plan = self.dialplan
@@ -1397,7 +1408,7 @@ class CallEngine:
                     or (d.startswith(f.directed_pickup) and d[len(f.directed_pickup):]
                         in plan.extensions)
                     or any(d.startswith(c) and len(d) > len(c) + 1 and d.endswith("#")
-                           for c in self._forward_on_codes()))
+                           for c in (*self._forward_on_codes(), f.agent_pause_reason)))
 
         digits, _ = await self.collect(call, o, FIRST_DIGIT_S, INTERDIGIT_S, complete)
         if digits.endswith("#") and len(digits) > 1 and not digits.startswith("*"):
@@ -1541,12 +1552,16 @@ class CallEngine:
             return True
         agent_codes = {f.agent_login: "login", f.agent_logout: "logout",
                        f.agent_pause: "pause", f.agent_unpause: "unpause"}
-        if changes is None and digits in agent_codes and self.queues is not None:
+        action, reason = agent_codes.get(digits), "break"
+        if digits.startswith(f.agent_pause_reason) and digits.endswith("#"):
+            action = "pause"
+            reason = PAUSE_REASONS.get(digits[len(f.agent_pause_reason):-1], "")
+        if changes is None and action is not None and self.queues is not None:
             agent = self.queues.agent_for_extension(me.number)
-            if agent is None:
+            if agent is None or not reason:          # not an agent, or an unknown reason
                 return False
             try:
-                self.queues.agent_action(agent, agent_codes[digits])
+                self.queues.agent_action(agent, action, reason)
             except Exception as exc:      # AcdError: e.g. logging in twice
                 log.info("agent action refused", extra={"agent": agent, "error": str(exc)})
                 return False

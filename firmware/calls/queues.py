@@ -31,6 +31,8 @@ from drivers.channel import Cause, ChannelKind
 from firmware.acd import messages as m
 from firmware.acd.core import AcdCore
 from firmware.acd.log import QueueEvent
+from firmware.acd.priority import VipLists
+from firmware.calls.announce import queue_announcement
 from firmware.calls.dialplan import Destination
 from firmware.calls.legs import Leg, LegEvent, LegGone
 
@@ -58,18 +60,23 @@ class QueueService:
         self.core = AcdCore.from_config(doc, now=clock(), log=self._logged)
         self._callback_keys = self._keys(doc)
         self._record = self._recorded(doc)
+        self._vip = VipLists(doc)
         self.callers: dict[str, Call] = {}
         self.ring_legs: dict[tuple[str, str], Leg] = {}
         self._timer: asyncio.TimerHandle | None = None
         self._announce_timers: dict[str, asyncio.TimerHandle] = {}
         self.agent_states: dict[str, str] = {}
         self.on_abandon: AbandonHook | None = None     # set by the composition root
+        # hold: the engine announces a connected call's state; the core tracks on_hold
+        self._talking: dict[str, str] = {}
+        engine.add_listener(self._call_state)
 
     # -- configuration and people ---------------------------------------------------------
     def apply_config(self, doc: dict[str, Any]) -> None:
         self._execute(self.core.apply_config(doc, self.clock()))
         self._callback_keys = self._keys(doc)
         self._record = self._recorded(doc)
+        self._vip = VipLists(doc)
 
     @staticmethod
     def _keys(doc: dict[str, Any]) -> dict[str, str | None]:
@@ -172,8 +179,8 @@ class QueueService:
                 call = self.callers.get(caller)
                 if call is not None:
                     eng.play_prompt_loop(call.origin, "hold")
-            case m.PlayAnnouncement(caller, prompt, _position, _wait):
-                self._announce(caller, prompt)
+            case m.PlayAnnouncement(caller, prompt, position, wait):
+                self._announce(caller, prompt, position, wait)
             case m.Bridge(caller, agent):
                 leg = self.ring_legs.pop((caller, agent), None)
                 call = self.callers.get(caller)
@@ -224,14 +231,22 @@ class QueueService:
         leg.number = agent_id
         self.ring_legs[(caller, agent_id)] = leg
 
-    def _announce(self, caller: str, prompt: str) -> None:
+    def _announce(self, caller: str, prompt: str, position: int = 0,
+                  wait: float | None = None) -> None:
         eng = self.engine
         call = self.callers.get(caller)
         if call is None:
             return
-        played = eng.play_prompt(call.origin, f"queue-{prompt}.wav", fallback="beep")
-        seconds = eng._prompt_seconds(f"queue-{prompt}.wav") if played \
-            else ANNOUNCEMENT_FALLBACK_S
+        # position and expected wait, said from prompts (firmware/calls/announce.py)
+        said = queue_announcement(eng.prompts, position, wait) if prompt == "position" \
+            else None
+        if said is not None:
+            eng.media.play_pcm(call.origin.channel.slot, said)
+            seconds = len(said) / 8000
+        else:
+            played = eng.play_prompt(call.origin, f"queue-{prompt}.wav", fallback="beep")
+            seconds = eng._prompt_seconds(f"queue-{prompt}.wav") if played \
+                else ANNOUNCEMENT_FALLBACK_S
 
         def finished() -> None:
             self._announce_timers.pop(caller, None)
@@ -251,7 +266,8 @@ class QueueService:
         self.callers[call.id] = call
         eng._notify_call(call)
         entered = self.clock()
-        self.feed(m.CallerArrived(call.id, queue_id, number=call.caller, entered=entered))
+        self.feed(m.CallerArrived(call.id, queue_id, number=call.caller, entered=entered,
+                                  priority=self._vip.priority(queue_id, call.caller)))
         try:
             while True:
                 ev = await eng.wait(call, ("answered", "released", "digit", "acd"), None)
@@ -305,16 +321,30 @@ class QueueService:
             if t is not None:
                 t.cancel()
 
+    def _call_state(self, event: dict[str, Any]) -> None:
+        """A call with an agent went on hold or came back: the agent's state follows."""
+        described = event.get("call") if event.get("type") == "call" else None
+        if not isinstance(described, dict) or described.get("id") not in self._talking:
+            return
+        call_id, state = described["id"], described.get("state")
+        before, self._talking[call_id] = self._talking[call_id], str(state)
+        if state == "held" and before != "held":
+            self.feed(m.CallHeld(call_id))
+        elif state == "active" and before == "held":
+            self.feed(m.CallResumed(call_id))
+
     async def _talk(self, call: Call, leg: Leg, agent: str, record: bool = False) -> None:
         eng = self.engine
         ext = self.core.agents[agent].settings.extension if agent in self.core.agents \
             else None
         if ext:
             call.extension = ext
+        self._talking[call.id] = "active"
         try:
             await eng.talk(call, leg, record=record)
         finally:
             self.callers.pop(call.id, None)
+            self._talking.pop(call.id, None)
             self.feed(m.CallEnded(call.id, transferred=call.transfers > 0))
 
     def _agent_of(self, call: Call, leg: Leg) -> str | None:

@@ -317,6 +317,12 @@ DOCUMENT_SCHEMA: Final[dict[str, Any]] = {
                         },
                         "auto_pause_after": {"type": "integer", "minimum": 0, "maximum": 100},
                         "record": {"type": "boolean"},   # record the queue's calls
+                        # VIP callers: priority by number prefix (firmware/acd/priority.py)
+                        "vip": {"type": "array", "maxItems": 1000, "items": _closed(
+                            ["prefix", "priority"],
+                            {"prefix": {"type": "string",
+                                        "pattern": "^\\+?[0-9][0-9 ().-]{0,23}$"},
+                             "priority": {"type": "integer", "minimum": 1, "maximum": 9}})},
                     },
                 ),
             },
@@ -968,6 +974,23 @@ def _acd_found(
                 found.append(
                     (["queues", i, "overflow", "target"], f"{_quote(dest)} takes no target")
                 )
+        found += _vip_issues(doc, i, queue)
+    return found
+
+
+def _vip_issues(doc: Mapping[str, Any], i: int, queue: Mapping[str, Any]
+                ) -> list[tuple[list[str | int], str]]:
+    """A VIP prefix must be a number prefix of the box's country (firmware/acd/priority.py)."""
+    from firmware.numbers import MalformedNumber, normalize_prefix
+
+    country = str(doc.get("system", {}).get("country", "RU"))
+    found: list[tuple[list[str | int], str]] = []
+    for j, vip in enumerate(queue.get("vip") or []):
+        if isinstance(vip, dict) and isinstance(vip.get("prefix"), str):
+            try:
+                normalize_prefix(vip["prefix"], country)
+            except MalformedNumber as exc:
+                found.append((["queues", i, "vip", j, "prefix"], str(exc)))
     return found
 
 

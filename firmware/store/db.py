@@ -30,6 +30,7 @@ from typing import Any, Final, Literal, get_args
 from firmware.acd.log import QueueEvent
 from firmware.store.callbacks import CallbackRecords
 from firmware.store.migrations import MIGRATIONS, Migration, StoreError, migrate
+from firmware.store.periods import PeriodReads
 
 Direction = Literal["inbound", "outbound", "internal"]
 Disposition = Literal["answered", "no_answer", "busy", "failed", "rejected"]
@@ -151,7 +152,7 @@ def _dumps(value: Mapping[str, Any] | Sequence[Any] | None) -> str:
     return json.dumps({} if value is None else value, ensure_ascii=False, separators=(",", ":"))
 
 
-class EventStore(CallbackRecords):
+class EventStore(CallbackRecords, PeriodReads):
     """SQLite event database. Open with ``EventStore.open(path)``.
 
     Callback and campaign rows: see ``firmware.store.callbacks.CallbackRecords``.

@@ -166,6 +166,8 @@ class FakeBox:
         ][::-1]
         self.cdr_calls: list[dict[str, Any]] = []
         self.kpi_calls: list[tuple[float | None, float | None]] = []
+        self.export_store: Any = None       # a firmware.store.EventStore, set by a test
+        self.export_calls: list[tuple[Any, ...]] = []
         self.agent_actions: list[tuple[str, str, str]] = []
         self.callback_list: list[dict[str, Any]] = []
         self.daynight = "auto"
@@ -217,10 +219,24 @@ class FakeBox:
                 "agents": {"ann": {"state": "on_call", "reason": "", "since": 0.0,
                                    "caller": "c1", "queues": ["sales"], "calls": 3}}}
 
-    def queue_kpis(self, since: float | None = None, until: float | None = None
-                   ) -> dict[str, Any]:
+    def queue_kpis(self, since: float | None = None, until: float | None = None,
+                   queue: str | None = None) -> dict[str, Any]:
+        if queue not in (None, "sales"):
+            raise BadRequest(f'queue: no queue "{queue}" is configured or in the queue log')
         self.kpi_calls.append((since, until))
         return {"queues": {"sales": {"offered": 2, "answered": 1}}, "agents": {}}
+
+    # -- CSV exports: firmware.reports over an in-memory event store -----------------------
+    def export(self, table: str, since: float, until: float, queue: str | None = None,
+               short_abandon_s: float = 5.0) -> Any:
+        """The real report code over the store the test filled (``export_store``)."""
+        from firmware.reports import PeriodReports
+
+        assert self.export_store is not None, "a test sets box.export_store first"
+        self.export_calls.append((table, since, until, queue, short_abandon_s))
+        return PeriodReports(self.export_store, lambda: ["sales", "support"],
+                             lambda: until).table(table, since, until, queue,
+                                                  short_abandon_s)
 
     def supervise(self, call_id: str, extension: str, mode: str = "listen") -> None:
         from firmware.service import BadRequest
