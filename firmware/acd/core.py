@@ -1383,7 +1383,7 @@ class AcdCore:
                         queue, entered, self._next_seq())
         caller.state = _CB_WAITING
         caller.callback_number = ev.number
-        caller.callback_ts = entered
+        caller.callback_ts = entered if ev.requested is None else float(ev.requested)
         caller.job = ev.job
         if ev.job:
             self._jobs[ev.job] = caller

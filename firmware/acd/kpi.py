@@ -88,7 +88,8 @@ class _Figures:
 
     __slots__ = (
         "offered", "answered", "within", "abandoned", "short_abandoned", "timed_out",
-        "refused", "callbacks", "callbacks_scheduled", "callbacks_connected", "callback_time", "wait_answered",
+        "refused", "callbacks", "callbacks_scheduled", "callbacks_connected", "callback_time",
+        "wait_answered",
         "wait_abandoned", "wait_left", "left", "max_wait", "handled", "talk", "hold", "wrap",
         "transferred", "connected",
     )

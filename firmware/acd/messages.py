@@ -105,6 +105,7 @@ class CallbackQueued(NamedTuple):
     priority: int = 0
     entered: float | None = None  # the place kept (request or arrival time), else now
     job: str = ""
+    requested: float | None = None  # when the callback was asked for (default: entered)
 
 
 class CallbackReleased(NamedTuple):

@@ -37,9 +37,10 @@ Rules, and why:
   immediate by nature and not gated.
 - *Limits.* At most ``max_concurrent`` dials at once, queue places included (a place is
   handed to the ACD only while a line is free, and a turn reached with every line busy
-  gives the place back until one is). A number in the blacklist is never dialled (checked again before each dial,
-  since the list may change). At most ``daily_limit`` dials per number per local day,
-  callbacks and campaigns together; a job over the limit waits for the next day.
+  gives the place back until one is). A number in the blacklist is never dialled
+  (checked again before each dial, since the list may change). At most ``daily_limit``
+  dials per number per local day, callbacks and campaigns together; a job over the limit
+  waits for the next day.
 - *Time window.* A web request's window is honoured: no dial before its start; when it ends
   with the job still open, the job fails with reason ``window_expired``.
 - *Persistence: none lost, none dialled twice.* Every change is written to the event store
@@ -425,7 +426,7 @@ class CallbackEngine:
                     self._commands.append(EnqueueCallback(
                         job.id, job.target, job.number, job.priority,
                         job.place_ts if job.place_ts is not None else job.created_ts,
-                        str(job.data.get("acd_caller") or "")))
+                        str(job.data.get("acd_caller") or ""), job.created_ts))
                 continue
             if dialing >= self._settings.max_concurrent:
                 continue

@@ -290,8 +290,16 @@ DOCUMENT_SCHEMA: Final[dict[str, Any]] = {
                                 "first_s": {"type": "number", "minimum": 0, "maximum": 3600},
                             },
                         ),
+                        # Callback in queue: the key turns it on (null: no callback);
+                        # see firmware/calls/queues.py.
                         "callback_key": _nullable({"type": "string", "pattern": "^[0-9*#]$"}),
                         "callback_dial": {"enum": ["customer_first", "agent_first"]},
+                        "callback_number": {"enum": ["caller_id", "ask"]},
+                        "callback_max": _nullable(
+                            {"type": "integer", "minimum": 1, "maximum": 10000}),
+                        "callback_offer_s": _nullable(
+                            {"type": "number", "minimum": 0, "maximum": 86400}),
+                        "callback_offer_with_announce": {"type": "boolean"},
                         "sticky_days": {"type": "number", "minimum": 0, "maximum": 365},
                         "skill_min": {"type": "integer", "minimum": 0, "maximum": 100},
                         "skill_relax": {

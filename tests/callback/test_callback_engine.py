@@ -32,7 +32,8 @@ def test_missed_call_is_called_back_over_the_matching_sim(rig: Rig) -> None:
     assert submitted.result == "created" and submitted.job is not None
     out = rig.tick()
     # a place in the queue first; the ACD (the rig) reserves agent 101 for it at once
-    assert out[0] == EnqueueCallback(submitted.job.id, "sales", NUMBER, 0, rig.now)
+    assert out[0] == EnqueueCallback(submitted.job.id, "sales", NUMBER, 0, rig.now, "",
+                                rig.now)
     dial = only_dial(out)
     assert dial.number == NUMBER and dial.national == "89161234567"
     assert dial.target_type == "queue" and dial.target == "sales"
@@ -77,7 +78,7 @@ def test_callback_in_queue_keeps_the_place_and_dials_with_the_reserved_agent(rig
     assert job is not None and job.source == "queue" and job.place_ts == entered
     [enqueue] = rig.tick()
     # the place is the key press's call's place in the ACD (same caller id)
-    assert enqueue == EnqueueCallback(job.id, "sales", NUMBER, 2, entered, "call-7")
+    assert enqueue == EnqueueCallback(job.id, "sales", NUMBER, 2, entered, "call-7", rig.now)
     assert enqueue.caller == "call-7"
     assert rig.tick(rig.now + 10) == []            # the ACD holds it; nothing to resend
     rig.now += 50
@@ -88,7 +89,7 @@ def test_callback_in_queue_keeps_the_place_and_dials_with_the_reserved_agent(rig
     assert rig.report(dial, "busy", after=5) == [ReleasePlace(job.id, "sales", "retry")]
     assert rig.tick(rig.now + 119) == []
     assert rig.tick(rig.now + 1) == [EnqueueCallback(job.id, "sales", NUMBER, 2, entered,
-                                                     "call-7")]
+                                                     "call-7", MONDAY_10)]
     rig.engine.turn_reached(job.id, "102", rig.now)
     dial = only_dial(rig.take())
     assert dial.attempt == 2 and dial.agent == "102"
@@ -438,7 +439,8 @@ def test_a_queue_place_is_offered_again_after_a_restart(tmp_path) -> None:
     rig = make_rig(path=path)
     rig.acd_agent = None
     rig.engine.recover(rig.now + 5)
-    assert rig.tick(rig.now + 5) == [EnqueueCallback(job.id, "sales", NUMBER, 1, MONDAY_10 - 30)]
+    assert rig.tick(rig.now + 5) == [EnqueueCallback(job.id, "sales", NUMBER, 1, MONDAY_10 - 30,
+                                                     "", MONDAY_10)]
     rig.store.close()
 
 
