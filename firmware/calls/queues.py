@@ -61,6 +61,10 @@ ANNOUNCEMENT_FALLBACK_S = 0.6     # a beep stands for a position announcement wi
 CALLBACK_FIRST_DIGIT_S = 10.0     # to start keying the number to be called back at
 CALLBACK_INTERDIGIT_S = 5.0
 CALLBACK_MAX_DIGITS = 20
+# A reserved agent whose phone is still off-hook (the feature code just keyed, a call
+# just ending) is waited for before the callback is dialled, at most this long.
+CALLBACK_AGENT_WAIT_S = 30.0
+CALLBACK_AGENT_POLL_S = 0.25
 
 QueueLogSink = Callable[[list[QueueEvent]], object]
 # (the call, its queue, when it entered): a caller hung up while waiting (the callback hook)
@@ -226,7 +230,7 @@ class QueueService:
                 # The callback engine dials (claimed first: a restart never dials twice),
                 # customer or agent first by the job's mode (the queue's callback_dial).
                 if job and self.callbacks is not None:
-                    self.callbacks.turn_reached(job, agent)
+                    self._dial_callback(caller, agent, job, 0.0)
                 else:
                     log.warning("callback place without a job", extra={"caller": caller})
                     asyncio.get_running_loop().call_soon(
@@ -237,6 +241,28 @@ class QueueService:
                              "reason": reason})
             case _:
                 log.debug("queue command ignored", extra={"command": repr(cmd)})
+
+    def _dial_callback(self, caller: str, agent_id: str, job: str, waited: float) -> None:
+        """Dial the place's callback once the reserved agent's phone is free (or given up
+        waiting: the dial then fails as ``agent_unavailable`` and is retried)."""
+        agent = self.core.agents.get(agent_id)
+        if agent is None or agent.caller is None or agent.caller.id != caller \
+                or self.callbacks is None:
+            return                     # the reservation is gone meanwhile
+        if waited < CALLBACK_AGENT_WAIT_S and not self._phone_free(agent_id):
+            asyncio.get_running_loop().call_later(
+                CALLBACK_AGENT_POLL_S, self._dial_callback, caller, agent_id, job,
+                waited + CALLBACK_AGENT_POLL_S)
+            return
+        self.callbacks.turn_reached(job, agent_id)
+
+    def _phone_free(self, agent_id: str) -> bool:
+        eng = self.engine
+        agent = self.core.agents.get(agent_id)
+        number = agent.settings.extension if agent is not None else None
+        ext = eng.dialplan.extensions.get(number) if number else None
+        ch = eng.channels.get(ext.port) if ext is not None and ext.port else None
+        return ch is None or eng.channel_free(ch)
 
     def _ring(self, caller: str, agent_id: str) -> None:
         eng = self.engine
