@@ -924,6 +924,12 @@ def _acd_found(
                         (["queues", i, "members", j], f"agent {_quote(ref)} is in the queue twice")
                     )
                 seen.add(ref)
+        if queue.get("callback_key") is None:   # callback-in-queue options need the key
+            for option in ("callback_number", "callback_max", "callback_offer_s",
+                           "callback_offer_with_announce"):
+                if queue.get(option) not in (None, False):
+                    found.append((["queues", i, option],
+                                  "needs a callback_key (callback in queue is off)"))
         strategy = queue.get("strategy")
         if isinstance(strategy, str) and strategy not in STRATEGIES:
             found.append(

@@ -215,3 +215,26 @@ def test_bad_virtual_callers_are_refused_whole() -> None:
     with pytest.raises(AcdError):
         core.handle(m.CallbackReleased("c1", "failed"), 2.0)       # a live caller
     core.check_invariants()
+
+
+def test_callback_options_from_the_configuration_and_their_errors() -> None:
+    from firmware.acd.core import AcdConfigError, settings_from_config
+
+    doc = {"agents": [{"id": "a1", "name": "A", "number": "+79160000001"}],
+           "queues": [{"id": "q", "name": "Q", "members": [{"agent": "a1"}],
+                       "callback_key": "1", "callback_dial": "agent_first",
+                       "callback_number": "ask", "callback_max": 3,
+                       "callback_offer_s": 45, "callback_offer_with_announce": True}]}
+    [q], _ = settings_from_config(doc)
+    assert (q.callback, q.callback_agent_first, q.callback_max) == (True, True, 3)
+    assert (q.callback_offer_s, q.callback_offer_with_announce) == (45, True)
+    bad = {**doc, "queues": [{**doc["queues"][0], "callback_key": "12", "callback_max": 0,
+                              "callback_number": "cli", "callback_offer_s": -1}]}
+    with pytest.raises(AcdConfigError) as err:
+        settings_from_config(bad)
+    paths = {issue.split(":")[0] for issue in err.value.issues}
+    assert {"queues[0].callback_key", "queues[0].callback_max", "queues[0].callback_number",
+            "queues[0].callback_offer_s"} <= paths, err.value.issues
+    off = {**doc, "queues": [{**doc["queues"][0], "callback_key": None}]}
+    with pytest.raises(AcdConfigError, match="needs a callback_key"):
+        settings_from_config(off)
