@@ -1190,6 +1190,10 @@ class AcdCore:
         queue = self._queue(queue_id)
         return sum(1 for e in queue.order if e[3].state not in (_WAITING, _RINGING))
 
+    def callback_jobs(self) -> set[str]:
+        """The callback jobs holding a place (waiting, being dialled or connected)."""
+        return set(self._jobs)
+
     def callback_place(self, job: str) -> tuple[str, str] | None:
         """The ACD's place of a callback job: (caller id, caller state), or None."""
         caller = self._jobs.get(job)

@@ -14,9 +14,11 @@ dials; :class:`CallbackRunner` is its adapter to the call engine, like
   congested one → the next); once they answer (``answered``) the call goes to the target
   like an inbound call (extension, queue, ring group; an agent: the agent's extension).
   Agent first: the extension (or the reserved agent's) rings first, then the customer is
-  dialled and both are bridged. Outcomes: ``connected`` when the call becomes active
-  (bridged), else one of ``busy``, ``no_answer``, ``failed`` (the Q.850 cause in the
-  detail), ``customer_hangup``, ``agent_unavailable``; ``CancelDial`` ends the call;
+  dialled and both are bridged (a remote agent, on a mobile, has no phone of the box to
+  ring first: their callbacks go customer first, then to their number over a trunk).
+  Outcomes: ``connected`` when the call becomes active (bridged), else one of ``busy``,
+  ``no_answer``, ``failed`` (the Q.850 cause in the detail), ``customer_hangup``,
+  ``agent_unavailable``; ``CancelDial`` ends the call;
 - *sources*: missed calls and inbound answers from the call records and live call events,
   abandons from ``QueueService.on_abandon``, reject-and-call-back from the ``callback``
   destination (``CallEngine.callbacks``), web/cloud requests through :attr:`service`.
@@ -401,9 +403,20 @@ class CallbackRunner:
 
     def _destination(self, cmd: DialCallback) -> Destination | None:
         if cmd.agent is not None or cmd.target_type == "agent":
-            ext = self._agent_extension(cmd.agent or cmd.target)
-            return Destination("extension", ext) if ext else None
+            agent_id = cmd.agent or cmd.target
+            ext = self._agent_extension(agent_id)
+            if ext:
+                return Destination("extension", ext)
+            remote = self._agent_number(agent_id)   # a remote agent's mobile, over a trunk
+            return Destination("external", remote) if remote else None
         return Destination(cmd.target_type, cmd.target)
+
+    def _agent_number(self, agent_id: str) -> str | None:
+        queues = self.calls.queues
+        if queues is None or agent_id not in queues.core.agents:
+            return None
+        number = queues.core.agents[agent_id].settings.number
+        return str(number) if number else None
 
     async def _agent_first(self, call: Call, dial: _Dial) -> None:
         eng = self.calls

@@ -95,7 +95,11 @@ class QueueService:
 
     # -- configuration and people ---------------------------------------------------------
     def apply_config(self, doc: dict[str, Any]) -> None:
+        held = self.core.callback_jobs()
         self._execute(self.core.apply_config(doc, self.clock()))
+        if self.callbacks is not None:   # places of a removed queue: their jobs end too
+            for job in sorted(held - self.core.callback_jobs()):
+                self.callbacks.give_up(job, "its queue was removed from the configuration")
         self._callback_keys = self._keys(doc)
         self._callback_ask = self._ask(doc)
         self._record = self._recorded(doc)

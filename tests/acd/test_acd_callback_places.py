@@ -238,3 +238,18 @@ def test_callback_options_from_the_configuration_and_their_errors() -> None:
     off = {**doc, "queues": [{**doc["queues"][0], "callback_key": None}]}
     with pytest.raises(AcdConfigError, match="needs a callback_key"):
         settings_from_config(off)
+
+
+def test_removing_the_queue_drops_its_places() -> None:
+    from firmware.acd.core import AgentSettings, MemberSettings, QueueSettings
+
+    core = core_with({"q": {"callback": True}, "r": {"callback": True}}, agents=["a1"])
+    core.handle(m.AgentPause("a1"), 0.0)
+    core.handle(m.CallbackQueued("cb-1", "q", "+111", 0, 0.0, "cb-1"), 0.0)
+    core.handle(m.CallbackQueued("cb-2", "r", "+222", 0, 0.0, "cb-2"), 0.0)
+    assert core.callback_jobs() == {"cb-1", "cb-2"}
+    core.reconfigure([QueueSettings("r", members=(MemberSettings("a1"),), callback=True)],
+                     [AgentSettings("a1")], 5.0)
+    assert core.callback_jobs() == {"cb-2"} and core.callback_place("cb-1") is None
+    assert [e.detail for e in core.events if e.kind == "callback_fail"] == ["queue_removed"]
+    core.check_invariants()
