@@ -250,7 +250,9 @@ async def test_web_request_takes_a_place_behind_an_earlier_caller(box):
     created = box.callback_request(CUSTOMER, "sales")
     assert created["result"] == "created"
     await wait_for(lambda: sales(box)["callbacks"] == 1, 5, what="the web request's place")
-    await feature(box, "*48", "reserved")
+    # Ann unpauses from the web UI with her phone on-hook (keying *48 she would be
+    # off-hook when the earlier caller is offered to her, and that ring would fail)
+    box.agent_action("ann", "unpause")
     await rings(box, AGENT_PORT, 6)                           # the earlier caller first
     assert trunk(box, "gsm1")["call_state"] == "idle"
     await box.sim.phone_offhook(AGENT_PORT)
