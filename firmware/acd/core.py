@@ -39,6 +39,16 @@ Decisions worth knowing:
 - Logout or pause during a call is deferred to the end of its wrap-up.
 - Overflow to another queue is done here (the caller re-enters that queue, logged as
   ``overflow`` then ``enter``); other destinations are an ``Overflow`` command.
+- Callback places. A caller who takes a callback (``CallbackKeyPressed``) and a callback
+  job's *virtual caller* (``CallbackQueued``: no leg, never abandons or times out, hears
+  nothing) keep their place in the order; when an agent is free for them the agent is
+  reserved (the longest idle among the strategy's choice) and ``DialCallback`` goes out.
+  The core does not retry: the callback engine (firmware/callback) owns the retry policy
+  and the persisted job; a failed or released place leaves the queue and the job comes
+  back at its kept place (``entered``) with ``CallbackQueued``. A queue's
+  ``callback_max`` caps the places taken by the key at once (virtual callers re-entering
+  are never refused: their job was already accepted). Callback offers are announced
+  after ``callback_offer_s`` of waiting and/or after each position announcement.
 """
 
 from __future__ import annotations
@@ -155,6 +165,9 @@ class QueueSettings:
     announce_first_s: float | None = None  # first one after this (default: every)
     callback: bool = False  # callers may take a callback (the engine detects the key)
     callback_agent_first: bool = False
+    callback_max: int | None = None  # callback places taken by the key at once
+    callback_offer_s: float | None = None  # announce the offer once after this wait
+    callback_offer_with_announce: bool = False  # and after each position announcement
     sticky_days: float = 0.0
     skill_min: int = 0
     skill_relax: tuple[tuple[float, int], ...] = ()  # (after wait s, required level)
@@ -240,7 +253,7 @@ class Caller:
     __slots__ = (
         "id", "number", "queue", "state", "priority", "skill", "entered", "seq", "key",
         "ringing", "agent", "announcing", "t_maxwait", "t_announce", "skip",
-        "callback_number", "callback_ts",
+        "callback_number", "callback_ts", "job", "t_offer", "answered_ts",
     )
 
     def __init__(self, ev: m.CallerArrived, queue: Queue, entered: float, seq: int) -> None:
@@ -261,6 +274,9 @@ class Caller:
         self.skip: dict[str, float] | None = None
         self.callback_number = ""
         self.callback_ts = 0.0
+        self.job = ""
+        self.t_offer: list[Any] | None = None
+        self.answered_ts: float | None = None  # a callback's customer answered
 
 
 class Queue:
@@ -301,6 +317,7 @@ _TIMER_MAXWAIT: Final = "maxwait"
 _TIMER_ANNOUNCE: Final = "announce"
 _TIMER_REDISPATCH: Final = "redispatch"
 _TIMER_CALLBACK: Final = "callback"
+_TIMER_OFFER: Final = "offer"
 
 
 class AcdCore:
@@ -323,6 +340,7 @@ class AcdCore:
         self.queues: dict[str, Queue] = {}
         self.agents: dict[str, Agent] = {}
         self.callers: dict[str, Caller] = {}
+        self._jobs: dict[str, Caller] = {}  # callback job -> the place it holds
         self._recent: deque[str] = deque()
         self._recent_set: set[str] = set()
         self._timers: list[list[Any]] = []
@@ -338,6 +356,8 @@ class AcdCore:
             m.CallerArrived: self._on_caller_arrived,
             m.CallerHungUp: self._on_caller_hung_up,
             m.CallbackKeyPressed: self._on_callback_key,
+            m.CallbackQueued: self._on_callback_queued,
+            m.CallbackReleased: self._on_callback_released,
             m.AgentAnswered: self._on_agent_answered,
             m.AgentRejected: self._on_agent_rejected,
             m.AgentNoAnswer: self._on_agent_no_answer,
@@ -573,6 +593,10 @@ class AcdCore:
                 caller = entry[3]
                 caller.t_announce = None
                 self._announce(caller, deadline)
+            elif kind is _TIMER_OFFER:
+                caller = entry[3]
+                caller.t_offer = None
+                self._offer_callback(caller)
             elif kind is _TIMER_REDISPATCH:
                 caller = entry[3]
                 if caller.state in _OFFERABLE:
@@ -641,6 +665,8 @@ class AcdCore:
             for entry in queue.order:
                 caller = entry[3]
                 assert caller.queue is queue and caller.state in CallerState.IN_QUEUE
+        for job, held in self._jobs.items():
+            assert self.callers.get(held.id) is held and held.job == job, f"job {job}"
         in_queues = {e[3].id for q in self.queues.values() for e in q.order}
         for caller in self.callers.values():
             if caller.state == CallerState.CONNECTED:
@@ -696,6 +722,8 @@ class AcdCore:
         return caller
 
     def _forget(self, caller: Caller) -> None:
+        if caller.job and self._jobs.get(caller.job) is caller:
+            del self._jobs[caller.job]
         del self.callers[caller.id]
         self._recent.append(caller.id)
         self._recent_set.add(caller.id)
@@ -901,10 +929,14 @@ class AcdCore:
         i = bisect.bisect_left(order, caller.key)
         if i < len(order) and order[i][3] is caller:
             del order[i]
-        for t in (caller.t_maxwait, caller.t_announce):
+        self._stop_caller_timers(caller)
+
+    @staticmethod
+    def _stop_caller_timers(caller: Caller) -> None:
+        for t in (caller.t_maxwait, caller.t_announce, caller.t_offer):
             if t is not None:
                 t[2] = None
-        caller.t_maxwait = caller.t_announce = None
+        caller.t_maxwait = caller.t_announce = caller.t_offer = None
 
     def _c_cancel_rings(self, caller: Caller, now: float, old: str, reason: str,
                         agent: Agent | None) -> None:
@@ -955,12 +987,7 @@ class AcdCore:
 
     def _c_accept_callback(self, caller: Caller, now: float, old: str, reason: str,
                            agent: Agent | None) -> None:
-        if caller.t_maxwait is not None:
-            caller.t_maxwait[2] = None
-            caller.t_maxwait = None
-        if caller.t_announce is not None:
-            caller.t_announce[2] = None
-            caller.t_announce = None
+        self._stop_caller_timers(caller)
         caller.callback_ts = now
         self._out.append(m.AcceptCallback(caller.id, caller.callback_number))
         self._log(now, "callback_request", caller.queue.id, caller.id, "",
@@ -973,7 +1000,8 @@ class AcdCore:
         caller.ringing.append(agent)
         agent.t_ring = self._timer(now + CALLBACK_GUARD_S, _TIMER_CALLBACK, agent)
         self._out.append(m.DialCallback(caller.id, agent.id, caller.callback_number,
-                                        caller.queue.settings.callback_agent_first))
+                                        caller.queue.settings.callback_agent_first,
+                                        caller.job))
         self._log(now, "callback_dial", caller.queue.id, caller.id, agent.id, 0, "")
 
     def _c_connect_callback(self, caller: Caller, now: float, old: str, reason: str,
@@ -981,8 +1009,9 @@ class AcdCore:
         assert agent is not None
         caller.ringing.clear()
         caller.agent = agent
+        answered = now if caller.answered_ts is None else caller.answered_ts
         self._log(now, "callback_connect", caller.queue.id, caller.id, agent.id,
-                  now - caller.callback_ts, "")
+                  max(0.0, answered - caller.callback_ts), caller.job)
         if caller.number and caller.queue.settings.sticky_days > 0:
             self._last_agent[caller.number] = (agent.id, now)
 
@@ -991,6 +1020,10 @@ class AcdCore:
         for other in list(caller.ringing):
             self._agent_input(other, AgentInput.CANCEL, now, reason="callback_failed")
         self._log(now, "callback_fail", caller.queue.id, caller.id, "", 0, reason)
+
+    def _c_log_release(self, caller: Caller, now: float, old: str, reason: str,
+                       agent: Agent | None) -> None:
+        self._log(now, "callback_release", caller.queue.id, caller.id, "", 0, reason)
 
     def _c_log_end(self, caller: Caller, now: float, old: str, reason: str,
                    agent: Agent | None) -> None:
@@ -1056,6 +1089,7 @@ class AcdCore:
         "dial_callback": _c_dial_callback,
         "connect_callback": _c_connect_callback,
         "fail_callback": _c_fail_callback,
+        "log_release": _c_log_release,
         "log_end": _c_log_end,
         "end_call": _c_end_call,
         "hold": _c_hold,
@@ -1109,10 +1143,10 @@ class AcdCore:
 
     def _start_caller_timers(self, caller: Caller, now: float) -> None:
         s = caller.queue.settings
-        for t in (caller.t_maxwait, caller.t_announce):
-            if t is not None:
-                t[2] = None
-        caller.t_maxwait = caller.t_announce = None
+        self._stop_caller_timers(caller)
+        if s.callback and s.callback_offer_s is not None:
+            caller.t_offer = self._timer(max(now, caller.entered + s.callback_offer_s),
+                                         _TIMER_OFFER, caller)
         if s.max_wait_s is not None:
             caller.t_maxwait = self._timer(max(now, caller.entered + s.max_wait_s),
                                            _TIMER_MAXWAIT, caller)
@@ -1134,8 +1168,36 @@ class AcdCore:
         expected = position * queue.aht_estimate / servers
         caller.announcing = True
         self._out.append(m.PlayAnnouncement(caller.id, "position", position, round(expected)))
+        if s.callback and s.callback_offer_with_announce:
+            self._offer_callback(caller)
         if s.announce_every_s:
             caller.t_announce = self._timer(now + s.announce_every_s, _TIMER_ANNOUNCE, caller)
+
+    def _offer_callback(self, caller: Caller) -> None:
+        """Announce "press the key to be called back" (if the queue has room for one)."""
+        queue = caller.queue
+        s = queue.settings
+        if caller.state not in (_WAITING, _RINGING) or not s.callback:
+            return
+        if s.callback_max is not None and self.callback_places(queue.id) >= s.callback_max:
+            return
+        caller.announcing = True
+        self._out.append(m.PlayAnnouncement(caller.id, "callback_offer", queue.position(caller),
+                                            None))
+
+    def callback_places(self, queue_id: str) -> int:
+        """Callback places (taken by the key, or callback jobs) held in the queue now."""
+        queue = self._queue(queue_id)
+        return sum(1 for e in queue.order if e[3].state not in (_WAITING, _RINGING))
+
+    def callback_jobs(self) -> set[str]:
+        """The callback jobs holding a place (waiting, being dialled or connected)."""
+        return set(self._jobs)
+
+    def callback_place(self, job: str) -> tuple[str, str] | None:
+        """The ACD's place of a callback job: (caller id, caller state), or None."""
+        caller = self._jobs.get(job)
+        return None if caller is None else (caller.id, caller.state)
 
     def _apply_leave_empty(self, now: float) -> None:
         queues, self._empty_check = self._empty_check, set()
@@ -1290,9 +1352,61 @@ class AcdCore:
         number = ev.number or caller.number
         if not number:
             raise AcdError(f"caller {caller.id!r}: no number to call back")
+        s = caller.queue.settings
+        if s.callback_max is not None \
+                and self.callback_places(caller.queue.id) >= s.callback_max:
+            raise AcdError(f"queue {caller.queue.id!r} holds its maximum of "
+                           f"{s.callback_max} callbacks")
+        held = self._jobs.get(ev.job) if ev.job else None
+        if held is not None and held.state != _CB_WAITING:
+            raise AcdError(f"callback job {ev.job!r} is being dialled")
         caller_next(caller.id, caller.state, CallerInput.CALLBACK_KEY)
+        if held is not None:
+            # The customer's earlier request (merged into this job) gives its place up:
+            # the caller on the line holds the job's place from now.
+            self._caller_input(held, CallerInput.RELEASE, now, "merged")
         caller.callback_number = number
+        if ev.job:
+            caller.job = ev.job
+            self._jobs[ev.job] = caller
         self._caller_input(caller, CallerInput.CALLBACK_KEY, now)
+
+    def _on_callback_queued(self, ev: m.CallbackQueued, now: float) -> None:
+        if ev.job and ev.job in self._jobs:
+            return  # the job's place is held already (e.g. by the key press)
+        queue = self._queue(ev.queue)
+        if ev.caller in self.callers:
+            raise DuplicateCaller(f"caller {ev.caller!r} is already in the ACD")
+        if not ev.number:
+            raise AcdError(f"callback place {ev.caller!r}: no number to call")
+        if ev.entered is not None and not math.isfinite(ev.entered):
+            raise AcdError(f"callback place {ev.caller!r}: {ev.entered!r} is not a time")
+        self._recent_set.discard(ev.caller)
+        entered = now if ev.entered is None else min(ev.entered, now)
+        caller = Caller(m.CallerArrived(ev.caller, queue.id, ev.number, ev.priority),
+                        queue, entered, self._next_seq())
+        caller.state = _CB_WAITING
+        caller.callback_number = ev.number
+        caller.callback_ts = entered if ev.requested is None else float(ev.requested)
+        caller.job = ev.job
+        if ev.job:
+            self._jobs[ev.job] = caller
+        self.callers[caller.id] = caller
+        bisect.insort(queue.order, caller.key)
+        self._log(entered, "callback_enter", queue.id, caller.id, "", ev.priority, ev.job)
+        if queue.available:
+            self._dirty.add(queue)
+
+    def _on_callback_released(self, ev: m.CallbackReleased, now: float) -> None:
+        caller = self._caller(ev.caller)
+        if caller is None or caller.state == CallerState.CONNECTED:
+            return  # gone already, or its call is on (it ends with CallEnded)
+        if caller.state == CallerState.CALLBACK_DIALING:
+            caller_next(caller.id, caller.state, CallerInput.CALLBACK_FAILED)
+            self._caller_input(caller, CallerInput.CALLBACK_FAILED, now, ev.reason)
+            return
+        caller_next(caller.id, caller.state, CallerInput.RELEASE)
+        self._caller_input(caller, CallerInput.RELEASE, now, ev.reason)
 
     def _on_agent_answered(self, ev: m.AgentAnswered, now: float) -> None:
         agent = self._agent(ev.agent)
@@ -1373,6 +1487,8 @@ class AcdCore:
         caller_next(caller.id, caller.state, CallerInput.CALLBACK_CONNECTED)
         agent = caller.ringing[0]
         agent_next(agent.id, agent.state, AgentInput.ANSWER)
+        if ev.answered_ts is not None and math.isfinite(ev.answered_ts):
+            caller.answered_ts = min(float(ev.answered_ts), now)
         self._agent_input(agent, AgentInput.ANSWER, now, caller)
         self._caller_input(caller, CallerInput.CALLBACK_CONNECTED, now, agent=agent)
 
@@ -1536,6 +1652,9 @@ def settings_from_config(doc: Mapping[str, Any]) -> tuple[list[QueueSettings],
             announce_first_s=announce.get("first_s"),
             callback=q.get("callback_key") is not None,
             callback_agent_first=q.get("callback_dial", "customer_first") == "agent_first",
+            callback_max=q.get("callback_max"),
+            callback_offer_s=q.get("callback_offer_s"),
+            callback_offer_with_announce=bool(q.get("callback_offer_with_announce", False)),
             sticky_days=float(q.get("sticky_days", 0)),
             skill_min=int(q.get("skill_min", 0)),
             skill_relax=tuple((float(r["after_s"]), int(r["min"]))

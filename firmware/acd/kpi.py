@@ -22,6 +22,14 @@ Conventions (where DOMAIN.md leaves a choice, made here and applied everywhere):
   answered call (it is excluded from the SL denominator, per DOMAIN.md); connected
   callbacks count in ``callbacks_connected``, in the handled calls (AHT, ATT…) and in the
   transfer rate's denominator.
+- Callbacks: ``callbacks_requested`` are the callbacks *taken* in the queue (the key:
+  offered calls, excluded from SL); ``callbacks_scheduled`` adds the callback jobs that
+  took a place without a call in the queue (web/cloud requests, missed calls:
+  ``callback_enter`` of a place not seen before), which are never offered calls. A
+  place that fails or is released for a ``retry`` stays the same callback when it
+  comes back. Callback success = connected ÷ scheduled; time to callback = the mean
+  of ``callback_connect``'s value (request to the customer answering), by the period
+  of the request.
 - Short abandon: abandoned with a wait *strictly less* than S (so S = 0 means none).
 - SL(T): answered with wait ≤ T ÷ (offered − short_abandoned − callbacks taken).
   Calls still waiting count in ``offered``.
@@ -80,7 +88,8 @@ class _Figures:
 
     __slots__ = (
         "offered", "answered", "within", "abandoned", "short_abandoned", "timed_out",
-        "refused", "callbacks", "callbacks_connected", "callback_time", "wait_answered",
+        "refused", "callbacks", "callbacks_scheduled", "callbacks_connected", "callback_time",
+        "wait_answered",
         "wait_abandoned", "wait_left", "left", "max_wait", "handled", "talk", "hold", "wrap",
         "transferred", "connected",
     )
@@ -88,6 +97,7 @@ class _Figures:
     def __init__(self, thresholds: tuple[float, ...]) -> None:
         self.offered = self.answered = self.abandoned = self.short_abandoned = 0
         self.timed_out = self.refused = self.callbacks = self.callbacks_connected = 0
+        self.callbacks_scheduled = 0
         self.left = self.handled = self.transferred = self.connected = 0
         self.within = [0] * len(thresholds)
         self.callback_time = self.wait_answered = self.wait_abandoned = 0.0
@@ -257,6 +267,18 @@ class KpiCollector:
         if call.counted:
             for f in self._figures(call):
                 f.callbacks += 1
+                f.callbacks_scheduled += 1
+
+    def _callback_enter(self, ev: QueueEvent) -> None:
+        if ev[3] in self._calls:
+            return  # the same callback coming back (a retry, a restart)
+        ts = ev[0]
+        call = _Call(ev[2], ts, self.start <= ts < self.end)
+        call.callback_ts = ts
+        self._calls[ev[3]] = call
+        if call.counted:
+            for f in self._figures(call):
+                f.callbacks_scheduled += 1
 
     def _callback_connect(self, ev: QueueEvent) -> None:
         call = self._calls.get(ev[3])
@@ -271,7 +293,8 @@ class KpiCollector:
                 f.callback_time += ev[5]
 
     def _callback_fail(self, ev: QueueEvent) -> None:
-        self._calls.pop(ev[3], None)
+        if ev[6] != "retry":
+            self._calls.pop(ev[3], None)
 
     def _hold(self, ev: QueueEvent) -> None:
         call = self._calls.get(ev[3])
@@ -446,6 +469,7 @@ class KpiCollector:
                 timed_out=f.timed_out,
                 refused=f.refused,
                 callbacks_requested=f.callbacks,
+                callbacks_scheduled=f.callbacks_scheduled,
                 sl={_label(t): _pct(n, sl_base) for t, n in zip(self.thresholds, f.within,
                                                                 strict=True)},
                 asa_s=_mean(f.wait_answered, f.answered),
@@ -474,7 +498,7 @@ class KpiCollector:
         )
         if not agent_scope:
             out.update(
-                callback_success=_pct(f.callbacks_connected, f.callbacks),
+                callback_success=_pct(f.callbacks_connected, f.callbacks_scheduled),
                 time_to_callback_s=_mean(f.callback_time, f.callbacks_connected),
             )
         return out
@@ -505,8 +529,10 @@ _HANDLERS: Final = {
     "abandon": KpiCollector._abandon,
     "overflow": KpiCollector._overflow,
     "callback_request": KpiCollector._callback_request,
+    "callback_enter": KpiCollector._callback_enter,
     "callback_connect": KpiCollector._callback_connect,
     "callback_fail": KpiCollector._callback_fail,
+    "callback_release": KpiCollector._callback_fail,
     "hold": KpiCollector._hold,
     "unhold": KpiCollector._unhold,
     "end": KpiCollector._end,

@@ -23,9 +23,16 @@ kind                   meaning
                        (``max_wait``, ``no_agents``, ``moved``, ``queue_removed``)
 ``callback_request``   caller took a callback and hung up; value = wait so far;
                        detail = number to call
+``callback_enter``     a callback job's virtual caller took its place in ``queue``;
+                       ``ts`` is the place kept (the request, or the original arrival);
+                       value = priority; detail = the job id. A place already known (a
+                       retry, a restart) is not a new callback
 ``callback_dial``      ``agent`` reserved, the box dials the customer
-``callback_connect``   customer and ``agent`` connected; value = time since the request
-``callback_fail``      the callback failed; detail = reason
+``callback_connect``   customer and ``agent`` connected; value = time from the request
+                       to the customer answering; detail = the job id
+``callback_fail``      a dial failed; detail = reason (``retry``: the job comes back)
+``callback_release``   a waiting place was given up; detail = reason (``retry``: the
+                       job comes back)
 ``hold`` / ``unhold``  the connected call was put on hold / taken back
 ``end``                the connected call ended; detail = ``transfer`` or ``""``
 ``agent``              ``agent`` changed state; detail = state, or ``paused:<reason>``;
@@ -56,7 +63,8 @@ class QueueEvent(NamedTuple):
 KINDS: Final = frozenset(
     {
         "enter", "refused", "ring", "ring_end", "connect", "abandon", "overflow",
-        "callback_request", "callback_dial", "callback_connect", "callback_fail",
+        "callback_request", "callback_enter", "callback_dial", "callback_connect",
+        "callback_fail", "callback_release",
         "hold", "unhold", "end", "agent", "member_add", "member_remove",
     }
 )

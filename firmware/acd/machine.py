@@ -149,7 +149,9 @@ AGENT_TRANSITIONS: Final[dict[tuple[str, str], tuple[tuple[str, ...], str]]] = {
 class CallerState:
     WAITING: Final = "waiting"  # in the queue, hearing music/announcements
     RINGING: Final = "ringing"  # in the queue, one or more agents ringing for them
-    CALLBACK_WAITING: Final = "callback_waiting"  # hung up, keeps their place
+    # No leg (hung up after the callback key, or a callback job's virtual caller): keeps
+    # the place until an agent is reserved for it.
+    CALLBACK_WAITING: Final = "callback_waiting"
     CALLBACK_DIALING: Final = "callback_dialing"  # their turn: agent reserved, box dials
     CONNECTED: Final = "connected"  # talking with an agent (or on hold)
     DONE: Final = "done"  # left the ACD; the caller object is forgotten
@@ -172,6 +174,7 @@ class CallerInput:
     HOLD: Final = "hold"
     UNHOLD: Final = "unhold"
     MOVE: Final = "move"
+    RELEASE: Final = "release"  # the callback engine gave a waiting place up
 
 
 _C = CallerState
@@ -189,6 +192,7 @@ _K = CallerInput
 #   dial_callback       emit DialCallback for the reserved agent
 #   connect_callback    the customer and the agent are connected; log it
 #   fail_callback       release the reserved agent; log the failure
+#   log_release         a callback place given up before its turn; log it
 #   end_call            the agent takes CALL_ENDED (wrap-up)
 #   hold / unhold       the agent takes HOLD / UNHOLD; logged
 #   move                re-enter the caller in another queue
@@ -216,6 +220,7 @@ CALLER_TRANSITIONS: Final[dict[tuple[str, str], tuple[tuple[str, ...], str]]] = 
     (_C.RINGING, _K.MOVE): (("cancel_rings", "move"), _C.WAITING),
     (_C.CALLBACK_WAITING, _K.OFFER): (("dial_callback",), _C.CALLBACK_DIALING),
     (_C.CALLBACK_WAITING, _K.MOVE): (("move",), _C.CALLBACK_WAITING),
+    (_C.CALLBACK_WAITING, _K.RELEASE): (("leave_queue", "log_release"), _C.DONE),
     # The reserved agent went away (logout, pause, unreachable): the callback is called
     # off (CancelRing) and the caller keeps their place for the next agent.
     (_C.CALLBACK_DIALING, _K.ALL_DECLINED): ((), _C.CALLBACK_WAITING),

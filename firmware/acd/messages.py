@@ -16,7 +16,18 @@ Events the engine must feed (``core.handle(event, now)``):
   A caller waiting for a callback has no leg: the callback's outcome is reported with
   ``CallbackConnected`` / ``CallbackFailed``.
 - ``CallbackKeyPressed``: the caller pressed the callback key; the engine has *not* hung
-  up yet: it does so after the ``AcceptCallback`` command (confirmation prompt).
+  up yet: it does so after the ``AcceptCallback`` command (confirmation prompt). ``job``
+  names the persisted callback job that now owns the place (firmware/callback), so a
+  later ``CallbackQueued`` for that job (a retry, a restart) finds the place held.
+- ``CallbackQueued``: a *virtual caller*: a callback job (web/cloud request, missed call,
+  a key press re-entering after a retry or a restart) holds a place in a queue, ordered
+  by ``(priority, entered)`` like a live caller who arrived at ``entered``. It has no
+  leg: it hears nothing, never abandons, never times out; when an agent is reserved for
+  it the core emits ``DialCallback``. Repeated for a job already held: a no-op.
+- ``CallbackReleased``: the callback engine gave the job's place up (``reason``:
+  ``retry``, ``failed``, ``cancelled``, ``done``, ``not_dialable``…). A place waiting
+  for its turn leaves the queue; one being dialled fails as with ``CallbackFailed``; a
+  connected one is left alone (its call ends with ``CallEnded``).
 - ``AgentAnswered`` / ``AgentRejected`` / ``AgentNoAnswer``: the outcome of a
   ``RingAgent`` (not of a ``DialCallback``'s agent leg, which the engine handles itself).
   The core also runs its own ring timeout; a late ``AgentNoAnswer`` for a ring the core
@@ -27,7 +38,10 @@ Events the engine must feed (``core.handle(event, now)``):
   ``transferred=True``).
 - ``CallHeld`` / ``CallResumed``: the agent put the caller on hold / took them back.
 - ``AnnouncementFinished``: a ``PlayAnnouncement`` played to its end.
-- ``CallbackConnected`` / ``CallbackFailed``: the outcome of a ``DialCallback``.
+- ``CallbackConnected`` / ``CallbackFailed``: the outcome of a ``DialCallback``
+  (``answered_ts``: when the customer answered, for "time to callback"; the connected
+  call then ends with ``CallEnded``). Retries are the callback engine's: a failed place
+  leaves the queue, and the job comes back with ``CallbackQueued`` at its kept place.
 
 Events from people (web UI, console, feature codes): ``AgentLogin``, ``AgentLogout``,
 ``AgentPause``, ``AgentUnpause``, ``WrapUpDone``, ``ForceAgentState`` and ``MoveCaller``
@@ -52,9 +66,9 @@ Commands the engine must carry out, in the order returned:
   ``busy``…); ``reason`` is ``full``, ``no_agents``, ``max_wait`` or ``queue_removed``.
 - ``AcceptCallback(caller, number)``: confirm to the caller and hang up their leg; their
   place in the queue is kept.
-- ``DialCallback(caller, agent, number, agent_first)``: the agent is reserved; dial the
-  customer (or the agent first) and bridge them, then report ``CallbackConnected`` or
-  ``CallbackFailed``.
+- ``DialCallback(caller, agent, number, agent_first, job)``: the agent is reserved; dial
+  the customer (or the agent first) and bridge them, then report ``CallbackConnected`` or
+  ``CallbackFailed``. ``job`` is the callback job holding the place ("" for none).
 - ``SetAgentState(agent, state, reason)``: for phones' lamps, the wallboard and the cloud.
 """
 
@@ -81,6 +95,22 @@ class CallerHungUp(NamedTuple):
 class CallbackKeyPressed(NamedTuple):
     caller: str
     number: str | None = None  # number to call back; default: the caller's number
+    job: str = ""  # the callback job that keeps the place ("" when none)
+
+
+class CallbackQueued(NamedTuple):
+    caller: str  # the place's id in the ACD (the job's, or the call's that took it)
+    queue: str
+    number: str
+    priority: int = 0
+    entered: float | None = None  # the place kept (request or arrival time), else now
+    job: str = ""
+    requested: float | None = None  # when the callback was asked for (default: entered)
+
+
+class CallbackReleased(NamedTuple):
+    caller: str
+    reason: str = "released"
 
 
 class AgentAnswered(NamedTuple):
@@ -125,6 +155,7 @@ class AnnouncementFinished(NamedTuple):
 
 class CallbackConnected(NamedTuple):
     caller: str
+    answered_ts: float | None = None  # the customer answered (default: now)
 
 
 class CallbackFailed(NamedTuple):
@@ -219,6 +250,7 @@ class DialCallback(NamedTuple):
     agent: str
     number: str
     agent_first: bool
+    job: str = ""
 
 
 class SetAgentState(NamedTuple):
@@ -228,7 +260,8 @@ class SetAgentState(NamedTuple):
 
 
 Event = (
-    CallerArrived | CallerHungUp | CallbackKeyPressed | AgentAnswered | AgentRejected
+    CallerArrived | CallerHungUp | CallbackKeyPressed | CallbackQueued | CallbackReleased
+    | AgentAnswered | AgentRejected
     | AgentNoAnswer | AgentUnreachable | AgentReachable | CallEnded | CallHeld | CallResumed
     | AnnouncementFinished | CallbackConnected | CallbackFailed | AgentLogin | AgentLogout
     | AgentPause | AgentUnpause | WrapUpDone | ForceAgentState | MoveCaller

@@ -37,11 +37,13 @@ Contract for the ACD (firmware/acd)
   from the queue as having left by callback, and call
   ``CallbackEngine.offer_in_queue(number, queue, call_id, place_ts=<arrival time>,
   priority=<caller priority>, now)``. The engine answers with ``EnqueueCallback``.
-- On ``EnqueueCallback(job_id, queue, number, priority, place_ts)``: hold a *virtual caller*
-  for ``job_id`` ordered by ``(priority, place_ts)`` exactly like a real caller of that
-  priority who arrived at ``place_ts`` (so the place is kept, also after a restart or a
-  failed attempt, when the engine re-sends it). It hears nothing and never abandons. When
-  its turn comes and an agent is reserved for it, call
+- On ``EnqueueCallback(job_id, queue, number, priority, place_ts, place)``: hold a
+  *virtual caller* for ``job_id`` (its id in the ACD is ``place`` — the call that took the
+  place with the callback key — or else ``job_id``) ordered by ``(priority, place_ts)``
+  exactly like a real caller of that priority who arrived at ``place_ts`` (so the place is
+  kept, also after a restart or a failed attempt, when the engine re-sends it);
+  ``requested_ts`` is when the callback was asked for ("time to callback"). It hears
+  nothing and never abandons. When its turn comes and an agent is reserved for it, call
   ``CallbackEngine.turn_reached(job_id, agent, now)``; the engine answers with a
   ``DialCallback`` carrying that ``agent`` (or with ``ReleasePlace`` if the job can no
   longer be dialled). ``EnqueueCallback`` for a job already held is a no-op.
@@ -119,6 +121,12 @@ class EnqueueCallback:
     number: str
     priority: int
     place_ts: float
+    place: str = ""   # the ACD caller id of the place ("": the job id)
+    requested_ts: float | None = None   # when the callback was asked for (the job's creation)
+
+    @property
+    def caller(self) -> str:
+        return self.place or self.job_id
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,12 +25,22 @@ Rules, and why:
   abandoned) within ``dedup_window_s`` of a job that already reached the customer
   (connected/done) are suppressed: the conversation happened. After a *failed* job a new
   missed call is new information (the customer is trying again) and starts a new job.
+- *Queue places.* Every job connected to a queue keeps a place in it (the ACD holds a
+  virtual caller, ``EnqueueCallback``) and is dialled only when the ACD has reserved an
+  agent for it (``turn_reached``), customer first or agent first (the queue's
+  ``callback_dial``, else ``callback.mode``): the customer who answers is never left
+  waiting in the queue. The place is the key press's arrival time, else the request's
+  (or its window's start). It is re-sent after a failed attempt's retry interval and
+  after a restart with the same ``place_ts``: a job comes back at its original place.
 - *Working hours.* Automatic and web/cloud callbacks dial only when the configured time
   condition is open (agents are there). Queue-place and reject-and-call-back jobs are
   immediate by nature and not gated.
-- *Limits.* A number in the blacklist is never dialled (checked again before each dial,
-  since the list may change). At most ``daily_limit`` dials per number per local day,
-  callbacks and campaigns together; a job over the limit waits for the next day.
+- *Limits.* At most ``max_concurrent`` dials at once, queue places included (a place is
+  handed to the ACD only while a line is free, and a turn reached with every line busy
+  gives the place back until one is). A number in the blacklist is never dialled
+  (checked again before each dial, since the list may change). At most ``daily_limit``
+  dials per number per local day, callbacks and campaigns together; a job over the limit
+  waits for the next day.
 - *Time window.* A web request's window is honoured: no dial before its start; when it ends
   with the job still open, the job fails with reason ``window_expired``.
 - *Persistence: none lost, none dialled twice.* Every change is written to the event store
@@ -211,7 +221,7 @@ class CallbackEngine:
         assert canonical is not None
         return self.submit(
             canonical, "queue", "queue", queue, now, priority=priority, place_ts=place_ts,
-            call_id=call_id,
+            call_id=call_id, data={"acd_caller": call_id} if call_id else None,
         )
 
     def reject_and_call_back(
@@ -257,12 +267,13 @@ class CallbackEngine:
         self._now = max(self._now, now)
         settings = self._settings
         if mode is None:
-            mode = settings.mode
+            mode = settings.queue_modes.get(target, settings.mode) \
+                if target_type == "queue" else settings.mode
         if target_type == "ring_group":
             mode = "customer_first"   # nobody to reserve in a ring group
-        if place_ts is None and target_type == "queue" and mode == "agent_first":
-            place_ts = now            # agent first through the ACD: a place from now
         next_ts = now if window is None else max(now, window[0])
+        if place_ts is None and target_type == "queue":
+            place_ts = next_ts        # through the ACD: a place from the request (window)
         with self._store.transaction():
             if request_id is not None:
                 known = self._store.callback_by_request_id(request_id)
@@ -271,7 +282,7 @@ class CallbackEngine:
             open_job = self._store.callback_open_for_number(number)
             if open_job is not None:
                 merged = self._merge(open_job, source, target_type, target, now, next_ts,
-                                     priority, place_ts, request_id)
+                                     priority, place_ts, request_id, data)
                 return Submitted("merged", merged, f"merged into open job {open_job.id}")
             if source in AUTOMATIC and settings.dedup_window_s > 0:
                 latest = self._store.callback_latest_for_number(
@@ -321,7 +332,9 @@ class CallbackEngine:
         if self._refuse(job, now):
             return
         due = self._due(job, now)
-        if due is None or due > now:
+        dialing = sum(j.state == "dialing" for j in self._store.callback_open_jobs())
+        if due is None or due > now or dialing >= self._settings.max_concurrent:
+            # Not now: the place comes back when the job is due and a line is free.
             self._placed.discard(job_id)
             self._commands.append(ReleasePlace(job.id, job.target, "retry"))
             return
@@ -371,7 +384,7 @@ class CallbackEngine:
                 deadlines.append(job.window_end)
             if _holds_place(job) and job.id in self._placed:
                 continue  # the ACD drives it now
-            if not _holds_place(job) and free <= 0:
+            if free <= 0:
                 continue  # an outcome frees a line first
             due = self._due(job, self._now)
             deadlines.append(job.updated_ts if due is None else due)
@@ -408,11 +421,12 @@ class CallbackEngine:
             if due > now:
                 continue
             if _holds_place(job):
-                if job.id not in self._placed:
+                if job.id not in self._placed and dialing < self._settings.max_concurrent:
                     self._placed.add(job.id)
                     self._commands.append(EnqueueCallback(
                         job.id, job.target, job.number, job.priority,
-                        job.place_ts if job.place_ts is not None else job.created_ts))
+                        job.place_ts if job.place_ts is not None else job.created_ts,
+                        str(job.data.get("acd_caller") or ""), job.created_ts))
                 continue
             if dialing >= self._settings.max_concurrent:
                 continue
@@ -442,7 +456,7 @@ class CallbackEngine:
 
     def _merge(self, job: CallbackJob, source: JobSource, target_type: TargetType, target: str,
                now: float, next_ts: float, priority: int, place_ts: float | None,
-               request_id: str | None) -> CallbackJob:
+               request_id: str | None, data: dict[str, Any] | None = None) -> CallbackJob:
         changes: dict[str, Any] = {
             "merged": job.merged + 1, "priority": max(job.priority, priority), "updated_ts": now,
         }
@@ -454,6 +468,8 @@ class CallbackEngine:
             changes["next_ts"] = min(job.next_ts, next_ts)
             if place_ts is not None and target_type == "queue":
                 changes.update(target_type="queue", target=target, place_ts=place_ts)
+                if source == "queue" and data:   # the key press's call holds the place now
+                    changes["data"] = {**job.data, **data}
         merged = replace(job, **changes)
         self._store.callback_update(merged)
         self._announce("merged", merged, source=source)

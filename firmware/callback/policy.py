@@ -103,6 +103,8 @@ class CallbackSettings:
     caller_id: str | None = None
     announcement: str | None = None
     queues: frozenset[str] = frozenset()
+    # A queue's own dial order (its ``callback_dial``) for the jobs connected to it.
+    queue_modes: Mapping[str, DialOrder] = field(default_factory=dict)
     extensions: frozenset[str] = frozenset()
     ring_groups: frozenset[str] = frozenset()
 
@@ -151,6 +153,8 @@ class CallbackSettings:
             caller_id=section.get("caller_id"),
             announcement=section.get("announcement"),
             queues=frozenset(q["id"] for q in doc.get("queues", [])),
+            queue_modes={q["id"]: q["callback_dial"] for q in doc.get("queues", [])
+                         if q.get("callback_dial")},
             extensions=frozenset(e["number"] for e in doc.get("extensions", [])),
             ring_groups=frozenset(g["id"] for g in doc.get("ring_groups", [])),
         )

@@ -14,16 +14,27 @@ dials; :class:`CallbackRunner` is its adapter to the call engine, like
   congested one → the next); once they answer (``answered``) the call goes to the target
   like an inbound call (extension, queue, ring group; an agent: the agent's extension).
   Agent first: the extension (or the reserved agent's) rings first, then the customer is
-  dialled and both are bridged. Outcomes: ``connected`` when the call becomes active
-  (bridged), else one of ``busy``, ``no_answer``, ``failed`` (the Q.850 cause in the
-  detail), ``customer_hangup``, ``agent_unavailable``; ``CancelDial`` ends the call;
+  dialled and both are bridged (a remote agent, on a mobile, has no phone of the box to
+  ring first: their callbacks go customer first, then to their number over a trunk).
+  Outcomes: ``connected`` when the call becomes active (bridged), else one of ``busy``,
+  ``no_answer``, ``failed`` (the Q.850 cause in the detail), ``customer_hangup``,
+  ``agent_unavailable``; ``CancelDial`` ends the call;
 - *sources*: missed calls and inbound answers from the call records and live call events,
   abandons from ``QueueService.on_abandon``, reject-and-call-back from the ``callback``
   destination (``CallEngine.callbacks``), web/cloud requests through :attr:`service`.
 
-What it does not do yet: ``EnqueueCallback``/``ReleasePlace`` (queue places kept for the
-callback key, and agent-first queue jobs) need a virtual caller in the ACD core; they are
-logged and ignored.
+- *queue places*: every job connected to a queue keeps a place in it, held by the ACD
+  core as a virtual caller (``EnqueueCallback`` → ``QueueService.hold_place``); when the
+  core reserves an agent for it, ``QueueService`` calls :meth:`turn_reached` and the engine
+  answers with the ``DialCallback`` carrying that agent: customer first (the customer
+  over the best trunk, then the reserved agent's phone) or agent first (the agent, who
+  hears ringback while the customer is dialled). ``ReleasePlace`` goes back to the core
+  (``connected``: the agent is on the call; anything else: the place leaves the queue, and
+  comes back at its original place when the job is retried), and the end of a connected
+  call is ``CallEnded``. The callback key's place (:meth:`offer_place`) is a persisted job
+  before the caller's leg is released, so a restart loses none; after a restart the job
+  re-enters the queue at its original place (the caller's arrival time) and is dialled
+  once (an attempt the restart interrupted waits for its retry interval first).
 """
 
 from __future__ import annotations
@@ -39,6 +50,7 @@ from typing import Any, Final
 from drivers.channel import Cause, ChannelKind
 from firmware.callback import (
     CallbackEngine,
+    CallbackRequestError,
     CallbackService,
     CallbackSettings,
     CancelDial,
@@ -46,13 +58,14 @@ from firmware.callback import (
     DialCallback,
     DialOutcome,
     EnqueueCallback,
+    FieldIssue,
     ReleasePlace,
 )
 from firmware.callback.commands import OutcomeKind
 from firmware.calls.dialplan import Destination
 from firmware.calls.engine import Call, CallEngine
 from firmware.calls.legs import Leg, LegGone
-from firmware.store import EventStore
+from firmware.store import CallbackJob, EventStore
 from firmware.store.callbacks import TargetType
 
 log = logging.getLogger(__name__)
@@ -94,6 +107,7 @@ class CallbackRunner:
                  clock: Callable[[], float] = time.time) -> None:
         self.calls = calls
         self.clock = clock
+        self.store = store
         self.engine = CallbackEngine(store, CallbackSettings.from_document(doc),
                                      ConfigTrunkAdvisor(doc))
         self.service = CallbackService(self.engine, store, clock)
@@ -110,6 +124,7 @@ class CallbackRunner:
         self.calls.add_listener(self._on_event)
         if self.calls.queues is not None:
             self.calls.queues.on_abandon = self._abandon
+            self.calls.queues.callbacks = self
         self.engine.recover(self.clock())
         self.pump()
 
@@ -173,9 +188,58 @@ class CallbackRunner:
                     log.info("callback dial cancelled", extra={"job": job_id,
                                                                "reason": reason})
                     call.task.cancel()
-            case EnqueueCallback() | ReleasePlace():
-                log.warning("callback queue places are not wired yet",
-                            extra={"command": repr(cmd)})
+            case EnqueueCallback():
+                queues = self.calls.queues
+                if queues is None or not queues.hold_place(
+                        cmd.caller, cmd.job_id, cmd.queue, cmd.number, cmd.priority,
+                        cmd.place_ts, cmd.requested_ts):
+                    self.engine.cancel(cmd.job_id, self.clock(),
+                                       f"queue {cmd.queue!r} cannot hold the place")
+            case ReleasePlace(job_id, _queue, reason):
+                if self.calls.queues is not None:
+                    self.calls.queues.release_place(job_id, reason, self._answered(job_id))
+
+    # -- queue places (called by QueueService) ------------------------------------------------
+    def offer_place(self, number: str, queue: str, place_ts: float, priority: int,
+                    call_id: str) -> tuple[CallbackJob, bool]:
+        """The callback key in ``queue``: the persisted job keeping the caller's place, and
+        whether it is new. Raises ``CallbackRequestError`` (a malformed or blacklisted
+        number; the number is being called back right now)."""
+        if not self.enabled:
+            raise CallbackRequestError([FieldIssue("queue", "callbacks are switched off")])
+        submitted = self.engine.offer_in_queue(number, queue, place_ts, self.clock(),
+                                               priority=priority, call_id=call_id)
+        job = submitted.job
+        assert job is not None
+        if job.state == "dialing":
+            raise CallbackRequestError([FieldIssue(
+                "number", f"{job.number} is being called back right now")])
+        self.pump()
+        return job, submitted.result == "created"
+
+    def give_up(self, job_id: str, reason: str) -> None:
+        self.engine.cancel(job_id, self.clock(), reason)
+        self.pump()
+
+    def turn_reached(self, job_id: str, agent: str) -> None:
+        """The ACD reserved ``agent`` for the job's place: dial now (or give it back)."""
+        self.engine.turn_reached(job_id, agent, self.clock())
+        self.pump()
+
+    def call_off(self, job_id: str, reason: str) -> None:
+        """The reserved agent went away: abandon a dial not yet connected (it is retried)."""
+        dial = self._dials.get(job_id)
+        call = dial.call if dial is not None else None
+        if dial is None or call is None or call.state == "active":
+            return
+        self._report(dial, "agent_unavailable", reason)
+        if call.task is not None:
+            call.task.cancel()
+
+    def _answered(self, job_id: str) -> float | None:
+        job = self.store.callback_job(job_id)
+        attempt = self.store.callback_attempt(job_id, job.attempts) if job else None
+        return attempt.answered_ts if attempt is not None else None
 
     def _report(self, dial: _Dial, kind: OutcomeKind, detail: str = "") -> None:
         if dial.done:
@@ -305,6 +369,9 @@ class CallbackRunner:
             raise
         finally:
             self._by_call.pop(call.id, None)
+            if dial.cmd.agent is not None and self.calls.queues is not None:
+                self.pump()                    # the outcome reaches the ACD first
+                self.calls.queues.callback_call_ended(dial.cmd.job_id, call.transfers > 0)
 
     async def _customer_first(self, call: Call, dial: _Dial) -> None:
         eng = self.calls
@@ -336,9 +403,20 @@ class CallbackRunner:
 
     def _destination(self, cmd: DialCallback) -> Destination | None:
         if cmd.agent is not None or cmd.target_type == "agent":
-            ext = self._agent_extension(cmd.agent or cmd.target)
-            return Destination("extension", ext) if ext else None
+            agent_id = cmd.agent or cmd.target
+            ext = self._agent_extension(agent_id)
+            if ext:
+                return Destination("extension", ext)
+            remote = self._agent_number(agent_id)   # a remote agent's mobile, over a trunk
+            return Destination("external", remote) if remote else None
         return Destination(cmd.target_type, cmd.target)
+
+    def _agent_number(self, agent_id: str) -> str | None:
+        queues = self.calls.queues
+        if queues is None or agent_id not in queues.core.agents:
+            return None
+        number = queues.core.agents[agent_id].settings.number
+        return str(number) if number else None
 
     async def _agent_first(self, call: Call, dial: _Dial) -> None:
         eng = self.calls

@@ -17,6 +17,21 @@ it what happens to them, on the engine's event loop:
 
 Agents log in, out, pause and unpause with feature codes (``*45``, ``*46``, ``*47``,
 ``*48``), the web UI or the console, all through :meth:`agent_action`.
+
+Callback in queue (the queue's ``callback_key``; no key: no callback). The caller presses
+the key; the number to call is their caller ID, or — when it is withheld, or the queue's
+``callback_number`` is ``ask`` — digits they key after a prompt, ended by ``#`` (``#``
+alone: the caller ID). The number goes through the callback engine (its normaliser and
+blacklist: ``CallbackRunner.offer_place``), which persists a job *before* the core takes
+the key (``CallbackKeyPressed`` with the job): a reboot loses no place. A refused number,
+a queue holding its ``callback_max`` places, or callbacks switched off: a refusal prompt
+(``queue-callback-refused.wav``, else a congestion tone) and the caller keeps waiting.
+Accepted: a confirmation (stutter tone) and the leg is hung up; the place is kept.
+The places of callback jobs (key presses coming back after a retry or a restart,
+web/cloud requests, missed calls) are held as virtual callers (:meth:`hold_place`,
+:meth:`release_place`); when the core reserves an agent for one (``DialCallback``) the
+runner dials it (``CallbackRunner.turn_reached``), and what became of it comes back as
+``CallbackConnected`` / ``CallbackReleased`` and, when the call is over, ``CallEnded``.
 """
 
 from __future__ import annotations
@@ -31,17 +46,27 @@ from drivers.channel import Cause, ChannelKind
 from firmware.acd import messages as m
 from firmware.acd.core import AcdCore
 from firmware.acd.log import QueueEvent
+from firmware.acd.machine import AcdError, CallerState
 from firmware.acd.priority import VipLists
+from firmware.callback.errors import CallbackRequestError
 from firmware.calls.announce import queue_announcement
 from firmware.calls.dialplan import Destination
 from firmware.calls.legs import Leg, LegEvent, LegGone
 
 if TYPE_CHECKING:
+    from firmware.calls.callbacks import CallbackRunner
     from firmware.calls.engine import Call, CallEngine
 
 log = logging.getLogger(__name__)
 
 ANNOUNCEMENT_FALLBACK_S = 0.6     # a beep stands for a position announcement without prompt
+CALLBACK_FIRST_DIGIT_S = 10.0     # to start keying the number to be called back at
+CALLBACK_INTERDIGIT_S = 5.0
+CALLBACK_MAX_DIGITS = 20
+# A reserved agent whose phone is still off-hook (the feature code just keyed, a call
+# just ending) is waited for before the callback is dialled, at most this long.
+CALLBACK_AGENT_WAIT_S = 30.0
+CALLBACK_AGENT_POLL_S = 0.25
 
 QueueLogSink = Callable[[list[QueueEvent]], object]
 # (the call, its queue, when it entered): a caller hung up while waiting (the callback hook)
@@ -59,24 +84,36 @@ class QueueService:
         self._flush_scheduled = False
         self.core = AcdCore.from_config(doc, now=clock(), log=self._logged)
         self._callback_keys = self._keys(doc)
+        self._callback_ask = self._ask(doc)
         self._record = self._recorded(doc)
         self._vip = VipLists(doc)
         self.callers: dict[str, Call] = {}
         self.ring_legs: dict[tuple[str, str], Leg] = {}
         self._timer: asyncio.TimerHandle | None = None
         self._announce_timers: dict[str, asyncio.TimerHandle] = {}
+        self._prompts_next: dict[str, list[tuple[str, int, float | None, str]]] = {}  # caller -> prompts queued
         self.agent_states: dict[str, str] = {}
         self.on_abandon: AbandonHook | None = None     # set by the composition root
+        self.callbacks: CallbackRunner | None = None   # set by CallbackRunner.start
         # hold: the engine announces a connected call's state; the core tracks on_hold
         self._talking: dict[str, str] = {}
         engine.add_listener(self._call_state)
 
     # -- configuration and people ---------------------------------------------------------
     def apply_config(self, doc: dict[str, Any]) -> None:
+        held = self.core.callback_jobs()
         self._execute(self.core.apply_config(doc, self.clock()))
+        if self.callbacks is not None:   # places of a removed queue: their jobs end too
+            for job in sorted(held - self.core.callback_jobs()):
+                self.callbacks.give_up(job, "its queue was removed from the configuration")
         self._callback_keys = self._keys(doc)
+        self._callback_ask = self._ask(doc)
         self._record = self._recorded(doc)
         self._vip = VipLists(doc)
+
+    @staticmethod
+    def _ask(doc: dict[str, Any]) -> set[str]:
+        return {q["id"] for q in doc.get("queues", []) if q.get("callback_number") == "ask"}
 
     @staticmethod
     def _keys(doc: dict[str, Any]) -> dict[str, str | None]:
@@ -168,8 +205,13 @@ class QueueService:
                 leg = self.ring_legs.pop((caller, agent), None)
                 if leg is not None and not leg.gone:
                     eng.hangup(leg, Cause.NORMAL_CLEARING)
+                held = self.core.callers.get(caller)
+                if leg is None and held is not None and held.job and self.callbacks:
+                    # The agent reserved for a callback went away: call the dial off.
+                    self.callbacks.call_off(held.job, f"agent {agent} went away")
             case m.StopAnnouncement(caller):
                 call = self.callers.get(caller)
+                self._prompts_next.pop(caller, None)
                 t = self._announce_timers.pop(caller, None)
                 if t is not None:
                     t.cancel()
@@ -195,20 +237,43 @@ class QueueService:
                 call = self.callers.get(caller)
                 if call is not None:
                     call.inbox.put(LegEvent(call.origin, "acd", data=("callback", number)))
-            case m.DialCallback(caller, agent, number, _agent_first):
-                # Callback dialing belongs to the callback engine (firmware/callback), wired
-                # in a later step; until then the attempt fails cleanly and the core retries
-                # or gives the place up by its own rules.
-                log.warning("queue callback dialing is not wired yet",
-                            extra={"caller": caller, "agent": agent, "number": number})
-                asyncio.get_running_loop().call_soon(
-                    self.feed, m.CallbackFailed(caller, "not_supported"))
+            case m.DialCallback(caller, agent, _number, _agent_first, job):
+                # The callback engine dials (claimed first: a restart never dials twice),
+                # customer or agent first by the job's mode (the queue's callback_dial).
+                if job and self.callbacks is not None:
+                    self._dial_callback(caller, agent, job, 0.0)
+                else:
+                    log.warning("callback place without a job", extra={"caller": caller})
+                    asyncio.get_running_loop().call_soon(
+                        self.feed, m.CallbackReleased(caller, "no_job"))
             case m.SetAgentState(agent, state, reason):
                 self.agent_states[agent] = state
                 eng._notify({"type": "agent", "agent": agent, "state": state,
                              "reason": reason})
             case _:
                 log.debug("queue command ignored", extra={"command": repr(cmd)})
+
+    def _dial_callback(self, caller: str, agent_id: str, job: str, waited: float) -> None:
+        """Dial the place's callback once the reserved agent's phone is free (or given up
+        waiting: the dial then fails as ``agent_unavailable`` and is retried)."""
+        agent = self.core.agents.get(agent_id)
+        if agent is None or agent.caller is None or agent.caller.id != caller \
+                or self.callbacks is None:
+            return                     # the reservation is gone meanwhile
+        if waited < CALLBACK_AGENT_WAIT_S and not self._phone_free(agent_id):
+            asyncio.get_running_loop().call_later(
+                CALLBACK_AGENT_POLL_S, self._dial_callback, caller, agent_id, job,
+                waited + CALLBACK_AGENT_POLL_S)
+            return
+        self.callbacks.turn_reached(job, agent_id)
+
+    def _phone_free(self, agent_id: str) -> bool:
+        eng = self.engine
+        agent = self.core.agents.get(agent_id)
+        number = agent.settings.extension if agent is not None else None
+        ext = eng.dialplan.extensions.get(number) if number else None
+        ch = eng.channels.get(ext.port) if ext is not None and ext.port else None
+        return ch is None or eng.channel_free(ch)
 
     def _ring(self, caller: str, agent_id: str) -> None:
         eng = self.engine
@@ -232,10 +297,15 @@ class QueueService:
         self.ring_legs[(caller, agent_id)] = leg
 
     def _announce(self, caller: str, prompt: str, position: int = 0,
-                  wait: float | None = None) -> None:
+                  wait: float | None = None, fallback: str = "beep") -> None:
+        """Play ``queue-<prompt>.wav`` (after the one playing; ``position`` is said with the
+        expected wait), then music on hold again."""
         eng = self.engine
         call = self.callers.get(caller)
         if call is None:
+            return
+        if caller in self._announce_timers:
+            self._prompts_next.setdefault(caller, []).append((prompt, position, wait, fallback))
             return
         # position and expected wait, said from prompts (firmware/calls/announce.py)
         said = queue_announcement(eng.prompts, position, wait) if prompt == "position" \
@@ -244,12 +314,17 @@ class QueueService:
             eng.media.play_pcm(call.origin.channel.slot, said)
             seconds = len(said) / 8000
         else:
-            played = eng.play_prompt(call.origin, f"queue-{prompt}.wav", fallback="beep")
+            played = eng.play_prompt(call.origin, f"queue-{prompt}.wav", fallback=fallback)
             seconds = eng._prompt_seconds(f"queue-{prompt}.wav") if played \
                 else ANNOUNCEMENT_FALLBACK_S
 
         def finished() -> None:
             self._announce_timers.pop(caller, None)
+            queued = self._prompts_next.get(caller)
+            if queued:
+                self._announce(caller, *queued.pop(0))
+                return
+            self._prompts_next.pop(caller, None)
             if caller in self.callers:
                 eng.play_prompt_loop(call.origin, "hold")
                 self.feed(m.AnnouncementFinished(caller))
@@ -268,10 +343,18 @@ class QueueService:
         entered = self.clock()
         self.feed(m.CallerArrived(call.id, queue_id, number=call.caller, entered=entered,
                                   priority=self._vip.priority(queue_id, call.caller)))
+        loop = asyncio.get_running_loop()
+        keyed: list[str] | None = None     # the number to call back, being keyed
+        keyed_until = 0.0
         try:
             while True:
-                ev = await eng.wait(call, ("answered", "released", "digit", "acd"), None)
+                timeout = None if keyed is None else max(0.0, keyed_until - loop.time())
+                ev = await eng.wait(call, ("answered", "released", "digit", "acd"), None,
+                                    timeout)
                 if ev is None:
+                    if keyed is not None:    # no more digits: what was keyed, or the ID
+                        self._take_callback(call, queue_id, "".join(keyed))
+                        keyed = None
                     continue
                 agent = self._agent_of(call, ev.leg)
                 if ev.kind == "answered" and agent is not None:
@@ -281,9 +364,20 @@ class QueueService:
                         refused = ev.cause in (Cause.USER_BUSY, Cause.CALL_REJECTED)
                         self.feed(m.AgentRejected(call.id, agent) if refused
                                   else m.AgentNoAnswer(call.id, agent))
+                elif ev.kind == "digit" and ev.leg is call.origin and keyed is not None:
+                    if ev.digit == "#":
+                        self._take_callback(call, queue_id, "".join(keyed))
+                        keyed = None
+                    elif len(keyed) < CALLBACK_MAX_DIGITS:
+                        keyed.append(ev.digit)
+                        keyed_until = loop.time() + CALLBACK_INTERDIGIT_S
                 elif ev.kind == "digit" and ev.leg is call.origin \
                         and self._is_callback_key(queue_id, ev.digit):
-                    self.feed(m.CallbackKeyPressed(call.id, call.caller or None))
+                    if queue_id in self._callback_ask or not call.caller:
+                        keyed, keyed_until = [], loop.time() + CALLBACK_FIRST_DIGIT_S
+                        self._announce(call.id, "callback-number")
+                    else:
+                        self._take_callback(call, queue_id, "")
                 elif ev.kind == "acd" and ev.data is not None:
                     what = ev.data[0]
                     if what == "bridge":
@@ -298,6 +392,7 @@ class QueueService:
                             await eng.goto(call, dest, hops + 1)
                         return
                     if what == "callback":
+                        self.callers.pop(call.id, None)   # the place is kept without a leg
                         eng._tone(call.origin, "stutter", repeat=False)
                         await eng.wait(call, ("never",), timeout=1.0)
                         call.cause = Cause.NORMAL_CLEARING
@@ -320,6 +415,77 @@ class QueueService:
             t = self._announce_timers.pop(call.id, None)
             if t is not None:
                 t.cancel()
+            self._prompts_next.pop(call.id, None)
+
+    def _take_callback(self, call: Call, queue_id: str, keyed: str) -> None:
+        """The caller asked to be called back at ``keyed`` (empty: their caller ID)."""
+        number = keyed or call.caller or ""
+        caller = self.core.callers.get(call.id)
+        runner = self.callbacks
+        settings = self.core.queues[queue_id].settings if queue_id in self.core.queues \
+            else None
+        why = ""
+        if caller is None or caller.state not in (CallerState.WAITING, CallerState.RINGING):
+            return                          # answered or gone meanwhile
+        if runner is None or not runner.enabled or settings is None or not settings.callback:
+            why = "callbacks are switched off"
+        elif settings.callback_max is not None \
+                and self.core.callback_places(queue_id) >= settings.callback_max:
+            why = f"the queue holds its maximum of {settings.callback_max} callbacks"
+        elif not number:
+            why = "no number to call back"
+        if runner is None or why:
+            self._refuse_callback(call, why)
+            return
+        try:
+            job, created = runner.offer_place(number, queue_id, caller.entered,
+                                              caller.priority, call.id)
+        except CallbackRequestError as exc:
+            self._refuse_callback(call, str(exc))
+            return
+        try:
+            self.feed(m.CallbackKeyPressed(call.id, job.number, job=job.id))
+        except AcdError as exc:
+            if created:
+                runner.give_up(job.id, f"the queue refused the place: {exc}")
+            self._refuse_callback(call, str(exc))
+
+    def _refuse_callback(self, call: Call, why: str) -> None:
+        log.info("callback refused", extra={"call": call.id, "reason": why})
+        t = self._announce_timers.pop(call.id, None)
+        if t is not None:
+            t.cancel()
+        self._prompts_next.pop(call.id, None)
+        self._announce(call.id, "callback-refused", fallback="congestion")
+
+    # -- callback places (virtual callers of the core) ---------------------------------------
+    def hold_place(self, caller: str, job: str, queue: str, number: str, priority: int,
+                   place_ts: float, requested_ts: float | None = None) -> bool:
+        """A callback job takes (or keeps) its place; False if the queue cannot hold it."""
+        try:
+            self.feed(m.CallbackQueued(caller, queue, number, priority, place_ts, job,
+                                       requested_ts))
+        except AcdError as exc:
+            log.warning("callback place refused", extra={"job": job, "error": str(exc)})
+            return False
+        return True
+
+    def release_place(self, job: str, reason: str, answered_ts: float | None = None) -> None:
+        """The callback engine is done with the job's place: connected, or given up."""
+        place = self.core.callback_place(job)
+        if place is None:
+            return
+        caller, state = place
+        if reason == "connected" and state == CallerState.CALLBACK_DIALING:
+            self.feed(m.CallbackConnected(caller, answered_ts))
+        else:
+            self.feed(m.CallbackReleased(caller, reason))
+
+    def callback_call_ended(self, job: str, transferred: bool = False) -> None:
+        """The call of a connected callback is over: the agent goes to wrap-up."""
+        place = self.core.callback_place(job)
+        if place is not None and place[1] == CallerState.CONNECTED:
+            self.feed(m.CallEnded(place[0], transferred))
 
     def _call_state(self, event: dict[str, Any]) -> None:
         """A call with an agent went on hold or came back: the agent's state follows."""

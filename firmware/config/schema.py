@@ -301,8 +301,16 @@ DOCUMENT_SCHEMA: Final[dict[str, Any]] = {
                                 "first_s": {"type": "number", "minimum": 0, "maximum": 3600},
                             },
                         ),
+                        # Callback in queue: the key turns it on (null: no callback);
+                        # see firmware/calls/queues.py.
                         "callback_key": _nullable({"type": "string", "pattern": "^[0-9*#]$"}),
                         "callback_dial": {"enum": ["customer_first", "agent_first"]},
+                        "callback_number": {"enum": ["caller_id", "ask"]},
+                        "callback_max": _nullable(
+                            {"type": "integer", "minimum": 1, "maximum": 10000}),
+                        "callback_offer_s": _nullable(
+                            {"type": "number", "minimum": 0, "maximum": 86400}),
+                        "callback_offer_with_announce": {"type": "boolean"},
                         "sticky_days": {"type": "number", "minimum": 0, "maximum": 365},
                         "skill_min": {"type": "integer", "minimum": 0, "maximum": 100},
                         "skill_relax": {
@@ -943,6 +951,12 @@ def _acd_found(
                         (["queues", i, "members", j], f"agent {_quote(ref)} is in the queue twice")
                     )
                 seen.add(ref)
+        if queue.get("callback_key") is None:   # callback-in-queue options need the key
+            for option in ("callback_number", "callback_max", "callback_offer_s",
+                           "callback_offer_with_announce"):
+                if queue.get(option) not in (None, False):
+                    found.append((["queues", i, option],
+                                  "needs a callback_key (callback in queue is off)"))
         strategy = queue.get("strategy")
         if isinstance(strategy, str) and strategy not in STRATEGIES:
             found.append(

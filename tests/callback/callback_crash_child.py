@@ -12,7 +12,9 @@ retry intervals. It prints, each line flushed at once:
 - ``outcome JOB ATTEMPT KIND``       when a final outcome was fed back.
 
 Dials stay "in the air" for a few loop turns before their outcome, so kills land in every
-phase: during a request, during a claim, while dialling, while recording an outcome.
+phase: during a request, during a claim, while dialling, while recording an outcome. The
+jobs are connected to a queue: the child plays an ACD with a free agent, so a job's place
+(``EnqueueCallback``) reaches its turn at once (``turn_reached``).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from firmware.callback import (
     ConfigTrunkAdvisor,
     DialCallback,
     DialOutcome,
+    EnqueueCallback,
 )
 from firmware.store import EventStore
 
@@ -71,7 +74,12 @@ def main(path: str, seed: int) -> None:
                 assert submitted.job is not None
                 print(f"created {submitted.job.id} {submitted.job.number}", flush=True)
         engine.on_timer(now)
-        for command in engine.drain():
+        commands = engine.drain()
+        for command in list(commands):
+            if isinstance(command, EnqueueCallback):
+                engine.turn_reached(command.job_id, "agent", now)
+                commands += engine.drain()
+        for command in commands:
             if isinstance(command, DialCallback):
                 print(f"dial {command.job_id} {command.attempt} {now!r}", flush=True)
                 in_air.append((command, rng.randrange(1, 6)))

@@ -20,6 +20,7 @@ from firmware.callback import (
     ConfigTrunkAdvisor,
     DialCallback,
     DialOutcome,
+    EnqueueCallback,
 )
 from firmware.store import EventStore
 
@@ -82,13 +83,19 @@ def office_document(**callback: Any) -> dict[str, Any]:
 
 @dataclass
 class Rig:
-    """The engine under test with its store, a fake clock and the commands it emitted."""
+    """The engine under test with its store, a fake clock and the commands it emitted.
+
+    It plays the ACD too: a queue place (``EnqueueCallback``) reaches its turn at once
+    with the free agent ``acd_agent`` (``turn_reached``), as in a queue with nobody
+    waiting; with ``acd_agent = None`` the places wait (tests of the ACD hand-off).
+    """
 
     store: EventStore
     engine: CallbackEngine
     doc: dict[str, Any]
     now: float = MONDAY_10
     emitted: list[Command] = field(default_factory=list)
+    acd_agent: str | None = "201"
 
     def clock(self) -> float:
         return self.now
@@ -107,6 +114,10 @@ class Rig:
 
     def take(self) -> list[Command]:
         out = self.engine.drain()
+        if self.acd_agent is not None:
+            for cmd in [c for c in out if isinstance(c, EnqueueCallback)]:
+                self.engine.turn_reached(cmd.job_id, self.acd_agent, self.now)
+                out += self.engine.drain()
         self.emitted += out
         return out
 

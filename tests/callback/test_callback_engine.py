@@ -30,10 +30,14 @@ def only_dial(commands: list[object]) -> DialCallback:
 def test_missed_call_is_called_back_over_the_matching_sim(rig: Rig) -> None:
     submitted = rig.engine.missed_call("8 916 123-45-67", rig.now, call_id="c1")
     assert submitted.result == "created" and submitted.job is not None
-    dial = only_dial(rig.tick())
+    out = rig.tick()
+    # a place in the queue first; the ACD (the rig) reserves agent 101 for it at once
+    assert out[0] == EnqueueCallback(submitted.job.id, "sales", NUMBER, 0, rig.now, "",
+                                rig.now)
+    dial = only_dial(out)
     assert dial.number == NUMBER and dial.national == "89161234567"
     assert dial.target_type == "queue" and dial.target == "sales"
-    assert dial.order == "customer_first" and dial.agent is None
+    assert dial.order == "customer_first" and dial.agent == "201"
     assert [c.trunk for c in dial.trunks] == ["gsm1", "fxo1", "e1", "gsm2"]
     assert "operator" in dial.trunks[0].reason
     assert rig.store.callback_job(dial.job_id).state == "dialing"  # type: ignore[union-attr]
@@ -66,12 +70,16 @@ def test_sources_can_be_switched_off_and_anonymous_callers_are_ignored() -> None
 
 
 def test_callback_in_queue_keeps_the_place_and_dials_with_the_reserved_agent(rig: Rig) -> None:
+    rig.acd_agent = None                            # the queue is busy: the place waits
     entered = rig.now - 95
-    submitted = rig.engine.offer_in_queue("89161234567", "sales", entered, rig.now, priority=2)
+    submitted = rig.engine.offer_in_queue("89161234567", "sales", entered, rig.now, priority=2,
+                                          call_id="call-7")
     job = submitted.job
     assert job is not None and job.source == "queue" and job.place_ts == entered
     [enqueue] = rig.tick()
-    assert enqueue == EnqueueCallback(job.id, "sales", NUMBER, 2, entered)
+    # the place is the key press's call's place in the ACD (same caller id)
+    assert enqueue == EnqueueCallback(job.id, "sales", NUMBER, 2, entered, "call-7", rig.now)
+    assert enqueue.caller == "call-7"
     assert rig.tick(rig.now + 10) == []            # the ACD holds it; nothing to resend
     rig.now += 50
     rig.engine.turn_reached(job.id, "201", rig.now)
@@ -80,7 +88,8 @@ def test_callback_in_queue_keeps_the_place_and_dials_with_the_reserved_agent(rig
     # busy: the place is released (agent freed) and offered again after the interval
     assert rig.report(dial, "busy", after=5) == [ReleasePlace(job.id, "sales", "retry")]
     assert rig.tick(rig.now + 119) == []
-    assert rig.tick(rig.now + 1) == [EnqueueCallback(job.id, "sales", NUMBER, 2, entered)]
+    assert rig.tick(rig.now + 1) == [EnqueueCallback(job.id, "sales", NUMBER, 2, entered,
+                                                     "call-7", MONDAY_10)]
     rig.engine.turn_reached(job.id, "202", rig.now)
     dial = only_dial(rig.take())
     assert dial.attempt == 2 and dial.agent == "202"
@@ -89,6 +98,7 @@ def test_callback_in_queue_keeps_the_place_and_dials_with_the_reserved_agent(rig
 
 def test_callback_in_queue_is_not_gated_by_working_hours(rig: Rig) -> None:
     rig.now = at(2025, 3, 3, 19)  # after hours, but the queue is still taking calls
+    rig.acd_agent = None
     job = rig.engine.offer_in_queue(NUMBER, "sales", rig.now - 10, rig.now).job
     assert job is not None
     assert isinstance(rig.tick()[0], EnqueueCallback)
@@ -96,6 +106,7 @@ def test_callback_in_queue_is_not_gated_by_working_hours(rig: Rig) -> None:
 
 def test_agent_first_goes_through_the_acd() -> None:
     rig = make_rig(office_document(mode="agent_first"))
+    rig.acd_agent = None
     job = rig.engine.missed_call(NUMBER, rig.now).job
     assert job is not None and job.mode == "agent_first" and job.place_ts == rig.now
     [enqueue] = rig.tick()
@@ -108,6 +119,7 @@ def test_agent_first_goes_through_the_acd() -> None:
 
 
 def test_turn_for_a_job_that_cannot_be_dialled_releases_the_place(rig: Rig) -> None:
+    rig.acd_agent = None
     rig.engine.turn_reached("cb-nope", "201", rig.now)
     assert rig.take() == [ReleasePlace("cb-nope", "", "not_dialable")]
     job = rig.engine.offer_in_queue(NUMBER, "sales", rig.now, rig.now).job
@@ -214,7 +226,8 @@ def test_watchdog_closes_a_dial_nobody_reports_and_ignores_late_reports(rig: Rig
     dial = only_dial(rig.tick())
     assert rig.engine.next_deadline() == rig.now + 30 + 60
     out = rig.tick(rig.now + 90)
-    assert out == [CancelDial(dial.job_id, 1, "no report in time")]
+    assert out == [CancelDial(dial.job_id, 1, "no report in time"),
+                   ReleasePlace(dial.job_id, "sales", "retry")]
     [attempt] = rig.store.callback_attempts(dial.job_id)
     assert attempt.outcome == "failed" and "watchdog" in attempt.detail
     rig.report(dial, "connected")                  # too late: ignored
@@ -227,18 +240,29 @@ def test_cancel_while_dialing(rig: Rig) -> None:
     dial = only_dial(rig.tick())
     job = rig.service.cancel(dial.job_id, actor="supervisor")
     assert job["state"] == "cancelled"
-    assert rig.take() == [CancelDial(dial.job_id, 1, "cancelled by supervisor")]
+    assert rig.take() == [CancelDial(dial.job_id, 1, "cancelled by supervisor"),
+                          ReleasePlace(dial.job_id, "sales", "cancelled")]
     assert rig.store.callback_attempts(dial.job_id)[0].outcome == "cancelled"
 
 
 def test_concurrency_limit(rig: Rig) -> None:
     for n in range(4):
         rig.engine.missed_call(f"+7916000000{n}", rig.now)
-    first = dials(rig.tick())
-    assert len(first) == 2                        # max_concurrent
+    out = rig.tick()
+    first = dials(out)
+    assert len(first) == 2                        # max_concurrent, queue places included
+    # every job holds its place; the turns reached with both lines busy give it back
+    assert len([c for c in out if isinstance(c, EnqueueCallback)]) == 4
+    assert len([c for c in out if isinstance(c, ReleasePlace)]) == 2
     assert rig.engine.next_deadline() == rig.now + 90  # only the watchdogs
     rig.report(first[0], "connected", after=5)
     assert len(dials(rig.tick())) == 1
+    # a turn reached while every line is busy gives the place back until one is free
+    rig.acd_agent = None
+    rig.engine.missed_call("+79160000009", rig.now)
+    [third] = [j for j in rig.store.callback_open_jobs() if j.state == "pending"][:1]
+    rig.engine.turn_reached(third.id, "202", rig.now)
+    assert rig.take() == [ReleasePlace(third.id, "sales", "retry")]
 
 
 # --- de-duplication, blacklist, daily limits ----------------------------------------------
@@ -337,8 +361,10 @@ def test_no_trunk_at_all_is_a_failed_attempt_not_a_dial() -> None:
     doc = office_document()
     doc["trunks"] = []
     rig = make_rig(doc)
-    rig.engine.missed_call(NUMBER, rig.now)
-    assert rig.tick() == []
+    job = rig.engine.missed_call(NUMBER, rig.now).job
+    assert job is not None
+    assert dials(rig.tick()) == []
+    assert rig.store.callback_job(job.id).state == "retry_wait"  # type: ignore[union-attr]
     [attempt] = rig.store.callback_attempts()
     assert attempt.outcome == "failed" and attempt.detail == "no trunk can reach the number"
 
@@ -393,7 +419,7 @@ def test_restart_during_a_dial_marks_it_interrupted_and_waits_the_interval(tmp_p
     rig = make_rig(path=path)
     rig.now = MONDAY_10 + 45
     rig.engine.recover(rig.now)
-    assert rig.tick() == []
+    assert dials(rig.tick()) == []
     [attempt] = rig.store.callback_attempts(dial.job_id)
     assert attempt.outcome == "interrupted" and attempt.ended_ts == MONDAY_10 + 45
     assert rig.engine.next_deadline() == MONDAY_10 + 45 + 300
@@ -406,12 +432,15 @@ def test_restart_during_a_dial_marks_it_interrupted_and_waits_the_interval(tmp_p
 def test_a_queue_place_is_offered_again_after_a_restart(tmp_path) -> None:
     path = str(tmp_path / "events.db")
     rig = make_rig(path=path)
+    rig.acd_agent = None
     job = rig.engine.offer_in_queue(NUMBER, "sales", MONDAY_10 - 30, rig.now, priority=1).job
     assert job is not None and isinstance(rig.tick()[0], EnqueueCallback)
     rig.store.close()
     rig = make_rig(path=path)
+    rig.acd_agent = None
     rig.engine.recover(rig.now + 5)
-    assert rig.tick(rig.now + 5) == [EnqueueCallback(job.id, "sales", NUMBER, 1, MONDAY_10 - 30)]
+    assert rig.tick(rig.now + 5) == [EnqueueCallback(job.id, "sales", NUMBER, 1, MONDAY_10 - 30,
+                                                     "", MONDAY_10)]
     rig.store.close()
 
 
