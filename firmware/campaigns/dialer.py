@@ -26,7 +26,8 @@ waits its retry interval). Blacklist and per-number daily limits are shared with
 
 Result statuses of a contact: ``answered`` (reached a person: connected to an agent, or
 heard the message), ``confirmed`` (autoinformer, digit pressed), ``abandoned``,
-``machine``, ``busy``, ``no_answer``, ``failed`` (retries exhausted with that last outcome),
+``machine``, ``message_left`` (autoinformer: the message was left on an answering machine
+after its beep), ``busy``, ``no_answer``, ``failed`` (retries exhausted with that last outcome),
 ``blacklisted``, ``cancelled``; ``pending``/``retry_wait``/``dialing`` while open.
 """
 
@@ -48,7 +49,7 @@ from firmware.timeconditions import TimeCondition
 CampaignMode = Literal["preview", "progressive", "predictive", "autoinformer"]
 ContactOutcomeKind = Literal[
     "connected", "abandoned", "played", "confirmed", "hangup",   # a person answered
-    "machine", "busy", "no_answer", "failed",                     # nobody did
+    "machine", "message_left", "busy", "no_answer", "failed",     # nobody did
 ]
 CONTACT_OUTCOMES: Final = frozenset(get_args(ContactOutcomeKind))
 PERSON_ANSWERED: Final = frozenset({"connected", "abandoned", "played", "confirmed", "hangup"})
@@ -177,6 +178,22 @@ class CampaignDialer:
 
     def pause(self, paused: bool = True) -> None:
         self._paused = paused
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    def reconfigure(self, campaign: Campaign, hours: TimeCondition | None,
+                    blacklist: Callable[[str], bool], daily_limit: int) -> None:
+        """New settings of the same campaign; dials in flight and previews are kept."""
+        self.campaign = campaign
+        self._hours = hours or TimeCondition.always(self._tz.key)
+        self._blacklisted = blacklist
+        self._daily_limit = daily_limit
+        self.pacer.cap = campaign.abandon_cap
+
+    def in_flight(self) -> int:
+        return len(self._in_flight)
 
     def agents(self, free: Sequence[str], busy: int) -> None:
         """The campaign queue's agents: those free for a campaign call, and how many are busy."""
@@ -322,7 +339,7 @@ class CampaignDialer:
                 answered_ts: float | None = None) -> None:
         if kind in ("connected", "played", "hangup"):
             status, next_ts = "answered", now
-        elif kind in ("confirmed", "abandoned"):
+        elif kind in ("confirmed", "abandoned", "message_left"):
             status, next_ts = kind, now
         else:
             delay = self.campaign.delay_after(kind, contact.attempts)

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
+from firmware.campaigns.amd import AMD_SCHEMA
 from firmware.numbers import MalformedNumber, normalize_number, normalize_prefix
 from firmware.timeconditions import DAY_NAMES, OVERRIDES, TimeCondition, TimeConditionError
 
@@ -113,6 +114,7 @@ PROPERTIES: Final[dict[str, Any]] = {
             "message": _nullable({"type": "string", "minLength": 1, "maxLength": 128}),
             "confirm_digit": _nullable({"type": "string", "pattern": "^[0-9*#]$"}),
             "caller_id": _nullable({"type": "string", "pattern": r"^\+?[0-9]{1,20}$"}),
+            "amd": AMD_SCHEMA,       # answering-machine detection (firmware/campaigns/amd.py)
         }),
     },
 }

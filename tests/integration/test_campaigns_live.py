@@ -1,0 +1,157 @@
+"""Outbound campaigns on the simulated board, driven through the channels.
+
+The contacts are simulated called parties on the far side of the trunks
+(drivers/sim/parties.py ``Callee``): a person who answers and says a short word, an
+answering machine with a long greeting and a beep, busy, no answer, a number that does not
+exist. They put real audio on the line, so the box's answer detection (trunk supervision,
+the call-progress detector on a plain analog line) and answering-machine detection work on
+it as on a real call. Agents are the phones on the FXS ports, on the extensions the
+configuration has (never hard-coded numbers).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from drivers.sim.parties import Callee
+from native.dsp import ToneSegment
+from tests.conftest import wait_for
+from tests.integration.test_pbx_features import all_idle, configure, hang_up, rings
+
+PERSON = "+79161230001"
+OTHER = "+79161230002"
+THIRD = "+79161230003"
+
+
+def only_trunk(doc: dict[str, Any], trunk_id: str) -> None:
+    for t in doc["trunks"]:
+        t["enabled"] = t["id"] == trunk_id
+
+
+def campaign_doc(doc: dict[str, Any], mode: str, trunk_id: str = "e1", agents: int = 1,
+                 **extra: Any) -> list[str]:
+    """One campaign ``c1`` over ``trunk_id`` with the first ``agents`` extensions as the
+    agents of queue ``out``; returns the agents' ports."""
+    only_trunk(doc, trunk_id)
+    exts = doc["extensions"][:agents]
+    doc["agents"] = [{"id": f"a{i}", "name": f"Agent {i}", "extension": e["number"]}
+                     for i, e in enumerate(exts)]
+    doc["queues"] = [{"id": "out", "name": "Outbound", "strategy": "linear",
+                      "members": [{"agent": f"a{i}"} for i in range(len(exts))],
+                      "wrap_up_s": 0, "ring_timeout_s": 8}]
+    entry: dict[str, Any] = {"id": "c1", "name": "Spring", "mode": mode,
+                             "ring_timeout_s": 8, "max_attempts": 2,
+                             "retry": {"busy": [1], "no_answer": [1], "failed": [1],
+                                       "machine": [600]}}
+    if mode != "autoinformer":
+        entry["queue"] = "out"
+    entry.update(extra)
+    doc["campaigns"] = [entry]
+    doc["callback"] = {"daily_limit": 0}
+    return [e["port"] for e in exts]
+
+
+async def setup(box: Any, mode: str, contacts: dict[str, Callee], **kw: Any) -> list[str]:
+    ports: list[str] = []
+
+    def change(doc: dict[str, Any]) -> None:
+        ports.extend(campaign_doc(doc, mode, **kw))
+
+    await configure(box, change)
+    for number, callee in contacts.items():
+        box.board.control.callee(number, callee)
+    csv = "number,name\n" + "".join(f"{n},{i}\n" for i, n in enumerate(contacts))
+    report = box.campaign_import("c1", csv.encode())
+    assert report["imported"] == len(contacts) and report["errors"] == []
+    return ports
+
+
+def status(box: Any, number: str) -> str:
+    return next(c["status"] for c in box.campaign_results("c1") if c["number"] == number)
+
+
+async def settled(box: Any, number: str, wanted: str, timeout: float = 15) -> None:
+    await wait_for(lambda: status(box, number) == wanted, timeout,
+                   what=f"{number} to be {wanted} (is {status(box, number)})")
+
+
+def trunk(box: Any, port: str) -> dict[str, Any]:
+    """A trunk's far end (an idle B-channel is not listed: {})."""
+    return dict(box.sim.state()["trunks"].get(port, {}))
+
+
+def dialled(box: Any) -> list[str]:
+    return list(box.board.callees.dialled)
+
+
+async def test_progressive_agent_free_contact_answers_agent_talks(box):
+    ports = await setup(box, "progressive", {PERSON: Callee("human", answer_after_s=1.0)})
+    agent_port = ports[0]
+    box.campaign_control("c1", "start")
+    await wait_for(lambda: trunk(box, "e1.1").get("call_state") in ("outgoing", "alerting",
+                                                                      "active"), 6,
+                   what="the contact to be dialled on the E1")
+    assert box.queues()["agents"]["a0"]["state"] == "paused"     # reserved for this dial
+    await rings(box, agent_port, 8)                  # the person answered: the agent rings
+    await box.sim.phone_offhook(agent_port)
+    await wait_for(lambda: status(box, PERSON) == "answered", 5, what="connected")
+    # audio both ways: keys from each side heard on the other
+    await box.sim.far_press("e1.1", "7")
+    await wait_for(lambda: box.sim.state()["phones"][agent_port]["heard_digits"]
+                   .endswith("7"), 5, what="the agent to hear the contact")
+    await box.sim.phone_press(agent_port, "4")
+    await wait_for(lambda: trunk(box, "e1.1")["heard_digits"].endswith("4"), 5,
+                   what="the contact to hear the agent")
+    await hang_up(box, agent_port)
+    await all_idle(box)
+    rec = next(c for c in box.cdrs() if c["route"] == "campaign")
+    assert rec["direction"] == "outbound" and rec["disposition"] == "answered"
+    assert rec["trunk"] == "e1" and rec["called"] == PERSON
+    result = box.campaign_results("c1")[0]
+    assert [a["outcome"] for a in result["attempts_log"]] == ["connected"]
+    assert result["attempts_log"][0]["agent"] == "a0"
+    box.campaign_control("c1", "stop")
+    assert dialled(box) == ["89161230001"]           # dialled once, national form on E1
+
+
+async def test_autoinformer_plays_and_records_the_confirmation(box, tmp_path: Path):
+    from drivers.sim import voices
+    from native.wavtools import write_pcm
+
+    wav = tmp_path / "notice.wav"
+    write_pcm(wav, voices.beep(1500, 600.0, -15.0))
+    box.prompt_put("notice.wav", wav.read_bytes())
+    await setup(box, "autoinformer",
+                {PERSON: Callee("human", answer_after_s=0.5, press="1", press_after_s=2.0),
+                 OTHER: Callee("human", answer_after_s=0.5)},
+                message="notice.wav", confirm_digit="1", max_channels=2)
+    box.campaign_control("c1", "start")
+    await settled(box, PERSON, "confirmed")
+    await settled(box, OTHER, "answered", 20)
+    far = [f for f in box.sim.state()["trunks"].values() if f.get("heard_audio_ms")]
+    assert far, "the contacts heard the message"
+    await all_idle(box)
+    outcomes = {c["number"]: c["attempts_log"][-1]["outcome"] for c in box.campaign_results("c1")}
+    assert outcomes == {PERSON: "confirmed", OTHER: "played"}
+
+
+async def test_machine_is_detected_and_busy_no_answer_retry_then_fail(box):
+    await setup(box, "autoinformer",
+                {PERSON: Callee("machine", answer_after_s=0.5),
+                 OTHER: Callee("busy"), THIRD: Callee("no_answer")},
+                message="none.wav", max_channels=3, amd={"enabled": True})
+    box.campaign_control("c1", "start")
+    await settled(box, PERSON, "retry_wait", 15)
+    results = {c["number"]: c for c in box.campaign_results("c1")}
+    assert results[PERSON]["last_outcome"] == "machine"
+    await settled(box, OTHER, "busy", 15)            # two attempts, busy both times
+    await settled(box, THIRD, "no_answer", 30)
+    box.campaign_control("c1", "stop")
+    await all_idle(box)
+    results = {c["number"]: c for c in box.campaign_results("c1")}
+    assert [a["outcome"] for a in results[OTHER]["attempts_log"]] == ["busy", "busy"]
+    assert [a["outcome"] for a in results[THIRD]["attempts_log"]] == ["no_answer",
+                                                                       "no_answer"]
+    assert dialled(box).count("89161230001") == 1    # the machine: retried in 10 min only
