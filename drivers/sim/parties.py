@@ -20,6 +20,7 @@ import asyncio
 import math
 import operator
 import threading
+import time
 from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -41,6 +42,8 @@ class SimParty:
         self.heard_digits = ""              # DTMF heard, in order
         self.heard_level_dbm0 = -99.0       # level of the last block heard
         self.heard_audio_ms = 0             # how long something louder than -45 dBm0 was heard
+        self.heard_first_at: float | None = None   # time.monotonic() of the first of it
+        self.said_until: float | None = None       # monotonic end of the last thing said
         self._last_heard = array("h")       # the media thread's level cache: block → level
         self._last_level = -99.0
 
@@ -60,7 +63,9 @@ class SimParty:
         """Speak ``pcm`` (8 kHz) into the line, after whatever is still being said."""
         with self._lock:
             self._tone = None
+            queued = len(self._voice) / 8000
             self._voice.extend(pcm)
+            self.said_until = time.monotonic() + queued + len(pcm) / 8000
 
     def play_tone(self, segments: list[ToneSegment]) -> None:
         """Send a tone into the line (an exchange's busy tone after the far end hung up)."""
@@ -115,6 +120,8 @@ class SimParty:
             self.heard_level_dbm0 = level
             if level > -45.0:
                 self.heard_audio_ms += len(pcm) // 8
+                if self.heard_first_at is None:
+                    self.heard_first_at = time.monotonic()
             for ev in events:
                 if ev.kind == "start":
                     self.heard_digits += ev.digit
@@ -123,6 +130,7 @@ class SimParty:
         with self._lock:
             self.heard_digits = ""
             self.heard_audio_ms = 0
+            self.heard_first_at = self.said_until = None
 
     def describe(self) -> dict[str, object]:
         with self._lock:

@@ -227,12 +227,21 @@ class CampaignRunner:
                 busy += 1
         return free, busy
 
+    def _lines_free(self) -> int:
+        """Free channels of the enabled trunks (the candidates every dial chooses from)."""
+        plan = self.calls.dialplan
+        ports = {port for ports in plan.trunk_ports.values() for port in ports}
+        return sum(1 for port in ports if (ch := self.calls.channels.get(port)) is not None
+                   and self.calls.channel_free(ch))
+
     def pump(self) -> None:
         if self._closed:
             return
         now = self.clock()
+        lines = self._lines_free()
         for dialer in list(self.dialers.values()):
             dialer.agents(*self._agents(dialer.campaign.queue))
+            dialer.lines(lines)
             try:
                 dialer.on_timer(now)
             except Exception:
@@ -281,7 +290,8 @@ class CampaignRunner:
         dialer = self.dialers.get(cmd.campaign)
         if dialer is not None:
             dialer.on_outcome(ContactOutcome(cmd.contact_id, cmd.attempt, kind, self.clock(),
-                                             answer_delay_s=delay))
+                                             answer_delay_s=delay,
+                                             answered_ts=dial.answered_at))
         asyncio.get_running_loop().call_soon(self.pump)
 
     def _forget(self, dial: _Dial) -> None:

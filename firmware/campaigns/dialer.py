@@ -131,6 +131,7 @@ class ContactOutcome:
     kind: ContactOutcomeKind
     ts: float
     answer_delay_s: float | None = None   # ring time before a person answered
+    answered_ts: float | None = None      # when they answered (default: ``ts``)
 
     def __post_init__(self) -> None:
         if self.kind not in CONTACT_OUTCOMES:
@@ -169,6 +170,7 @@ class CampaignDialer:
         self._in_flight: dict[int, tuple[int, float, str | None]] = {}  # contact: attempt...
         self._previewing: dict[str, CampaignContact] = {}
         self._paused = False
+        self._lines_free: int | None = None
 
     # --- inputs --------------------------------------------------------------------------
 
@@ -195,6 +197,11 @@ class CampaignDialer:
     def in_flight(self) -> int:
         return len(self._in_flight)
 
+    def lines(self, free: int | None) -> None:
+        """Trunk channels free for a new dial now (None: unknown, no limit): no dial is
+        claimed that could not leave the box at once."""
+        self._lines_free = free
+
     def agents(self, free: Sequence[str], busy: int) -> None:
         """The campaign queue's agents: those free for a campaign call, and how many are busy."""
         self._free = list(free)
@@ -219,6 +226,8 @@ class CampaignDialer:
             return
         mode = self.campaign.mode
         room = self.campaign.max_channels - len(self._in_flight)
+        if self._lines_free is not None:
+            room = min(room, self._lines_free)
         reserved = {agent for _, _, agent in self._in_flight.values() if agent is not None}
         reserved |= set(self._previewing)
         free_agents = [a for a in self._free if a not in reserved]
@@ -291,7 +300,7 @@ class CampaignDialer:
             self.pacer.observe_dial(kind in PERSON_ANSWERED, outcome.answer_delay_s)
             if kind in ("connected", "abandoned"):
                 self.pacer.observe_live_answer(kind == "abandoned")
-        answered_ts = outcome.ts if kind in PERSON_ANSWERED else None
+        answered_ts = (outcome.answered_ts or outcome.ts) if kind in PERSON_ANSWERED else None
         self._settle(contact, kind, outcome.ts, answered_ts)
 
     # --- internals -------------------------------------------------------------------------

@@ -11,12 +11,12 @@ configuration has (never hard-coded numbers).
 
 from __future__ import annotations
 
+import asyncio
 import time
 from pathlib import Path
 from typing import Any
 
 from drivers.sim.parties import Callee
-from native.dsp import ToneSegment
 from tests.conftest import wait_for
 from tests.integration.test_pbx_features import all_idle, configure, hang_up, rings
 
@@ -157,3 +157,119 @@ async def test_machine_is_detected_and_busy_no_answer_retry_then_fail(box):
     assert [a["outcome"] for a in results[THIRD]["attempts_log"]] == ["no_answer",
                                                                        "no_answer"]
     assert dialled(box).count("89161230001") == 1    # the machine: retried in 10 min only
+
+
+def far_end(box: Any, number: str) -> Any:
+    """The E1 far end that was called as ``number`` (national form)."""
+    national = "8" + number[2:]
+    return next(f for f in box.board.span.far.values() if f.called == national)
+
+
+async def test_predictive_dials_ahead_and_an_unstaffed_answer_is_abandoned(box, tmp_path):
+    from drivers.sim import voices
+    from native.wavtools import write_pcm
+
+    apology = tmp_path / "apology.wav"              # about 1.1 s of speech
+    write_pcm(apology, voices.utterance([450, 550], 120, seed=9))
+    box.prompt_put("campaign-apology.wav", apology.read_bytes())
+    contacts = {PERSON: Callee("human", answer_after_s=1.5),
+                OTHER: Callee("human", answer_after_s=1.5),
+                THIRD: Callee("human", answer_after_s=1.5)}
+    ports = await setup(box, "predictive", contacts, agents=2, abandon_cap_pct=10,
+                        amd={"enabled": True})
+    box.campaign_control("c1", "start")
+    # two agents free: the pacer (10 % cap, prior answer rate) dials three numbers at once
+    await wait_for(lambda: len(dialled(box)) == 3, 5, what="three dials")
+    box.campaign_control("c1", "pause")
+    abandoned = await wait_for(lambda: [n for n in contacts if status(box, n) == "abandoned"],
+                               15, what="one contact abandoned")
+    assert len(abandoned) == 1
+    far = far_end(box, abandoned[0])
+    # the apology reached the person within 2 s of the end of their greeting, then the box
+    # hung up on them
+    await wait_for(lambda: far.call_state == "idle", 5, what="the box to hang up")
+    assert far.heard_first_at is not None and far.said_until is not None
+    assert 0.0 <= far.heard_first_at - far.said_until <= 2.0
+    assert 900 <= far.heard_audio_ms <= 1500
+    for port in ports:                               # both agents take their calls
+        await rings(box, port, 8)
+        await box.sim.phone_offhook(port)
+    for number in contacts:
+        if number not in abandoned:
+            await settled(box, number, "answered", 8)
+    for port in ports:
+        await hang_up(box, port)
+    await all_idle(box)
+    summary = box.campaign_summary("c1")
+    assert summary["live_answers"] == 3 and summary["abandoned"] == 1
+    assert summary["abandon_rate_pct"] == 33.33 and summary["abandon_cap_pct"] == 10
+    assert summary["days"][0]["abandoned"] == 1
+    assert sorted(dialled(box)) == sorted("8" + n[2:] for n in contacts)
+
+
+async def test_preview_agent_sees_the_contact_then_calls_or_skips(box):
+    ports = await setup(box, "preview", {PERSON: Callee("human", answer_after_s=0.5),
+                                         OTHER: Callee("human", answer_after_s=0.5)})
+    box.campaign_control("c1", "start")
+    first = box.campaign_preview("c1", "a0", "next")["contact"]
+    assert first["number"] == PERSON and first["name"] == "0"
+    assert box.campaign_preview("c1", "a0", "next")["contact"]["id"] == first["id"]  # held
+    box.campaign_preview("c1", "a0", "skip")
+    assert dialled(box) == []                        # previewing dials nothing
+    assert box.campaign_preview("c1", "a0", "next")["contact"]["number"] == PERSON
+    assert box.campaign_preview("c1", "a0", "call") == {"dialling": True}
+    await rings(box, ports[0], 8)
+    await box.sim.phone_offhook(ports[0])
+    await settled(box, PERSON, "answered", 5)
+    await hang_up(box, ports[0])
+    await all_idle(box)
+    assert dialled(box) == ["89161230001"]
+    assert box.campaign_preview("c1", "a0", "next")["contact"]["number"] == OTHER
+
+
+async def test_pause_stops_dialling_and_nothing_is_dialled_twice(box):
+    ports = await setup(box, "progressive", {PERSON: Callee("human", answer_after_s=1.0),
+                                             OTHER: Callee("human", answer_after_s=1.0)})
+    box.campaign_control("c1", "start")
+    await wait_for(lambda: len(dialled(box)) == 1, 5, what="the first dial")
+    box.campaign_control("c1", "pause")
+    await rings(box, ports[0], 8)
+    await box.sim.phone_offhook(ports[0])
+    await settled(box, PERSON, "answered", 5)
+    await hang_up(box, ports[0])
+    await all_idle(box)
+    started = time.monotonic()
+    while time.monotonic() - started < 3.0:          # paused: the free agent gets no dial
+        assert len(dialled(box)) == 1
+        await asyncio.sleep(0.2)
+    assert status(box, OTHER) == "pending"
+    box.campaign_control("c1", "start")
+    await rings(box, ports[0], 10)
+    await box.sim.phone_offhook(ports[0])
+    await settled(box, OTHER, "answered", 5)
+    await hang_up(box, ports[0])
+    await all_idle(box)
+    assert dialled(box) == ["89161230001", "89161230002"]
+
+
+async def test_plain_analog_line_answer_busy_and_sit_by_the_call_progress_detector(box):
+    """FXO lines without polarity reversal: only tones and voice tell what happened."""
+    for line in box.board.lines.values():
+        assert not line.reverses_polarity
+    await setup(box, "autoinformer",
+                {PERSON: Callee("human", answer_after_s=2.0), OTHER: Callee("busy"),
+                 THIRD: Callee("sit")},
+                trunk_id="fxo1", message="none.wav", max_channels=1, max_attempts=1)
+    box.campaign_control("c1", "start")
+    await settled(box, PERSON, "answered", 25)
+    await settled(box, OTHER, "busy", 25)
+    await settled(box, THIRD, "failed", 25)
+    box.campaign_control("c1", "stop")
+    await all_idle(box)
+    rows = {c["number"]: c for c in box.campaign_results("c1")}
+    assert [a["outcome"] for a in rows[PERSON]["attempts_log"]] == ["played"]
+    answered_ts = rows[PERSON]["attempts_log"][0]["answered_ts"]
+    started_ts = rows[PERSON]["attempts_log"][0]["started_ts"]
+    # answered when the person spoke (after dialling and 2 s of ringback), not when
+    # dialling ended
+    assert answered_ts - started_ts >= 3.5
