@@ -96,7 +96,8 @@ class AnsweringMachineDetector:
         if self.decision is not None:
             return self.decision
         if what == "tone":
-            if kind == "start" and self._first_word is not None:
+            if kind == "start" and (self._first_word is not None
+                                    or self._word_start is not None):
                 self._beep = True
             return self.decide(ms)
         if what != "voice":
@@ -132,6 +133,7 @@ class AnsweringMachineDetector:
             self._close_word()
         elapsed = now_ms - self._t0
         talking = self._word_start if self._pending_end is None else None
+        greeting = self._first_word if self._first_word is not None else talking
         result: tuple[AmdResult, str] | None = None
         if self._beep:
             result = ("machine", "a beep after the greeting")
@@ -139,10 +141,9 @@ class AnsweringMachineDetector:
             result = ("machine", f"a word longer than {r.max_word_ms} ms")
         elif self.words > r.max_words:
             result = ("machine", f"more than {r.max_words} words")
-        elif self._first_word is not None and (
-                (talking is not None and now_ms - self._first_word > r.greeting_ms)
-                or (self._last_end is not None
-                    and self._last_end - self._first_word > r.greeting_ms)):
+        elif greeting is not None and (
+                (talking is not None and now_ms - greeting > r.greeting_ms)
+                or (self._last_end is not None and self._last_end - greeting > r.greeting_ms)):
             result = ("machine", f"a greeting longer than {r.greeting_ms} ms")
         elif self._first_word is None and talking is None \
                 and elapsed >= r.initial_silence_ms:
