@@ -34,7 +34,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from drivers.channel import Cause, ChannelKind
 from firmware.callback import (
@@ -77,7 +77,7 @@ class _Dial:
     done: bool = False                # a final outcome was reported (or it was cancelled)
 
 
-def _outcome_of(cause: Cause) -> OutcomeKind:
+def _outcome_of(cause: Cause) -> Literal["busy", "no_answer", "failed"]:
     if cause in (Cause.USER_BUSY, Cause.CALL_REJECTED):
         return "busy"
     if cause in (Cause.NO_ANSWER, Cause.NO_USER_RESPONSE, Cause.NORMAL_CLEARING):

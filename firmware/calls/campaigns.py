@@ -51,8 +51,7 @@ from firmware.callback import CallbackSettings, ConfigTrunkAdvisor
 from firmware.calls.callbacks import TRY_NEXT, _outcome_of, dial_next_trunk
 from firmware.calls.engine import Call, CallEngine
 from firmware.calls.legs import Leg, LegEvent, LegGone
-from firmware.campaigns import Campaign, CampaignDialer, CancelContact, ContactOutcome
-from firmware.campaigns import DialContact
+from firmware.campaigns import Campaign, CampaignDialer, CancelContact, ContactOutcome, DialContact
 from firmware.campaigns.amd import AmdRules, AnsweringMachineDetector
 from firmware.campaigns.dialer import ContactOutcomeKind
 from firmware.store import CampaignContact, EventStore
