@@ -94,6 +94,7 @@ class _Dial:
     trunk: str | None = None
     answered_at: float | None = None
     connected_at: float | None = None
+    digits: str = ""                  # keys the contact pressed since the answer
     done: bool = False
 
 
@@ -154,8 +155,7 @@ class CampaignRunner:
                 self.dialers[campaign.id].pause(True)
                 self.states[campaign.id] = "stopped"
             else:
-                dialer._advisor = advisor
-                dialer.reconfigure(campaign, hours, settings.blacklist.__contains__,
+                dialer.reconfigure(campaign, advisor, hours, settings.blacklist.__contains__,
                                    settings.daily_limit)
         for gone in set(self.dialers) - seen:
             self.dialers[gone].pause(True)
@@ -180,8 +180,7 @@ class CampaignRunner:
         self.states[campaign] = state
         dialer.pause(state != "running")
         if state == "stopped":
-            for agent in list(dialer._previewing):
-                dialer.preview_skip(agent)
+            dialer.drop_previews()
         log.info("campaign run state", extra={"campaign": campaign, "state": state})
         self.pump()
 
@@ -427,11 +426,11 @@ class CampaignRunner:
             self._report(dial, _outcome_of(cause), f"Q.850 cause {int(cause)}")
             return None
 
-    def _mark_answered(self, call: Call, dial: _Dial) -> None:
+    def _mark_answered(self, call: Call, dial: _Dial, vad_on: bool = False) -> None:
         dial.answered_at = self.clock()
         call.answer = dial.answered_at
         call.trunk = call.trunk or dial.trunk
-        if self._amd[dial.cmd.campaign][0] and dial.leg is not None:
+        if self._amd[dial.cmd.campaign][0] and dial.leg is not None and not vad_on:
             self._media.configure_vad(dial.leg.channel.slot)
 
     async def _progress(self, call: Call, dial: _Dial, leg: Leg) -> Leg | None:
@@ -471,12 +470,11 @@ class CampaignRunner:
             elif kind == "vad_start" and name == "voice" and tone is None:
                 self._media.configure_cpd(slot, eng.dialplan.country,
                                           names=("busy", "congestion"))
-                self._mark_answered(call, dial)
-                # the detector restarts: its first words are the ones just heard
-                if not self._amd[dial.cmd.campaign][0]:
-                    self._media.configure_vad(slot, False)
+                self._mark_answered(call, dial, vad_on=True)
+                if self._amd[dial.cmd.campaign][0]:
+                    call.inbox.put(ev)          # the greeting's first word, for AMD
                 else:
-                    call.inbox.put(ev)
+                    self._media.configure_vad(slot, False)
                 return leg
 
     async def _machine(self, call: Call, dial: _Dial, leg: Leg) -> str:
@@ -487,7 +485,12 @@ class CampaignRunner:
         media = self._media
         detector = AnsweringMachineDetector(rules, media.time_ms)
         while True:
-            ev = await self.calls.wait(call, ("media",), (leg,), 0.05)
+            ev = await self.calls.wait(call, ("media", "digit"), (leg,), 0.05)
+            if ev is not None and ev.kind == "digit":
+                dial.digits += ev.digit       # machines press no keys: a person
+                log.info("answering-machine detection: a key was pressed", extra={
+                    "campaign": dial.cmd.campaign, "contact": dial.cmd.contact_id})
+                return "human"
             if ev is not None:
                 kind, what, ms = ev.data
                 if kind in ("vad_start", "vad_end"):
@@ -514,7 +517,7 @@ class CampaignRunner:
             eng.hangup(leg, Cause.NORMAL_CLEARING)
             return
         if cmd.mode == "autoinformer":
-            confirmed = await self._inform(call, leg, cmd.message, cmd.confirm_digit)
+            confirmed = await self._inform(call, dial, leg)
             self._report(dial, "confirmed" if confirmed else "played")
             eng.hangup(leg, Cause.NORMAL_CLEARING)
             return
@@ -545,16 +548,19 @@ class CampaignRunner:
         seconds = eng._prompt_seconds(prompt) if played else APOLOGY_FALLBACK_S
         await eng.wait(call, ("never",), timeout=seconds)
 
-    async def _inform(self, call: Call, leg: Leg, prompt: str | None,
-                      confirm: str | None) -> bool:
-        """Play the message; True when the person pressed the confirmation digit (during
-        it or within CONFIRM_WAIT_S after)."""
+    async def _inform(self, call: Call, dial: _Dial, leg: Leg) -> bool:
+        """Play the message; True when the person pressed the confirmation digit (from the
+        answer on, until CONFIRM_WAIT_S after the message)."""
         eng = self.calls
+        prompt, confirm = dial.cmd.message, dial.cmd.confirm_digit
         played = eng.play_prompt(leg, prompt, fallback="beep")
         seconds = eng._prompt_seconds(prompt) if played else APOLOGY_FALLBACK_S
         if confirm is None:
             await eng.wait(call, ("never",), timeout=seconds)
             return False
+        if confirm in dial.digits:
+            eng.media.stop_playback(leg.channel.slot)
+            return True
         loop = asyncio.get_running_loop()
         deadline = loop.time() + seconds + CONFIRM_WAIT_S
         while True:

@@ -26,8 +26,9 @@ waits its retry interval). Blacklist and per-number daily limits are shared with
 
 Result statuses of a contact: ``answered`` (reached a person: connected to an agent, or
 heard the message), ``confirmed`` (autoinformer, digit pressed), ``abandoned``,
-``machine``, ``message_left`` (autoinformer: the message was left on an answering machine
-after its beep), ``busy``, ``no_answer``, ``failed`` (retries exhausted with that last outcome),
+``machine`` (retries exhausted; or, with last outcome ``message_left``, an autoinformer
+left its message after the machine's beep), ``busy``, ``no_answer``, ``failed`` (retries
+exhausted with that last outcome),
 ``blacklisted``, ``cancelled``; ``pending``/``retry_wait``/``dialing`` while open.
 """
 
@@ -185,10 +186,12 @@ class CampaignDialer:
     def paused(self) -> bool:
         return self._paused
 
-    def reconfigure(self, campaign: Campaign, hours: TimeCondition | None,
-                    blacklist: Callable[[str], bool], daily_limit: int) -> None:
+    def reconfigure(self, campaign: Campaign, advisor: TrunkAdvisor,
+                    hours: TimeCondition | None, blacklist: Callable[[str], bool],
+                    daily_limit: int) -> None:
         """New settings of the same campaign; dials in flight and previews are kept."""
         self.campaign = campaign
+        self._advisor = advisor
         self._hours = hours or TimeCondition.always(self._tz.key)
         self._blacklisted = blacklist
         self._daily_limit = daily_limit
@@ -285,6 +288,10 @@ class CampaignDialer:
     def preview_skip(self, agent: str) -> None:
         self._previewing.pop(agent, None)
 
+    def drop_previews(self) -> None:
+        """The campaign stopped: contacts held for agents go back to the list."""
+        self._previewing.clear()
+
     # outcomes
 
     def on_outcome(self, outcome: ContactOutcome) -> None:
@@ -348,8 +355,10 @@ class CampaignDialer:
                 answered_ts: float | None = None) -> None:
         if kind in ("connected", "played", "hangup"):
             status, next_ts = "answered", now
-        elif kind in ("confirmed", "abandoned", "message_left"):
+        elif kind in ("confirmed", "abandoned"):
             status, next_ts = kind, now
+        elif kind == "message_left":          # done: the outcome says the message was left
+            status, next_ts = "machine", now
         else:
             delay = self.campaign.delay_after(kind, contact.attempts)
             if delay is None:

@@ -273,3 +273,46 @@ async def test_plain_analog_line_answer_busy_and_sit_by_the_call_progress_detect
     # answered when the person spoke (after dialling and 2 s of ringback), not when
     # dialling ended
     assert answered_ts - started_ts >= 3.5
+
+
+async def test_gsm_trunk_connect_and_busy_supervision(box, tmp_path: Path):
+    from drivers.sim import voices
+    from native.wavtools import write_pcm
+
+    wav = tmp_path / "notice.wav"
+    write_pcm(wav, voices.utterance([400, 500, 400], 150, seed=4))
+    box.prompt_put("notice.wav", wav.read_bytes())
+    # the key comes while the box is still listening for a machine: a person, confirmed
+    await setup(box, "autoinformer",
+                {PERSON: Callee("human", answer_after_s=0.5, press="3", press_after_s=1.0),
+                 OTHER: Callee("busy")},
+                trunk_id="gsm1", message="notice.wav", confirm_digit="3", max_channels=1,
+                max_attempts=1, amd={"enabled": True})
+    box.campaign_control("c1", "start")
+    await settled(box, PERSON, "confirmed", 15)
+    await settled(box, OTHER, "busy", 15)
+    box.campaign_control("c1", "stop")
+    await all_idle(box)
+    assert dialled(box) == [PERSON, OTHER]           # GSM: the international form
+    rec = next(c for c in box.cdrs() if c["route"] == "campaign" and c["called"] == PERSON)
+    assert rec["trunk"] == "gsm1" and rec["disposition"] == "answered"
+
+
+async def test_autoinformer_leaves_its_message_after_a_machines_beep(box, tmp_path: Path):
+    from drivers.sim import voices
+    from native.wavtools import write_pcm
+
+    wav = tmp_path / "notice.wav"                   # about 1.4 s
+    write_pcm(wav, voices.utterance([400, 500, 300], 100, seed=5))
+    box.prompt_put("notice.wav", wav.read_bytes())
+    await setup(box, "autoinformer", {PERSON: Callee("machine", answer_after_s=0.5)},
+                message="notice.wav", amd={"enabled": True, "after_machine": "message"})
+    box.campaign_control("c1", "start")
+    await settled(box, PERSON, "machine", 20)
+    assert box.campaign_results("c1")[0]["last_outcome"] == "message_left"
+    far = far_end(box, PERSON)
+    await all_idle(box)
+    # the message went onto the tape after the greeting and its beep, whole
+    assert far.heard_first_at is not None and far.said_until is not None
+    assert far.heard_first_at >= far.said_until
+    assert 1000 <= far.heard_audio_ms <= 1400        # its 1.2 s of words (edges are quiet)
