@@ -112,7 +112,6 @@ class CampaignRunner:
         self._by_call: dict[str, _Dial] = {}
         self._timer: asyncio.TimerHandle | None = None
         self._closed = False
-        self._country = "RU"
         self.apply_config(doc, pump=False)
 
     # -- life -------------------------------------------------------------------------------
@@ -131,7 +130,6 @@ class CampaignRunner:
 
     def apply_config(self, doc: Mapping[str, Any], pump: bool = True) -> None:
         settings = CallbackSettings.from_document(doc)
-        self._country = settings.country
         advisor = ConfigTrunkAdvisor(doc)
         conditions = {c["id"]: c for c in doc.get("time_conditions", [])}
         seen = set()
@@ -345,7 +343,7 @@ class CampaignRunner:
         dial = self._by_slot.get(ev.slot)
         if dial is None or dial.call is None or dial.leg is None:
             return
-        if ev.kind in ("vad_start", "vad_end", "tone_detected", "tone_ended"):
+        if ev.kind in ("vad_start", "vad_end", "tone_detected"):
             dial.call.inbox.put(LegEvent(dial.leg, "media", data=(ev.kind, ev.tone,
                                                                  ev.time_ms)))
 
@@ -384,7 +382,7 @@ class CampaignRunner:
                                               names=("busy", "congestion"))
             except ValueError:
                 log.exception("campaign: detectors not restored", extra={"slot": slot})
-        if not dial.done:
+        if not dial.done and not self._closed:    # the box stopping: recover() settles it
             self._report(dial, "hangup" if dial.answered_at else "failed", "call ended")
         dialer = self.dialers.get(dial.cmd.campaign)
         if dial.connected_at is not None and dialer is not None:
@@ -443,7 +441,6 @@ class CampaignRunner:
         self._media.configure_vad(slot)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + dial.cmd.ring_timeout_s
-        tone: str | None = None
         while True:
             ev = await eng.wait(call, ("media", "released"), (leg,),
                                 max(0.0, deadline - loop.time()))
@@ -464,10 +461,9 @@ class CampaignRunner:
                     self._report(dial, outcome, f"{name} tone on the line")
                     eng.hangup(leg, call.cause)
                     return None
-                tone = name
-            elif kind == "tone_ended" and name == tone:
-                tone = None
-            elif kind == "vad_start" and name == "voice" and tone is None:
+            elif kind == "vad_start" and name == "voice":
+                # speech, not a tone (the detector tells them apart): ringback or not
+                # before it, a person (or a machine) answered
                 self._media.configure_cpd(slot, eng.dialplan.country,
                                           names=("busy", "congestion"))
                 self._mark_answered(call, dial, vad_on=True)
@@ -584,8 +580,8 @@ class CampaignRunner:
     # -- what the call engine tells ---------------------------------------------------------
     def _on_event(self, event: dict[str, Any]) -> None:
         kind = event.get("type")
-        if kind == "agent":
-            self.pump()
+        if kind == "agent":          # an agent came free (or not): dial now, not in the ACD's turn
+            asyncio.get_running_loop().call_soon(self.pump)
             return
         if kind != "call" or event["call"].get("state") != "active":
             return
