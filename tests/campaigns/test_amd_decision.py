@@ -6,13 +6,23 @@ from __future__ import annotations
 import subprocess
 import wave
 from array import array
+from collections.abc import Callable
 from pathlib import Path
+
+import pytest
 
 from drivers.sim import voices
 from firmware.campaigns.amd import AmdDecision, AmdRules, AnsweringMachineDetector
 from native.amd import VoiceActivity
 from native.dsp import alaw_decode, alaw_encode
-from tests.campaigns.amd_cases import Case, human, machine
+from tests.campaigns.amd_cases import (
+    Case,
+    human,
+    human_noisy_line,
+    human_three_words,
+    machine,
+    machine_short_greeting,
+)
 
 CASES = 60                 # of each kind
 MIN_ACCURACY = 0.95        # per kind
@@ -82,21 +92,21 @@ def test_rules_from_a_campaign() -> None:
 
 # -- accuracy on generated audio ---------------------------------------------------------
 
-def test_accuracy_on_generated_people_and_machines() -> None:
-    cases: list[Case] = [human(s) for s in range(CASES)] + [machine(1000 + s)
-                                                             for s in range(CASES)]
-    wrong: dict[str, list[tuple[int, str]]] = {"human": [], "machine": []}
-    for case in cases:
+@pytest.mark.parametrize(("make", "count"), [
+    (human, CASES), (machine, CASES), (human_three_words, CASES // 2),
+    (human_noisy_line, CASES // 2), (machine_short_greeting, CASES // 2)],
+    ids=lambda v: getattr(v, "__name__", str(v)))
+def test_accuracy_on_generated_answers(make: Callable[[int], Case], count: int) -> None:
+    wrong: list[tuple[int, str]] = []
+    for seed in range(count):
+        case = make(1000 * count + seed)
         d = classify(case.audio)
         called = "machine" if d.result == "machine" else "human"     # notsure → a person
         if called != case.kind:
-            wrong[case.kind].append((case.seed, d.reason))
-    report = (f"people taken for machines: {len(wrong['human'])}/{CASES} {wrong['human']}; "
-              f"machines taken for people: {len(wrong['machine'])}/{CASES} "
-              f"{wrong['machine']}")
+            wrong.append((case.seed, d.reason))
+    report = f"{make.__name__}: {len(wrong)}/{count} misclassified {wrong}"
     print(report)
-    for kind in ("human", "machine"):
-        assert 1 - len(wrong[kind]) / CASES >= MIN_ACCURACY, report
+    assert 1 - len(wrong) / count >= MIN_ACCURACY, report
 
 
 def test_a_person_is_decided_within_a_second_of_their_greeting() -> None:
