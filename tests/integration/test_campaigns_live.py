@@ -349,3 +349,32 @@ async def test_a_restart_during_a_dial_settles_it_and_the_campaign_waits_to_be_s
         assert outcomes == ["interrupted", "played"]
     finally:
         await box.stop()
+
+
+async def test_campaigns_are_validated_before_anything_is_applied(box, tmp_path: Path):
+    import pytest
+
+    from firmware.config.errors import ConfigValidationError
+    from firmware.service import BadRequest, NotFound
+
+    await configure(box, lambda doc: campaign_doc(doc, "progressive"))
+    before = box.config_revision()
+    with pytest.raises(ConfigValidationError) as err:
+        await box.campaign_put({"id": "c2", "name": "X", "mode": "predictive",
+                                "queue": "nope", "abandon_cap_pct": 50}, "admin")
+    paths = {i.path for i in err.value.issues}
+    assert {"campaigns[1].queue", "campaigns[1].abandon_cap_pct"} <= paths, paths
+    with pytest.raises(BadRequest, match="no prompt 'tell.wav'"):
+        await box.campaign_put({"id": "c2", "name": "X", "mode": "autoinformer",
+                                "message": "tell.wav"}, "admin")
+    assert box.config_revision() == before           # nothing half-applied
+    assert [c["id"] for c in box.campaigns_list()] == ["c1"]
+    with pytest.raises(NotFound):
+        box.campaign_control("c2", "start")
+    bad = box.campaign_import("c1", b"number,name\n+79161230001,Ann\nnot-a-number,Bob\n")
+    assert bad["imported"] == 1 and [e["line"] for e in bad["errors"]] == [3]
+    with pytest.raises(BadRequest):
+        box.campaign_import("c1", b"")
+    await box.campaign_delete("c1", "admin")
+    assert box.campaigns_list() == []
+    await all_idle(box)
