@@ -29,8 +29,9 @@ callback engine's:
   within 2 s, then hang-up, counted; autoinformer — the message (an uploaded 8 kHz prompt,
   or a tone) and, with ``confirm_digit``, ``confirmed`` when the person presses it, else
   ``played``;
-- *run state*: start, pause (no new dials; calls in progress go on) and stop (the same,
-  and previews are dropped). A campaign is stopped when the box starts: a restart never
+- *run state*: start, pause (no new dials; calls in progress go on) and stop (previews
+  are dropped and dials still ringing are hung up, to wait their ``interrupted`` retry;
+  answered calls go on). A campaign is stopped when the box starts: a restart never
   starts dialling people by itself (contacts a crash left in ``dialing`` are settled as
   ``interrupted`` and wait their retry interval).
 """
@@ -179,6 +180,9 @@ class CampaignRunner:
         dialer.pause(state != "running")
         if state == "stopped":
             dialer.drop_previews()
+            for dial in [d for d in self._dials.values() if d.cmd.campaign == campaign
+                         and d.answered_at is None and not d.done]:
+                self._call_off(dial)
         log.info("campaign run state", extra={"campaign": campaign, "state": state})
         self.pump()
 
@@ -266,9 +270,22 @@ class CampaignRunner:
                 dial.done = True
                 self._forget(dial)
                 if dial.call is not None and dial.call.task is not None:
-                    dial.call.task.cancel()
+                    asyncio.get_running_loop().call_soon(dial.call.task.cancel)
             return
         self._dial(cmd)
+
+    def _call_off(self, dial: _Dial) -> None:
+        """Stop: a dial still ringing is hung up and waits its ``interrupted`` retry."""
+        dial.done = True
+        self._forget(dial)
+        if dial.cmd.agent is not None:
+            self._release_agent(dial.cmd.agent)
+        self.dialer(dial.cmd.campaign).interrupt(dial.cmd.contact_id, dial.cmd.attempt,
+                                                 self.clock())
+        if dial.call is not None and dial.call.task is not None:
+            # after the task's first step (a task cancelled before it ran would never run
+            # its script's clean-up, leaving the leg up)
+            asyncio.get_running_loop().call_soon(dial.call.task.cancel)
 
     def _report(self, dial: _Dial, kind: ContactOutcomeKind, detail: str = "") -> None:
         if dial.done:

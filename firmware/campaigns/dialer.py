@@ -310,6 +310,17 @@ class CampaignDialer:
         answered_ts = (outcome.answered_ts or outcome.ts) if kind in PERSON_ANSWERED else None
         self._settle(contact, kind, outcome.ts, answered_ts)
 
+    def interrupt(self, contact_id: int, attempt: int, now: float) -> None:
+        """A dial called off by a stop (not the contact's doing): settled as after a
+        restart, ``interrupted``, to wait its retry interval."""
+        flight = self._in_flight.get(contact_id)
+        if flight is None or flight[0] != attempt:
+            return
+        del self._in_flight[contact_id]
+        contact = self._store.campaign_contact(contact_id)
+        if contact is not None and contact.status == "dialing":
+            self._settle(contact, "interrupted", now)
+
     # --- internals -------------------------------------------------------------------------
 
     def _refused(self, contact: CampaignContact, now: float) -> bool:

@@ -378,3 +378,17 @@ async def test_campaigns_are_validated_before_anything_is_applied(box, tmp_path:
     await box.campaign_delete("c1", "admin")
     assert box.campaigns_list() == []
     await all_idle(box)
+
+
+async def test_stop_hangs_up_dials_still_ringing(box):
+    ports = await setup(box, "progressive", {PERSON: Callee("no_answer")},
+                        ring_timeout_s=60, retry={"interrupted": [300]})
+    box.campaign_control("c1", "start")
+    await wait_for(lambda: status(box, PERSON) == "dialing", 5, what="the dial")
+    assert box.queues()["agents"]["a0"]["state"] == "paused"     # reserved
+    box.campaign_control("c1", "stop")
+    await all_idle(box)                                           # long before 60 s
+    row = box.campaign_results("c1")[0]
+    assert (row["status"], row["last_outcome"]) == ("retry_wait", "interrupted")
+    assert box.queues()["agents"]["a0"]["state"] == "available"  # released
+    assert dialled(box) == ["89161230001"] and ports
