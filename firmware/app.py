@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import fcntl
 import functools
 import logging
@@ -54,6 +55,7 @@ from firmware import __version__
 from firmware.acd.kpi import DEFAULT_SHORT_ABANDON_S
 from firmware.acd.log import last_agents
 from firmware.calls.callbacks import CallbackRunner
+from firmware.calls.campaigns import CampaignRunner
 from firmware.calls.dialplan import Dialplan
 from firmware.calls.engine import CallEngine
 from firmware.calls.prompts import NAME as PROMPT_NAME
@@ -236,6 +238,7 @@ class Box:
         self._sent: dict[int, tuple[SentSms, int]] = {}  # id(sent) → (sent, stored id)
         self.callbacks: CallbackRunner | None = None
         self.lamps: MessageWaitingLamps | None = None   # message waiting lamps (FXS)
+        self.campaigns: CampaignRunner | None = None
 
     # -- lifecycle ------------------------------------------------------------------------
     async def start(self) -> None:
@@ -304,6 +307,8 @@ class Box:
         self._remember_sticky_agents(doc)
         self.callbacks = CallbackRunner(self.engine, self.store, doc)
         self.callbacks.start()       # recovers what a restart interrupted, dials what is due
+        self.campaigns = CampaignRunner(self.engine, self.store, doc)
+        self.campaigns.start()       # settles interrupted dials; campaigns start stopped
         self.engine.on_day_night = self._day_night_toggle
         # Message waiting lamps: every lamp phone is told its mailbox now and on changes.
         self.lamps = MessageWaitingLamps(self.voicemail, {
@@ -346,6 +351,8 @@ class Box:
                 self.lamps.configure(self.engine.dialplan.extensions.values())
         if self.callbacks is not None:
             self.callbacks.apply_config(doc)
+        if self.campaigns is not None:
+            self.campaigns.apply_config(doc)
         if self.trunk_policy is not None:
             self.trunk_policy.configure(limits_from_document(doc))
         self._apply_storage(doc)
@@ -412,6 +419,8 @@ class Box:
             await self.lamps.stop()
         if self.callbacks is not None:
             self.callbacks.close()    # no new dials; dials in flight are settled at start
+        if self.campaigns is not None:
+            self.campaigns.close()
         if self.engine is not None:
             await self.engine.shutdown()
             if self.engine.queues is not None:
@@ -454,6 +463,8 @@ class Box:
             if isinstance(line, FxoPort) and ev.caller_id is not None:
                 line.caller_id_received(ev.caller_id)
             return
+        if self.campaigns is not None:
+            self.campaigns.on_media_event(ev)     # answer and machine detection first
         if self.engine is not None:
             self.engine.on_media_event(ev)
         if ev.kind == "tone_detected" and ev.tone in ("busy", "congestion"):
@@ -843,6 +854,106 @@ class Box:
         job = runner.service.cancel(job_id, actor)
         runner.pump()
         return job
+
+    # -- outbound campaigns (firmware/calls/campaigns.py, firmware/campaigns) --------------
+    def _campaign(self, campaign: str) -> tuple[CampaignRunner, dict[str, Any]]:
+        if self.campaigns is None:
+            raise Unavailable("the box is not running")
+        entry = next((c for c in self._cfg().current.get("campaigns", [])
+                      if c.get("id") == campaign), None)
+        if entry is None or campaign not in self.campaigns.dialers:
+            raise NotFound(f"no campaign {campaign!r}")
+        return self.campaigns, entry
+
+    def campaigns_list(self) -> list[dict[str, Any]]:
+        runner = self.campaigns
+        return [dict(c, state=runner.states.get(c["id"], "stopped") if runner else "stopped")
+                for c in self._cfg().current.get("campaigns", [])]
+
+    async def campaign_put(self, entry: dict[str, Any], author: str) -> dict[str, Any]:
+        """Create or replace the campaign ``entry["id"]`` (a configuration revision; the
+        schema checks mode, queue, cap and hours); an autoinformer's message must be an
+        uploaded prompt."""
+        message = entry.get("message")
+        if entry.get("mode") == "autoinformer" and isinstance(message, str) \
+                and not self._prompt_path(message).exists():
+            raise BadRequest(f'field "message": no prompt {message!r}: upload it first')
+        doc = copy.deepcopy(self._cfg().current)
+        others = [c for c in doc.get("campaigns", []) if c.get("id") != entry.get("id")]
+        doc["campaigns"] = [*others, entry]
+        rev = await self.config_commit(doc, author, f"campaign {entry.get('id')}")
+        return {"revision": rev, "campaign": entry}
+
+    async def campaign_delete(self, campaign: str, author: str) -> int:
+        self._campaign(campaign)
+        doc = copy.deepcopy(self._cfg().current)
+        doc["campaigns"] = [c for c in doc["campaigns"] if c.get("id") != campaign]
+        return await self.config_commit(doc, author, f"delete campaign {campaign}")
+
+    def campaign_import(self, campaign: str, data: bytes) -> dict[str, Any]:
+        """Import a contact CSV: the good rows, and every bad row by line."""
+        from firmware.callback import CallbackSettings
+        from firmware.campaigns import ContactImportError, import_contacts
+
+        self._campaign(campaign)
+        assert self.store is not None
+        settings = CallbackSettings.from_document(self._cfg().current)
+        try:
+            report = import_contacts(self.store, campaign, data, time.time(),
+                                     country=settings.country, timezone=settings.timezone,
+                                     blacklist=settings.blacklist)
+        except ContactImportError as exc:
+            raise BadRequest(str(exc)) from None
+        return {"import_id": report.import_id, "imported": report.imported,
+                "errors": [{"line": e.line, "reason": e.reason} for e in report.errors]}
+
+    def campaign_control(self, campaign: str, action: str) -> dict[str, Any]:
+        runner, _entry = self._campaign(campaign)
+        states = {"start": "running", "pause": "paused", "stop": "stopped"}
+        if action not in states:
+            raise BadRequest(f"campaign action must be start, pause or stop, not {action!r}")
+        runner.set_state(campaign, states[action])
+        return {"campaign": campaign, "state": runner.states[campaign]}
+
+    def campaign_preview(self, campaign: str, agent: str, action: str) -> dict[str, Any]:
+        """An agent's preview: ``next`` (the contact held for them), ``call`` or ``skip``."""
+        from firmware.calls.campaigns import CampaignError
+
+        runner, _entry = self._campaign(campaign)
+        try:
+            if action == "next":
+                contact = runner.preview_next(campaign, agent)
+                return {"contact": None if contact is None else contact.to_json()}
+            if action == "call":
+                return {"dialling": runner.preview_call(campaign, agent)}
+            if action == "skip":
+                runner.preview_skip(campaign, agent)
+                return {"skipped": True}
+        except CampaignError as exc:
+            raise BadRequest(str(exc)) from None
+        raise BadRequest(f"preview action must be next, call or skip, not {action!r}")
+
+    def campaign_results(self, campaign: str) -> list[dict[str, Any]]:
+        from firmware.campaigns.reports import contact_results
+
+        self._campaign(campaign)
+        assert self.store is not None
+        return contact_results(self.store, campaign)
+
+    def campaign_summary(self, campaign: str) -> dict[str, Any]:
+        from firmware.campaigns.reports import summary
+
+        runner, entry = self._campaign(campaign)
+        assert self.store is not None
+        tz = self._cfg().current["system"].get("timezone", "UTC")
+        out = summary(self.store, campaign, tz, float(entry.get("abandon_cap_pct", 3)))
+        out["state"] = runner.states.get(campaign, "stopped")
+        return out
+
+    def campaign_results_csv(self, campaign: str) -> str:
+        from firmware.campaigns.reports import results_csv
+
+        return results_csv(self.campaign_results(campaign))
 
     # -- prompts, voicemail, recordings ---------------------------------------------------
     def _prompt_path(self, name: str) -> Path:

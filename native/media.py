@@ -26,6 +26,12 @@ from types import TracebackType
 from typing import Any, Literal, TypeVar
 
 from native._native import ffi, lib
+from native.amd import HANG_MS as VAD_HANG_MS
+from native.amd import ON_MS as VAD_ON_MS
+from native.amd import THRESHOLD_DBM0 as VAD_THRESHOLD_DBM0
+from native.amd import TONE_GAIN_DB as VAD_TONE_GAIN_DB
+from native.amd import WHAT as VAD_WHAT
+from native.amd import check_settings as check_vad
 from native.callerid import STANDARDS as CID_STANDARDS
 from native.callerid import CallerId, label_fsk, result_to_caller_id
 from native.dsp import DTMF_DIGITS, Pcm, ToneSegment, pcm_to_bytes, tone_segments_to_c
@@ -43,7 +49,7 @@ class Codec(enum.IntEnum):
 
 
 EventKind = Literal["dtmf_start", "dtmf_end", "playback_done", "tone_detected", "tone_ended",
-                    "silence", "caller_id"]
+                    "silence", "caller_id", "vad_start", "vad_end"]
 
 _EVENT_KINDS: dict[int, EventKind] = {
     lib.ME_EV_DTMF_START: "dtmf_start",
@@ -53,6 +59,8 @@ _EVENT_KINDS: dict[int, EventKind] = {
     lib.ME_EV_TONE_ENDED: "tone_ended",
     lib.ME_EV_SILENCE: "silence",
     lib.ME_EV_CALLER_ID: "caller_id",
+    lib.ME_EV_VAD_START: "vad_start",
+    lib.ME_EV_VAD_END: "vad_end",
 }
 
 
@@ -64,7 +72,7 @@ class MediaEvent:
     kind: EventKind
     digit: str | None
     time_ms: int
-    tone: str | None = None   # for tone_detected / tone_ended: the tone's name
+    tone: str | None = None   # tone_detected / tone_ended: the tone's name; vad_*: voice|tone
     caller_id: CallerId | None = None   # for caller_id: the message received
 
 
@@ -300,6 +308,20 @@ class MediaEngine:
         self._check(rc, "configure_cpd", slot)
         self._tone_names[slot] = list(tones)
 
+    def configure_vad(self, slot: int, on: bool = True,
+                      threshold_dbm0: float = VAD_THRESHOLD_DBM0, on_ms: int = VAD_ON_MS,
+                      hang_ms: int = VAD_HANG_MS, tone_gain_db: float = VAD_TONE_GAIN_DB
+                      ) -> None:
+        """Voice activity on a slot's rx audio (native/csrc/amd.h): events ``vad_start`` /
+        ``vad_end`` with ``tone`` "voice" (speech-like) or "tone" (a steady tone).
+        ``on=False`` switches it off."""
+        self._slot(slot)
+        if on:
+            check_vad(threshold_dbm0, on_ms, hang_ms, tone_gain_db)
+        rc = self._call(lib.me_configure_vad, slot, int(on), float(threshold_dbm0),
+                        int(on_ms), int(hang_ms), float(tone_gain_db))
+        self._check(rc, "configure_vad", slot)
+
     def configure_cid(self, slot: int, standard: str | None,
                       threshold_dbm0: float | None = None) -> None:
         """Receive on-hook caller ID on a slot's rx audio ("bell202", "v23" or "dtmf";
@@ -404,6 +426,9 @@ class MediaEngine:
                     names = self._tone_names.get(ev.slot, [])
                     name = names[ev.value] if 0 <= ev.value < len(names) else str(ev.value)
                     out.append(MediaEvent(ev.slot, kind, None, int(ev.time_ms), name))
+                elif kind in ("vad_start", "vad_end"):
+                    out.append(MediaEvent(ev.slot, kind, None, int(ev.time_ms),
+                                          VAD_WHAT.get(ev.value, str(ev.value))))
                 elif kind == "caller_id":
                     std = self._cid_standard.get(ev.slot)
                     if std is None or lib.me_cid_result(self._e, ev.slot, self._cid_res) != 1:

@@ -635,6 +635,87 @@ async def callback_cancel(request: web.Request) -> web.Response:
     return reply(job)
 
 
+# ---------------------------------------------------------------- outbound campaigns
+CAMPAIGN = "{campaign:[a-z0-9][a-z0-9_.-]{0,31}}"
+MAX_CONTACTS_BYTES = 8 * 1024 * 1024
+
+
+@requires("supervisor")
+async def campaigns_list(request: web.Request) -> web.Response:
+    return reply(request.app[BOX].campaigns_list())
+
+
+@requires("admin")
+async def campaign_put(request: web.Request) -> web.Response:
+    """Create or replace a campaign (the body is its entry; the id is the path's)."""
+    entry = await read_json(request)
+    entry["id"] = request.match_info["campaign"]
+    result = await request.app[BOX].campaign_put(entry, session_of(request).username)
+    audit(request, "campaign.put", {"campaign": entry["id"], "revision": result["revision"]})
+    return reply(result)
+
+
+@requires("admin")
+async def campaign_delete(request: web.Request) -> web.Response:
+    campaign = request.match_info["campaign"]
+    rev = await request.app[BOX].campaign_delete(campaign, session_of(request).username)
+    audit(request, "campaign.delete", {"campaign": campaign, "revision": rev})
+    return reply({"revision": rev})
+
+
+@requires("admin")
+async def campaign_contacts(request: web.Request) -> web.Response:
+    """Import contacts: the body is the CSV file; good rows are imported, bad ones named."""
+    campaign = request.match_info["campaign"]
+    data = await request.content.read(MAX_CONTACTS_BYTES + 1)
+    if len(data) > MAX_CONTACTS_BYTES:
+        raise ApiError(413, f"contact list too large: at most {MAX_CONTACTS_BYTES} bytes")
+    if not data:
+        raise ApiError(400, "the request body must be the CSV file")
+    report = request.app[BOX].campaign_import(campaign, data)
+    audit(request, "campaign.import", {"campaign": campaign, "imported": report["imported"],
+                                       "rejected": len(report["errors"])})
+    return reply(report)
+
+
+@requires("supervisor")
+async def campaign_control(request: web.Request) -> web.Response:
+    campaign, action = request.match_info["campaign"], request.match_info["action"]
+    result = request.app[BOX].campaign_control(campaign, action)
+    audit(request, f"campaign.{action}", {"campaign": campaign})
+    return reply(result)
+
+
+@requires("viewer")
+async def campaign_preview(request: web.Request) -> web.Response:
+    """An agent's preview (agents sign in with the viewer role): next, call or skip."""
+    body = await read_json(request)
+    agent = body.get("agent")
+    if not isinstance(agent, str) or not agent:
+        raise ApiError(400, 'field "agent": the agent id, a string')
+    campaign, action = request.match_info["campaign"], request.match_info["action"]
+    result = request.app[BOX].campaign_preview(campaign, agent, action)
+    if action != "next":
+        audit(request, f"campaign.preview.{action}", {"campaign": campaign, "agent": agent})
+    return reply(result)
+
+
+@requires("supervisor")
+async def campaign_results(request: web.Request) -> web.Response:
+    campaign = request.match_info["campaign"]
+    if request.query.get("format") == "csv":
+        return web.Response(text=request.app[BOX].campaign_results_csv(campaign),
+                            content_type="text/csv", charset="utf-8", headers={
+                                "Content-Disposition":
+                                    f'attachment; filename="campaign-{campaign}.csv"'})
+    return reply(request.app[BOX].campaign_results(campaign))
+
+
+@requires("supervisor")
+async def campaign_summary(request: web.Request) -> web.Response:
+    return reply(request.app[BOX].campaign_summary(request.match_info["campaign"]))
+
+
 @requires("supervisor")
 async def gsm_balance(request: web.Request) -> web.Response:
     port = request.match_info["port"]
@@ -758,6 +839,14 @@ def setup_routes(app: web.Application) -> None:
     r.add_get(f"{v1}/callbacks", callbacks_list)
     r.add_post(f"{v1}/callbacks", callback_request)
     r.add_delete(f"{v1}/callbacks/{{id}}", callback_cancel)
+    r.add_get(f"{v1}/campaigns", campaigns_list)
+    r.add_put(f"{v1}/campaigns/{CAMPAIGN}", campaign_put)
+    r.add_delete(f"{v1}/campaigns/{CAMPAIGN}", campaign_delete)
+    r.add_post(f"{v1}/campaigns/{CAMPAIGN}/contacts", campaign_contacts)
+    r.add_get(f"{v1}/campaigns/{CAMPAIGN}/results", campaign_results)
+    r.add_get(f"{v1}/campaigns/{CAMPAIGN}/summary", campaign_summary)
+    r.add_post(f"{v1}/campaigns/{CAMPAIGN}/preview/{{action}}", campaign_preview)
+    r.add_post(f"{v1}/campaigns/{CAMPAIGN}/{{action}}", campaign_control)
     r.add_get(f"{v1}/prompts", prompts_list)
     r.add_put(f"{v1}/prompts/{{name}}", prompt_put)
     r.add_delete(f"{v1}/prompts/{{name}}", prompt_delete)

@@ -102,6 +102,63 @@ def _csv_export(summary: str, kpi: bool) -> dict[str, Any]:
         "schema": {"type": "string"}}}}
     return op
 
+_CAMPAIGN = [{"name": "campaign", "in": "path", "required": True,
+              "schema": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_.-]{0,31}$"}}]
+_CAMPAIGN_PATHS: dict[str, dict[str, Any]] = {
+    "/campaigns": {"get": _op("Outbound campaigns (their configuration and run state)",
+                              security=_SESSION, role="supervisor",
+                              ok={"type": "array", "items": {"type": "object"}})},
+    "/campaigns/{campaign}": {
+        "put": _op("Create or replace a campaign (a configuration revision): mode, queue, "
+                   "abandon cap, hours, message prompt, retries, answering-machine detection",
+                   security=_SESSION_CSRF, role="admin", params=_CAMPAIGN,
+                   body=_obj(["name", "mode"], name=_STR, mode={"enum": [
+                       "preview", "progressive", "predictive", "autoinformer"]}),
+                   ok=_obj(["revision", "campaign"], revision={"type": "integer"},
+                           campaign={"type": "object"}),
+                   errors={"400": "invalid campaign (each problem named), or its message "
+                                  "prompt is not uploaded"}),
+        "delete": _op("Delete a campaign (its contacts and results stay in the store)",
+                      security=_SESSION_CSRF, role="admin", params=_CAMPAIGN,
+                      errors={"404": "no such campaign"})},
+    "/campaigns/{campaign}/contacts": {"post": _op(
+        "Import contacts: the body is a CSV file (number, name, priority, scheduled...); "
+        "the good rows are imported, every bad row is reported with its line",
+        security=_SESSION_CSRF, role="admin", params=_CAMPAIGN,
+        ok=_obj(["import_id", "imported", "errors"], import_id=_STR,
+                imported={"type": "integer"},
+                errors={"type": "array", "items": _obj(["line", "reason"],
+                                                       line={"type": "integer"},
+                                                       reason=_STR)}),
+        errors={"400": "the file as a whole is unusable (says why)", "404": "no such campaign",
+                "413": "too large"})},
+    "/campaigns/{campaign}/results": {"get": _op(
+        "Results per contact with every attempt; format=csv: a CSV download (text/csv)",
+        security=_SESSION, role="supervisor",
+        params=[*_CAMPAIGN, {"name": "format", "in": "query", "schema": {"enum": ["csv"]}}],
+        ok={"type": "array", "items": {"type": "object"}}, errors={"404": "no such campaign"})},
+    "/campaigns/{campaign}/summary": {"get": _op(
+        "Contacts per status, outcomes, and the abandon rate (abandoned on answer / live "
+        "answers, %) with the cap it is held to, overall and per day",
+        security=_SESSION, role="supervisor", params=_CAMPAIGN,
+        errors={"404": "no such campaign"})},
+    "/campaigns/{campaign}/preview/{action}": {"post": _op(
+        "An agent's preview: next (the contact held for them), call, or skip",
+        security=_SESSION_CSRF, role="viewer",
+        params=[*_CAMPAIGN, {"name": "action", "in": "path", "required": True,
+                             "schema": {"enum": ["next", "call", "skip"]}}],
+        body=_obj(["agent"], agent=_STR),
+        errors={"400": "not a running preview campaign, or not an agent of its queue",
+                "404": "no such campaign"})},
+    "/campaigns/{campaign}/{action}": {"post": _op(
+        "Start, pause (no new dials) or stop a campaign", security=_SESSION_CSRF,
+        role="supervisor",
+        params=[*_CAMPAIGN, {"name": "action", "in": "path", "required": True,
+                             "schema": {"enum": ["start", "pause", "stop"]}}],
+        ok=_obj(["campaign", "state"], campaign=_STR,
+                state={"enum": ["running", "paused", "stopped"]}),
+        errors={"400": "unknown action", "404": "no such campaign"})},
+}
 
 _PATHS: dict[str, dict[str, Any]] = {
     "/health": {"get": _op("Liveness: always {\"status\": \"ok\"}", security=_PUBLIC,
@@ -297,6 +354,7 @@ _PATHS: dict[str, dict[str, Any]] = {
                           "queue's members)", True),
            ("cdr", "Call records that started in the period, oldest first", False),
            ("callbacks", "Callback jobs created in the period and their outcomes", False))},
+    **_CAMPAIGN_PATHS,
     "/prompts": {"get": _op("Uploaded voice prompts", security=_SESSION)},
     "/prompts/{name}": {
         "put": _op("Upload a prompt: the body is an 8 kHz mono 16-bit PCM WAV",

@@ -32,7 +32,7 @@ from drivers.gsm.simulator import SimIdentity, SimModem, SimPowerKey
 from drivers.pri.bchannel import PriBChannel
 from drivers.sim.analog import SimCoLine, SimDaa, SimError, SimPhone, SimSlic
 from drivers.sim.highway import SimHighway
-from drivers.sim.parties import SimParty
+from drivers.sim.parties import Callee, CalleeBook, SimParty, play_callee
 from drivers.sim.pri import SimPriSpan
 from native.media import Codec
 
@@ -63,12 +63,44 @@ class SimGsmModule:
         self.far = SimParty(f"{port_id}-far")
         self.power_key = SimPowerKey(self.modem)  # the module's power key on a GPIO line
         self.modem.on_call_state = self._call_state
+        self.callees: CalleeBook | None = None     # called parties with a behaviour
+        self._script: asyncio.Task[None] | None = None
 
     def _call_state(self, state: Any) -> None:
-        active = str(getattr(state, "value", state)) == "active"
+        value = str(getattr(state, "value", state))
+        active = value == "active"
         if active and not self.far.active:
             self.far.reset_ears()
         self.far.active = active
+        if value == "dialing" and self.callees is not None and self._script is None:
+            callee = self.callees.lookup(self.modem.dialed_number or "")
+            if callee is not None:
+                self._script = asyncio.get_running_loop().create_task(
+                    play_callee(callee, _GsmCallee(self)))
+                self._script.add_done_callback(lambda _t: setattr(self, "_script", None))
+
+
+class _GsmCallee:
+    """A GSM call's far end as a callee script drives it (CONNECT, BUSY, NO CARRIER)."""
+
+    def __init__(self, module: SimGsmModule) -> None:
+        self.modem = module.modem
+        self.party: SimParty = module.far
+
+    async def answer(self) -> None:
+        self.modem.far_answer()
+
+    async def refuse(self, kind: str) -> None:
+        if kind == "busy":
+            self.modem.far_busy()
+        else:
+            self.modem.far_hangup()
+
+    async def hangup(self) -> None:
+        self.modem.far_hangup()
+
+    def in_call(self) -> bool:
+        return str(getattr(self.modem.call_state, "value", self.modem.call_state)) != "idle"
 
 
 class SimBoard:
@@ -82,6 +114,8 @@ class SimBoard:
         self.lines: dict[str, SimCoLine] = {}
         self.gsm: dict[str, SimGsmModule] = {}
         self.span = SimPriSpan("e1", e1_channels)
+        self.callees = CalleeBook()         # how the numbers the box dials behave
+        self.span.callees = self.callees
         self._engines: list[AtEngine] = []
         self.recoveries: dict[str, ModemRecovery] = {}
         self.control = SimBoardControl(self)
@@ -104,12 +138,14 @@ class SimBoard:
             elif p.kind is ChannelKind.FXO:
                 daa = SimDaa()
                 line = SimCoLine(p.id, daa, country=self.country)
+                line.callees = self.callees
                 self.lines[p.id] = line
                 self.highway.attach(p.slot, line)
                 self.channels[p.id] = FxoPort(p.id, p.slot, daa, media, receiver=media,
                                               country=self.country)
             elif p.kind is ChannelKind.GSM:
                 module = SimGsmModule(p.id, len(self.gsm) + 1)
+                module.callees = self.callees
                 self.gsm[p.id] = module
                 await module.modem.start()
                 engine = await AtEngine.open_serial(module.modem.device_path)
@@ -168,6 +204,10 @@ class SimBoardControl:
                    for n, f in b.span.far.items() if f.call_state != "idle"},
             },
         }
+
+    def callee(self, number: str, callee: Callee | None) -> None:
+        """How ``number`` behaves when the box dials it (None: it is a plain far end)."""
+        self.board.callees.set(number, callee)
 
     def _phone(self, port: str) -> SimPhone:
         return self.board.phones[port]

@@ -28,7 +28,7 @@ from typing import Any
 
 from drivers.analog import callerid
 from drivers.analog.chips import HookCallback, LineFeed
-from drivers.sim.parties import SimParty
+from drivers.sim.parties import CalleeBook, SimParty, play_callee
 from native.callerid import CallerId, Receiver, label_fsk
 
 # The longest an RP-AS can precede the end of the caller ID it alerts: 800 ms of gap and
@@ -295,6 +295,8 @@ class SimCoLine(SimParty):
         self.caller_name: str | None = None
         self._ring_task: asyncio.Task[None] | None = None
         self._cid_audio = array("h")     # caller ID still to send into the line
+        self.callees: CalleeBook | None = None     # called parties with a behaviour
+        self._callee_task: asyncio.Task[None] | None = None
 
     @property
     def ring_cadence(self) -> tuple[float, ...]:
@@ -375,10 +377,37 @@ class SimCoLine(SimParty):
                 self.call_state = "dialing"     # the box seized the line to call out
                 self.reset_ears()
                 self.active = True
+                if self.callees is not None:
+                    self._callee_task = asyncio.get_running_loop().create_task(
+                        self._exchange_connects())
         else:
+            if self._callee_task is not None:
+                self._callee_task.cancel()
+                self._callee_task = None
             self._stop_ring()
             self.call_state = "idle"
             self.active = False       # (also stops any clear-down tone)
+
+    async def _exchange_connects(self) -> None:
+        """The exchange takes the dialled number (digits, then 0.5 s without one) and puts
+        the call through to the callee: ringback, busy or SIT tone on the line, as a plain
+        analog line signals them; answer by polarity reversal where the line has it."""
+        from native.cpt import tone
+
+        heard = ""
+        while True:
+            await asyncio.sleep(0.5)
+            if self.heard_digits and self.heard_digits == heard:
+                break
+            heard = self.heard_digits
+        assert self.callees is not None
+        callee = self.callees.lookup(heard)
+        if callee is None or self.call_state != "dialing":
+            return
+        self.call_state = "alerting"
+        if callee.kind in ("human", "machine", "no_answer"):
+            self.play_tone(tone(self.country, "ringback"))
+        await play_callee(callee, _LineCallee(self))
 
     @property
     def dialed_number(self) -> str:
@@ -420,3 +449,26 @@ class SimCoLine(SimParty):
         d.update(call_state=self.call_state, caller=self.caller, caller_name=self.caller_name,
                  clip=self.clip, line_off_hook=self.daa.off_hook)
         return d
+
+
+class _LineCallee:
+    """An analog line's far end as a callee script drives it: tones, polarity, CPC."""
+
+    def __init__(self, line: SimCoLine) -> None:
+        self.line = line
+        self.party: SimParty = line
+
+    async def answer(self) -> None:
+        self.line.stop_talking()              # ringback stops
+        await self.line.far_answer()
+
+    async def refuse(self, kind: str) -> None:
+        from native.cpt import tone
+
+        self.line.play_tone(tone(self.line.country, "busy" if kind == "busy" else "sit"))
+
+    async def hangup(self) -> None:
+        await self.line.far_hangup()
+
+    def in_call(self) -> bool:
+        return self.line.call_state not in ("idle", "clearing")

@@ -12,7 +12,7 @@ from typing import Any
 
 from drivers.pri.bchannel import Indication
 from drivers.sim.analog import SimError
-from drivers.sim.parties import SimParty
+from drivers.sim.parties import CalleeBook, SimParty, play_callee
 
 
 class SimPriFarEnd(SimParty):
@@ -31,13 +31,21 @@ class SimPriSpan:
         self.name = name
         self.far = {b: SimPriFarEnd(f"{name}.{b}") for b in range(1, channels + 1)}
         self._ind: dict[int, Indication] = {}
+        self.callees: CalleeBook | None = None     # called parties with a behaviour
+        self._scripts: set[asyncio.Task[None]] = set()
 
     # -- PriSpan (our side's requests) ----------------------------------------------------
     def setup(self, bchan: int, called: str, caller: str | None) -> None:
         far = self.far[bchan]
         far.call_state, far.called, far.caller = "outgoing", called, caller
         far.reset_ears()
-        asyncio.get_running_loop().call_later(self.ALERT_DELAY_S, self._alert, bchan)
+        loop = asyncio.get_running_loop()
+        loop.call_later(self.ALERT_DELAY_S, self._alert, bchan)
+        callee = self.callees.lookup(called) if self.callees is not None else None
+        if callee is not None:
+            task = loop.create_task(play_callee(callee, _PriCallee(self, bchan)))
+            self._scripts.add(task)
+            task.add_done_callback(self._scripts.discard)
 
     def _alert(self, bchan: int) -> None:
         far = self.far[bchan]
@@ -88,3 +96,24 @@ class SimPriSpan:
             raise SimError(f"{far.name}: no call to hang up")
         far.call_state, far.active = "idle", False
         self._indicate(bchan, "disconnect", {"cause": cause})
+
+
+class _PriCallee:
+    """A B-channel's far end as a callee script drives it (CONNECT, DISCONNECT + cause)."""
+
+    def __init__(self, span: SimPriSpan, bchan: int) -> None:
+        self.span, self.bchan = span, bchan
+        self.party: SimParty = span.far[bchan]
+
+    async def answer(self) -> None:
+        await self.span.far_answer(self.bchan)
+
+    async def refuse(self, kind: str) -> None:
+        # Q.850: 17 user busy; 1 unallocated (unassigned) number
+        await self.span.far_hangup(self.bchan, 17 if kind == "busy" else 1)
+
+    async def hangup(self) -> None:
+        await self.span.far_hangup(self.bchan)
+
+    def in_call(self) -> bool:
+        return self.span.far[self.bchan].call_state != "idle"

@@ -43,9 +43,9 @@ import asyncio
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from drivers.channel import Cause, ChannelKind
 from firmware.callback import (
@@ -61,7 +61,7 @@ from firmware.callback import (
     FieldIssue,
     ReleasePlace,
 )
-from firmware.callback.commands import OutcomeKind
+from firmware.callback.commands import OutcomeKind, TrunkCandidate
 from firmware.calls.dialplan import Destination
 from firmware.calls.engine import Call, CallEngine
 from firmware.calls.legs import Leg, LegGone
@@ -90,7 +90,7 @@ class _Dial:
     done: bool = False                # a final outcome was reported (or it was cancelled)
 
 
-def _outcome_of(cause: Cause) -> OutcomeKind:
+def _outcome_of(cause: Cause) -> Literal["busy", "no_answer", "failed"]:
     if cause in (Cause.USER_BUSY, Cause.CALL_REJECTED):
         return "busy"
     if cause in (Cause.NO_ANSWER, Cause.NO_USER_RESPONSE, Cause.NORMAL_CLEARING):
@@ -100,6 +100,25 @@ def _outcome_of(cause: Cause) -> OutcomeKind:
 
 def _cause_text(cause: Cause) -> str:
     return f"Q.850 cause {int(cause)} ({cause.name.lower()})"
+
+
+# -- shared with firmware/calls/campaigns.py: the customer's dial over candidate trunks ----
+def dial_next_trunk(calls: CallEngine, call: Call, trunks: Iterable[TrunkCandidate],
+                    tried: set[str], number: str, national: str, caller_id: str | None
+                    ) -> tuple[Leg, str] | None:
+    """Dial the customer over the next candidate trunk (best first, skipping ``tried``)
+    that takes the call (``CallEngine.dial_trunk``: toll guard, rate limit, SIM policy);
+    GSM gets the international form, the others the national one. (leg, trunk) or None."""
+    for cand in trunks:
+        if cand.trunk in tried:
+            continue
+        tried.add(cand.trunk)
+        leg = calls.dial_trunk(call, cand.trunk, number if cand.kind == "gsm" else national,
+                               caller_id, "customer")
+        if leg is not None:
+            return leg, cand.trunk
+        log.info("trunk not available", extra={"call": call.id, "trunk": cand.trunk})
+    return None
 
 
 class CallbackRunner:
@@ -307,18 +326,12 @@ class CallbackRunner:
     def _next_trunk(self, call: Call, dial: _Dial) -> Leg | None:
         """Dial the customer over the next candidate trunk that takes the call."""
         cmd = dial.cmd
-        for cand in cmd.trunks:
-            if cand.trunk in dial.tried:
-                continue
-            dial.tried.add(cand.trunk)
-            number = cmd.number if cand.kind == "gsm" else cmd.national
-            leg = self.calls.dial_trunk(call, cand.trunk, number, cmd.caller_id, "customer")
-            if leg is not None:
-                dial.trunk = cand.trunk
-                return leg
-            log.info("callback trunk not available", extra={"job": cmd.job_id,
-                                                            "trunk": cand.trunk})
-        return None
+        found = dial_next_trunk(self.calls, call, cmd.trunks, dial.tried, cmd.number,
+                                cmd.national, cmd.caller_id)
+        if found is None:
+            return None
+        leg, dial.trunk = found
+        return leg
 
     async def _await_customer(self, call: Call, dial: _Dial, leg: Leg) -> Leg | None:
         """Ring the customer (failing over to the next trunk on congestion); their answered

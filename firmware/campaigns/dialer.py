@@ -26,7 +26,9 @@ waits its retry interval). Blacklist and per-number daily limits are shared with
 
 Result statuses of a contact: ``answered`` (reached a person: connected to an agent, or
 heard the message), ``confirmed`` (autoinformer, digit pressed), ``abandoned``,
-``machine``, ``busy``, ``no_answer``, ``failed`` (retries exhausted with that last outcome),
+``machine`` (retries exhausted; or, with last outcome ``message_left``, an autoinformer
+left its message after the machine's beep), ``busy``, ``no_answer``, ``failed`` (retries
+exhausted with that last outcome),
 ``blacklisted``, ``cancelled``; ``pending``/``retry_wait``/``dialing`` while open.
 """
 
@@ -48,7 +50,7 @@ from firmware.timeconditions import TimeCondition
 CampaignMode = Literal["preview", "progressive", "predictive", "autoinformer"]
 ContactOutcomeKind = Literal[
     "connected", "abandoned", "played", "confirmed", "hangup",   # a person answered
-    "machine", "busy", "no_answer", "failed",                     # nobody did
+    "machine", "message_left", "busy", "no_answer", "failed",     # nobody did
 ]
 CONTACT_OUTCOMES: Final = frozenset(get_args(ContactOutcomeKind))
 PERSON_ANSWERED: Final = frozenset({"connected", "abandoned", "played", "confirmed", "hangup"})
@@ -130,6 +132,7 @@ class ContactOutcome:
     kind: ContactOutcomeKind
     ts: float
     answer_delay_s: float | None = None   # ring time before a person answered
+    answered_ts: float | None = None      # when they answered (default: ``ts``)
 
     def __post_init__(self) -> None:
         if self.kind not in CONTACT_OUTCOMES:
@@ -168,6 +171,7 @@ class CampaignDialer:
         self._in_flight: dict[int, tuple[int, float, str | None]] = {}  # contact: attempt...
         self._previewing: dict[str, CampaignContact] = {}
         self._paused = False
+        self._lines_free: int | None = None
 
     # --- inputs --------------------------------------------------------------------------
 
@@ -177,6 +181,29 @@ class CampaignDialer:
 
     def pause(self, paused: bool = True) -> None:
         self._paused = paused
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    def reconfigure(self, campaign: Campaign, advisor: TrunkAdvisor,
+                    hours: TimeCondition | None, blacklist: Callable[[str], bool],
+                    daily_limit: int) -> None:
+        """New settings of the same campaign; dials in flight and previews are kept."""
+        self.campaign = campaign
+        self._advisor = advisor
+        self._hours = hours or TimeCondition.always(self._tz.key)
+        self._blacklisted = blacklist
+        self._daily_limit = daily_limit
+        self.pacer.cap = campaign.abandon_cap
+
+    def in_flight(self) -> int:
+        return len(self._in_flight)
+
+    def lines(self, free: int | None) -> None:
+        """Trunk channels free for a new dial now (None: unknown, no limit): no dial is
+        claimed that could not leave the box at once."""
+        self._lines_free = free
 
     def agents(self, free: Sequence[str], busy: int) -> None:
         """The campaign queue's agents: those free for a campaign call, and how many are busy."""
@@ -202,6 +229,8 @@ class CampaignDialer:
             return
         mode = self.campaign.mode
         room = self.campaign.max_channels - len(self._in_flight)
+        if self._lines_free is not None:
+            room = min(room, self._lines_free)
         reserved = {agent for _, _, agent in self._in_flight.values() if agent is not None}
         reserved |= set(self._previewing)
         free_agents = [a for a in self._free if a not in reserved]
@@ -259,6 +288,10 @@ class CampaignDialer:
     def preview_skip(self, agent: str) -> None:
         self._previewing.pop(agent, None)
 
+    def drop_previews(self) -> None:
+        """The campaign stopped: contacts held for agents go back to the list."""
+        self._previewing.clear()
+
     # outcomes
 
     def on_outcome(self, outcome: ContactOutcome) -> None:
@@ -274,8 +307,19 @@ class CampaignDialer:
             self.pacer.observe_dial(kind in PERSON_ANSWERED, outcome.answer_delay_s)
             if kind in ("connected", "abandoned"):
                 self.pacer.observe_live_answer(kind == "abandoned")
-        answered_ts = outcome.ts if kind in PERSON_ANSWERED else None
+        answered_ts = (outcome.answered_ts or outcome.ts) if kind in PERSON_ANSWERED else None
         self._settle(contact, kind, outcome.ts, answered_ts)
+
+    def interrupt(self, contact_id: int, attempt: int, now: float) -> None:
+        """A dial called off by a stop (not the contact's doing): settled as after a
+        restart, ``interrupted``, to wait its retry interval."""
+        flight = self._in_flight.get(contact_id)
+        if flight is None or flight[0] != attempt:
+            return
+        del self._in_flight[contact_id]
+        contact = self._store.campaign_contact(contact_id)
+        if contact is not None and contact.status == "dialing":
+            self._settle(contact, "interrupted", now)
 
     # --- internals -------------------------------------------------------------------------
 
@@ -324,6 +368,8 @@ class CampaignDialer:
             status, next_ts = "answered", now
         elif kind in ("confirmed", "abandoned"):
             status, next_ts = kind, now
+        elif kind == "message_left":          # done: the outcome says the message was left
+            status, next_ts = "machine", now
         else:
             delay = self.campaign.delay_after(kind, contact.attempts)
             if delay is None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
+from firmware.campaigns.amd import AMD_SCHEMA
 from firmware.numbers import MalformedNumber, normalize_number, normalize_prefix
 from firmware.timeconditions import DAY_NAMES, OVERRIDES, TimeCondition, TimeConditionError
 
@@ -107,12 +108,14 @@ PROPERTIES: Final[dict[str, Any]] = {
             "abandon_cap_pct": {"type": "number", "minimum": 0, "maximum": 10},
             "max_attempts": {"type": "integer", "minimum": 1, "maximum": 20},
             "retry": _closed([], {"busy": _SECONDS_LIST, "no_answer": _SECONDS_LIST,
-                                  "failed": _SECONDS_LIST, "machine": _SECONDS_LIST}),
+                                  "failed": _SECONDS_LIST, "machine": _SECONDS_LIST,
+                                  "interrupted": _SECONDS_LIST}),
             "max_channels": {"type": "integer", "minimum": 1, "maximum": 60},
             "ring_timeout_s": {"type": "number", "minimum": 5, "maximum": 120},
             "message": _nullable({"type": "string", "minLength": 1, "maxLength": 128}),
             "confirm_digit": _nullable({"type": "string", "pattern": "^[0-9*#]$"}),
             "caller_id": _nullable({"type": "string", "pattern": r"^\+?[0-9]{1,20}$"}),
+            "amd": AMD_SCHEMA,       # answering-machine detection (firmware/campaigns/amd.py)
         }),
     },
 }

@@ -17,7 +17,7 @@ HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 CSRC = HERE.parent / "csrc"
 CDEFS = HERE / "cdef"
-ORDER = ['g711', 'tone', 'dtmf', 'cpt', 'echo', 'callerid', 'media']
+ORDER = ['g711', 'tone', 'dtmf', 'cpt', 'amd', 'echo', 'callerid', 'media']
 
 
 def _modules() -> list[str]:

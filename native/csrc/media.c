@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "amd.h"
 #include "callerid.h"
 #include "dtmf.h"
 #include "g711.h"
@@ -34,6 +35,8 @@ typedef struct {
     int64_t cid_base;      /* engine sample index where the receiver's stream began */
     cid_result_t cid_res;  /* the last message received (see me_cid_result) */
     int cid_has;           /* cid_res not yet fetched */
+    amd_vad_t *vad;        /* voice activity (answer and machine detection), NULL = off */
+    int64_t vad_base;      /* engine sample index where the detector's stream began */
 } me_slot_t;
 
 struct me_engine_s {
@@ -128,6 +131,7 @@ void me_free(me_engine_t *e)
         echo_can_free(e->slots[i].ec);
         cpt_det_free(e->slots[i].cpd);
         cid_rx_free(e->slots[i].cid);
+        amd_vad_free(e->slots[i].vad);
     }
     free(e->lin_tx);
     free(e->acc);
@@ -300,6 +304,30 @@ int me_configure_cpd(me_engine_t *e, int slot, const cpt_tone_t *tones, int nton
     cpt_det_free(s->cpd);
     s->cpd = det;
     s->cpd_base = e->samples;
+    return 0;
+}
+
+int me_configure_vad(me_engine_t *e, int slot, int on, float threshold_dbm0, int on_ms,
+                     int hang_ms, float tone_gain_db)
+{
+    me_slot_t *s;
+    amd_vad_t *vad = NULL;
+
+    if (bad_slot(e, slot))
+        return ME_ESLOT;
+    if (on) {
+        vad = amd_vad_new();
+        if (vad == NULL)
+            return ME_ENOMEM;
+        if (amd_vad_set(vad, threshold_dbm0, on_ms, hang_ms, tone_gain_db) < 0) {
+            amd_vad_free(vad);
+            return ME_EINVAL;
+        }
+    }
+    s = &e->slots[slot];
+    amd_vad_free(s->vad);
+    s->vad = vad;
+    s->vad_base = e->samples;
     return 0;
 }
 
@@ -579,6 +607,14 @@ int me_tick(me_engine_t *e, const uint8_t *rx, uint8_t *tx, size_t len)
 
                 push_event(e, i, type, cev[k].tone, s->cpd_base / 8 + cev[k].end_ms);
             }
+        }
+        if (s->vad != NULL) {
+            amd_event_t vev[4 * (ME_MAX_BLOCK / AMD_FRAME + 1)];
+            int nvev = amd_vad_rx(s->vad, lin, b, vev, (int) (sizeof(vev) / sizeof(vev[0])));
+
+            for (k = 0; k < nvev; k++)
+                push_event(e, i, vev[k].type == AMD_EV_START ? ME_EV_VAD_START : ME_EV_VAD_END,
+                           vev[k].what, s->vad_base / 8 + vev[k].ms);
         }
         if (s->dtmf_detect) {
             dtmf_event_t ev[2 * (ME_MAX_BLOCK / DTMF_DET_BLOCK + 2)];

@@ -56,6 +56,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "amd.h"
 #include "callerid.h"
 #include "cpt.h"
 #include "echo.h"
@@ -84,7 +85,9 @@ enum {
     ME_EV_TONE_DETECTED = 4,   /* value: the cpt_tone_t id */
     ME_EV_TONE_ENDED = 5,      /* value: the cpt_tone_t id */
     ME_EV_SILENCE = 6,         /* value: -1 */
-    ME_EV_CALLER_ID = 7        /* value: the CID_OK.. status; fetch with me_cid_result */
+    ME_EV_CALLER_ID = 7,       /* value: the CID_OK.. status; fetch with me_cid_result */
+    ME_EV_VAD_START = 8,       /* value: AMD_VOICE or AMD_TONE (amd.h); time: its onset */
+    ME_EV_VAD_END = 9          /* value: AMD_VOICE or AMD_TONE; time: its end */
 };
 
 typedef struct {
@@ -122,6 +125,10 @@ int me_configure_cpd(me_engine_t *e, int slot, const cpt_tone_t *tones, int nton
  * CID_DTMF, or -1 to switch it off (and free it). threshold_dbm0 is the FSK carrier-detect
  * level (-70..0 dBm0; 0 keeps the receiver's default). Restarts the receiver and forgets
  * any unfetched result. Allocates: call it outside the tick. */
+/* Voice activity on a slot's rx audio (amd.h; after the echo canceller): on = 0 switches
+ * it off. Events ME_EV_VAD_START / ME_EV_VAD_END carry AMD_VOICE or AMD_TONE. */
+int me_configure_vad(me_engine_t *e, int slot, int on, float threshold_dbm0, int on_ms,
+                     int hang_ms, float tone_gain_db);
 int me_configure_cid(me_engine_t *e, int slot, int standard, float threshold_dbm0);
 /* Copy the slot's last unfetched caller ID message into *out: 1, or 0 when there is none. */
 int me_cid_result(me_engine_t *e, int slot, cid_result_t *out);

@@ -149,3 +149,42 @@ def test_a_restart_settles_interrupted_dials(tmp_path: Path) -> None:
         assert len(waiting) == 3 and all(c.next_ts == NOW + 100 + 600 for c in waiting)
         d.on_timer(NOW + 101)
         assert [x.number for x in dials(d)] == NUMBERS[3:6]   # only the others, not these
+
+
+def test_no_more_dials_than_free_trunk_lines_and_message_left_is_final() -> None:
+    with EventStore.open(":memory:") as store:
+        d = dialer(store, "autoinformer")
+        d.lines(1)                                    # one trunk channel free
+        d.on_timer(NOW)
+        [only] = dials(d)
+        d.lines(0)
+        d.on_timer(NOW + 1)
+        assert dials(d) == []
+        d.on_outcome(ContactOutcome(only.contact_id, 1, "message_left", NOW + 9,
+                                    answered_ts=NOW + 3))
+        row = store.campaign_contact(only.contact_id)
+        assert row is not None and (row.status, row.last_outcome) == ("machine",
+                                                                      "message_left")
+        [attempt] = list(store.campaign_attempts("c1"))
+        assert attempt["answered_ts"] is None         # a machine is not a person's answer
+        d.lines(None)
+        d.on_timer(NOW + 10)
+        assert len(dials(d)) == 3                     # max_channels again
+
+
+def test_reconfigure_keeps_dials_in_flight_and_stop_drops_previews() -> None:
+    with EventStore.open(":memory:") as store:
+        d = dialer(store, "preview")
+        held = d.preview_next("101", NOW)
+        assert held is not None and d.preview_call("101", NOW)
+        [dial] = dials(d)
+        d.preview_next("102", NOW)
+        d.reconfigure(Campaign.from_config({"id": "c1", "name": "C1", "mode": "preview",
+                                            "queue": "sales", "abandon_cap_pct": 5}),
+                      ConfigTrunkAdvisor(DOC), None, lambda _n: False, 0)
+        assert d.in_flight() == 1 and d.pacer.cap == 0.05
+        d.drop_previews()
+        again = d.preview_next("103", NOW)
+        assert again is not None and again.number == NUMBERS[1]    # 102's went back
+        d.on_outcome(ContactOutcome(dial.contact_id, 1, "connected", NOW + 5))
+        assert d.in_flight() == 0

@@ -170,6 +170,8 @@ class FakeBox:
         self.export_calls: list[tuple[Any, ...]] = []
         self.agent_actions: list[tuple[str, str, str]] = []
         self.callback_list: list[dict[str, Any]] = []
+        self.campaign_list: list[dict[str, Any]] = []
+        self.previews: list[tuple[str, str, str]] = []
         self.daynight = "auto"
         self.audits: list[tuple[str, str, dict[str, Any]]] = []
         self.subscribers: list[asyncio.Queue[dict[str, Any]]] = []
@@ -299,6 +301,69 @@ class FakeBox:
                 job["state"] = "cancelled"
                 return dict(job)
         raise NotFound(f"no callback job {job_id!r}")
+
+    # -- outbound campaigns: an in-memory list, same errors as the box --------------------
+    def _fake_campaign(self, campaign: str) -> dict[str, Any]:
+        from firmware.service import NotFound
+
+        found = next((c for c in self.campaign_list if c["id"] == campaign), None)
+        if found is None:
+            raise NotFound(f"no campaign {campaign!r}")
+        return found
+
+    def campaigns_list(self) -> list[dict[str, Any]]:
+        return [dict(c) for c in self.campaign_list]
+
+    async def campaign_put(self, entry: dict[str, Any], author: str) -> dict[str, Any]:
+        from firmware.service import BadRequest
+
+        if entry.get("mode") not in ("preview", "progressive", "predictive", "autoinformer"):
+            raise BadRequest(f'field "mode": unknown mode {entry.get("mode")!r}')
+        if entry.get("mode") == "autoinformer" and not (
+                self._files() / str(entry.get("message"))).exists():
+            raise BadRequest(f'field "message": no prompt {entry.get("message")!r}')
+        self.campaign_list = [c for c in self.campaign_list if c["id"] != entry["id"]]
+        self.campaign_list.append(dict(entry, state="stopped"))
+        return {"revision": len(self.campaign_list), "campaign": entry}
+
+    async def campaign_delete(self, campaign: str, author: str) -> int:
+        self._fake_campaign(campaign)
+        self.campaign_list = [c for c in self.campaign_list if c["id"] != campaign]
+        return 1
+
+    def campaign_import(self, campaign: str, data: bytes) -> dict[str, Any]:
+        self._fake_campaign(campaign)
+        lines = data.decode().splitlines()[1:]
+        bad = [{"line": i + 2, "reason": "malformed number"} for i, row in enumerate(lines)
+               if not row.split(",")[0].lstrip("+").isdigit()]
+        return {"import_id": "imp-1", "imported": len(lines) - len(bad), "errors": bad}
+
+    def campaign_control(self, campaign: str, action: str) -> dict[str, Any]:
+        from firmware.service import BadRequest
+
+        states = {"start": "running", "pause": "paused", "stop": "stopped"}
+        if action not in states:
+            raise BadRequest(f"campaign action must be start, pause or stop, not {action!r}")
+        self._fake_campaign(campaign)["state"] = states[action]
+        return {"campaign": campaign, "state": states[action]}
+
+    def campaign_preview(self, campaign: str, agent: str, action: str) -> dict[str, Any]:
+        self._fake_campaign(campaign)
+        self.previews.append((campaign, agent, action))
+        return {"contact": {"id": 1, "number": "+79161230001"}} if action == "next" else {}
+
+    def campaign_results(self, campaign: str) -> list[dict[str, Any]]:
+        self._fake_campaign(campaign)
+        return [{"id": 1, "number": "+79161230001", "status": "answered", "attempts": 1}]
+
+    def campaign_summary(self, campaign: str) -> dict[str, Any]:
+        self._fake_campaign(campaign)
+        return {"campaign": campaign, "live_answers": 4, "abandoned": 1,
+                "abandon_rate_pct": 25.0, "abandon_cap_pct": 3.0}
+
+    def campaign_results_csv(self, campaign: str) -> str:
+        self._fake_campaign(campaign)
+        return "contact,number,status\r\n1,+79161230001,answered\r\n"
 
     def cdrs(self, limit: int = 100, offset: int = 0, since: float | None = None,
              until: float | None = None) -> list[dict[str, Any]]:
