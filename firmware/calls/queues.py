@@ -91,7 +91,8 @@ class QueueService:
         self.ring_legs: dict[tuple[str, str], Leg] = {}
         self._timer: asyncio.TimerHandle | None = None
         self._announce_timers: dict[str, asyncio.TimerHandle] = {}
-        self._prompts_next: dict[str, list[tuple[str, int, float | None, str]]] = {}  # caller -> prompts queued
+        # caller -> prompts queued behind the one playing: (prompt, position, wait, fallback)
+        self._prompts_next: dict[str, list[tuple[str, int, float | None, str]]] = {}
         self.agent_states: dict[str, str] = {}
         self.on_abandon: AbandonHook | None = None     # set by the composition root
         self.callbacks: CallbackRunner | None = None   # set by CallbackRunner.start
