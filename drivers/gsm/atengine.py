@@ -62,6 +62,11 @@ class AtCommandError(GsmError):
         self.result = result
 
 
+class CommandAborted(GsmError):
+    """The command in flight can get no answer any more: the module restarted under it.
+    The engine stays usable."""
+
+
 class PortClosed(GsmError):
     """The serial port went away (EOF, OS error) or the engine was closed."""
 
@@ -218,6 +223,12 @@ class AtEngine:
                 self._write(ESC)  # leave the prompt: the modem would wait forever
             log.warning("%s: %s timed out after %g s", self.name, command, timeout)
             raise AtTimeout(command, timeout) from None
+        except CommandAborted:
+            self._parser.abandon()
+            self._resync = True
+            if payload is not None:
+                self._write(ESC)
+            raise
         except BaseException:
             self._parser.abandon()  # cancelled: the answer, if any, is noise now
             self._resync = True
@@ -272,6 +283,14 @@ class AtEngine:
                          self.garbage_count, event.raw[:200])
         elif isinstance(event, Response):
             pass  # collected by the parser into Final.lines
+
+    def abort_in_flight(self, reason: str) -> None:
+        """Fail the command in flight now instead of at its timeout: the module said it
+        restarted (``RDY``), so whatever it was doing is lost with its settings."""
+        for fut in (self._waiter, self._prompt_waiter):
+            if fut is not None and not fut.done():
+                log.info("%s: command in flight aborted: %s", self.name, reason)
+                fut.set_exception(CommandAborted(f"{self.name}: {reason}"))
 
     @property
     def busy(self) -> bool:

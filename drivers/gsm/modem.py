@@ -510,6 +510,7 @@ class GsmModem:
     def _on_restart(self, urc: Urc) -> None:
         """The module restarted on its own: settings are lost, any call is gone."""
         self.restarts_seen += 1
+        self.engine.abort_in_flight(f"module restarted ({urc.raw})")
         self.initialised = False
         self.registration = None
         self._update_service()

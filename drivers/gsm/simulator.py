@@ -197,6 +197,7 @@ class SimModem:
         self._registration_target = registration
         self._rssi = rssi
         self._silent = False
+        self._booting = False  # between reboot() and its boot URCs: deaf
         self._interleave: list[str] = []
         self._call: _Call | None = None
         self._reset_settings()
@@ -364,7 +365,12 @@ class SimModem:
         self._interleave.append(line)
 
     def reboot(self) -> None:
-        """The module restarts: settings lost, call dropped, boot URCs after boot_delay."""
+        """The module restarts: settings lost, call dropped, boot URCs after boot_delay.
+
+        Like a real module it takes no command while it boots: what arrives before the
+        boot URCs is lost, so a driver that polls ``AT`` sees its first answer only after
+        ``RDY``."""
+        self._booting = True
         if self._call is not None:
             self._cancel_call_timer()
             self._set_call(None)
@@ -377,6 +383,7 @@ class SimModem:
         def booted() -> None:
             if not self.powered:
                 return
+            self._booting = False
             for line in self.profile.boot_urcs:
                 if line in ("Call Ready", "SMS Ready", "SMS DONE", "PB DONE",
                             "+QIND: SMS DONE", "+QIND: PB DONE") \
@@ -539,7 +546,7 @@ class SimModem:
             if exc.errno == errno.EIO:  # no slave open: cannot happen while we hold one
                 return
             raise
-        if self._silent:
+        if self._silent or self._booting:
             return
         for byte in data:
             if self.echo:

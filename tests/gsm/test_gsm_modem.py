@@ -20,7 +20,7 @@ from drivers.channel import (
     ChannelState,
     ChannelStatus,
 )
-from drivers.gsm.atengine import AtEngine
+from drivers.gsm.atengine import AtEngine, CommandAborted
 from drivers.gsm.modem import GsmChannel, GsmModem, GsmTimings, PinError, rssi_to_dbm
 from drivers.gsm.simulator import SimModem
 
@@ -223,6 +223,30 @@ async def test_module_restart_is_initialised_again(
     assert isinstance(status, ChannelStatus) and status.in_service
     assert not sim.echo and sim.clip and channel.modem.restarts_seen == 1
     assert channel.state is ChannelState.IDLE
+
+
+async def test_restart_under_a_command_fails_it_at_once_not_at_its_timeout(
+    gsm: tuple[GsmChannel, Recorder], sim: SimModem
+) -> None:
+    """A module that reboots takes no command while it boots (the simulator is deaf until
+    its boot URCs, as a real one is); the command it swallowed ends when RDY arrives."""
+    channel, rec = gsm
+    loop = asyncio.get_running_loop()
+    while channel.modem.engine.busy:  # ours is the command in flight (no await after)
+        await asyncio.sleep(0.01)
+    sim.reboot()
+    started = loop.time()
+    with pytest.raises(CommandAborted, match="module restarted"):
+        await channel.modem.engine.command("AT+CSQ", timeout=10.0)
+    assert loop.time() - started < sim.boot_delay + 1.0  # not the 10 s timeout
+    # Initialised again; the engine is usable.
+    await rec.next(ChannelStatus)
+    status = await rec.next(ChannelStatus)
+    assert isinstance(status, ChannelStatus) and not status.in_service
+    status = await rec.next(ChannelStatus)
+    assert isinstance(status, ChannelStatus) and status.in_service
+    result = await channel.modem.engine.command("AT+CSQ", timeout=2.0)
+    assert result.ok and result.line("+CSQ")
 
 
 # -- incoming calls -----------------------------------------------------------------------
