@@ -275,18 +275,25 @@ def unpack(data: bytes, count: int | None = None, fill_bits: int = 0) -> list[in
 
 
 def pack_ussd(text: str) -> bytes:
-    """GSM 7-bit packing of a USSD string (no length field, §6.1.2.3.1): when the last
-    octet has 7 spare bits a CR is packed there, so the receiver does not read an '@'."""
+    """GSM 7-bit packing of a USSD string (no length field, §6.1.2.3.1).
+
+    When the last octet would have 7 spare bits (8n-1 characters) a CR fills them, so the
+    receiver does not read an '@'; when the text itself ends with a CR on an octet boundary
+    (8n characters) a second CR is added (with one zero padding bit), so the receiver's
+    removal of a final CR filler does not eat the wanted one."""
     septets = encode(text)
-    if len(septets) % 8 == 7:
+    if len(septets) % 8 == 7 or (len(septets) % 8 == 0 and septets and septets[-1] == 0x0D):
         septets.append(0x0D)
     return pack(septets)
 
 
 def unpack_ussd(data: bytes) -> str:
-    """Inverse of :func:`pack_ussd`: a trailing CR filler (and the '@' of zero padding
-    bits, which a packed length cannot tell apart) is removed."""
+    """Inverse of :func:`pack_ussd` (§6.1.2.3.1): where the message ends on an octet
+    boundary with a CR as its last character, that final CR (the filler) is removed.
+
+    A final '@' is kept: a conforming sender never leaves 7 zero bits, so at an octet
+    boundary the eighth septet is a character that was sent."""
     septets = unpack(data)
-    if len(data) % 7 == 0 and septets and septets[-1] in (0x0D, 0x00):
+    if len(data) % 7 == 0 and septets and septets[-1] == 0x0D:
         septets.pop()
     return decode(septets)
