@@ -295,6 +295,11 @@ class SmsService:
         self.modem = modem
         self.reassembler = Reassembler(modem.name, reassembly_timeout)
         self.concat_ref_bits = concat_ref_bits
+        self.national_languages: tuple[int, ...] = (1, 2, 3)
+        """National language shift tables (TS 23.038 annex A) the encoder may announce when
+        the default alphabet cannot carry a text: those the recipients' phones are
+        expected to know (the box's country); empty for UCS2 whenever the default
+        alphabet is not enough."""
         self._concat_refs = itertools.count(int(time.time()) % 200)
         self._received: list[ReceivedListener] = []
         self._status: list[StatusListener] = []
@@ -664,7 +669,8 @@ class SmsService:
         concat_ref = next(self._concat_refs) % (256 if self.concat_ref_bits == 8 else 65536)
         parts = pdu.encode_submit(to, text, status_report=status_report, ucs2=ucs2,
                                   concat_reference=concat_ref,
-                                  concat_ref_bits=self.concat_ref_bits)
+                                  concat_ref_bits=self.concat_ref_bits,
+                                  national_languages=self.national_languages)
         refs: list[int] = []
         sent = SentSms(self.modem.name, to, text, refs, status_report)
         async with self._send_lock:
