@@ -23,11 +23,12 @@ The Turkish, Spanish and Portuguese tables were checked entry by entry against T
 V18.0.0 (tests/gsm/test_gsm_national_tables.py holds an independent transcription by
 code point, and the characters where the tables differ).  The Indian tables were taken
 as code points from a published rendering of V18.0.0 that agrees with the tables above
-entry for entry, and sampled against a second, independent transcription (every table's
-last row, three single shift rows: equal).  One cell differs between the two: 0x2C of the
-Indian locking tables, which that rendering shows as an apostrophe; it is the comma here,
-as in the default alphabet and the second transcription (0x27 already holds the
-apostrophe, and a table without a comma cannot be meant).
+entry for entry, and compared, run by run of non-Latin cells, with a second, independent
+transcription of the spec (the one phones have used for years).  They differ in two
+places, both set here as the second one has them: 0x2C of every Indian locking table is
+the comma (the rendering shows an apostrophe, which 0x27 already holds — a table without
+a comma cannot be meant), and Kannada 0x24 is ಡ U+0CA1 (the rendering repeats ಪ U+0CAA
+of 0x3D there; the other Brahmic tables, Tamil's aside, have their DDA at 0x24).
 
 Packing (§6.1.2.1.1): septets are packed LSB first; ``fill_bits`` zero bits come first when
 a user data header precedes the text so that the text starts on a septet boundary.

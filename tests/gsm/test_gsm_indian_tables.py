@@ -71,6 +71,15 @@ def test_tables_hold_their_script(lang: int) -> None:
     assert [unicodedata.digit(c) for c in digits] == list(range(10)), lang
 
 
+def test_cells_where_transcriptions_differ() -> None:
+    # See gsm7's docstring: the comma at 0x2C, and Kannada DDA at 0x24 like its siblings.
+    assert {gsm7.decode([0x2C], lang, 0) for lang in INDIAN} == {","}
+    dda = {lang: unicodedata.name(gsm7.decode([0x24], lang, 0))
+           for lang in (4, 5, 6, 7, 8, 9, 10, 12)}  # Tamil has no DDA, Urdu another script
+    assert all(name.endswith(" LETTER DDA") for name in dda.values()), dda
+    assert gsm7.decode([0x24], 7, 0) == "\u0ca1"
+
+
 def test_undefined_cells_decode_as_space_and_never_encode() -> None:
     # Bengali 0x0C and 0x0E, Tamil 0x00 are empty in the spec's tables (§6.1.1: space).
     assert gsm7.decode([0x0C, 0x0E], 4, 0) == "  "
