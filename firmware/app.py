@@ -211,6 +211,27 @@ class SimulatorFacade:
         await self._do("phone_press", port, digits)
 
 
+
+def store_received_sms(store: EventStore, sms: ReceivedSms) -> int | None:
+    """A received SMS (or its raw PDUs, if undecodable) → the store and, in the same
+    transaction, its keys (:attr:`ReceivedSms.keys`) and the cloud outbox (topic "sms").
+
+    Returns the new record's id, or ``None`` when every key was stored before: the box died
+    between storing the message and deleting it from the module, and read it again at
+    start; it is not stored twice, and the driver may delete it now.  Raising (the store
+    failed) keeps it on the module."""
+    sms_id, new = store.add_received_sms(SmsRecord(
+        ts=time.time(), direction="in", modem=sms.modem, peer=sms.sender, text=sms.text,
+        encoding=sms.encoding, iccid=sms.iccid, imei=sms.imei,
+        sent_ts=None if sms.timestamp is None else sms.timestamp.isoformat(),
+        smsc=sms.smsc, parts=sms.parts, missing=list(sms.missing), error=sms.error,
+        raw_pdus=list(sms.raw_pdus)), sms.keys, outbox_topic="sms")
+    if not new:
+        log.info("SMS already stored; only deleted from the module now",
+                 extra={"sms": sms_id, "modem": sms.modem, "parts": sms.parts})
+        return None
+    return sms_id
+
 class Box:
     """The running box: every service wired; implements firmware.service.BoxService."""
 
@@ -476,17 +497,14 @@ class Box:
 
     # -- records and live events ----------------------------------------------------------
     def _store_sms(self, sms: ReceivedSms) -> None:
-        """A received SMS (or its raw PDUs, if undecodable) → the store and, in the same
-        transaction, the cloud outbox (topic "sms").  Raising keeps it on the module."""
+        """A received SMS → the store, once (:func:`store_received_sms`), and the live
+        events.  Returning lets the driver delete it from the module; raising keeps it
+        there."""
         assert self.store is not None
-        sms_id = self.store.add_sms(SmsRecord(
-            ts=time.time(), direction="in", modem=sms.modem, peer=sms.sender, text=sms.text,
-            encoding=sms.encoding, iccid=sms.iccid, imei=sms.imei,
-            sent_ts=None if sms.timestamp is None else sms.timestamp.isoformat(),
-            smsc=sms.smsc, parts=sms.parts, missing=list(sms.missing), error=sms.error,
-            raw_pdus=list(sms.raw_pdus)), outbox_topic="sms")
-        self._publish({"type": "sms", "direction": "in", "id": sms_id, "modem": sms.modem,
-                       "peer": sms.sender})
+        sms_id = store_received_sms(self.store, sms)
+        if sms_id is not None:
+            self._publish({"type": "sms", "direction": "in", "id": sms_id,
+                           "modem": sms.modem, "peer": sms.sender})
 
     def _rearm_sms_reports(self, gsm: dict[str, GsmChannel]) -> None:
         """Messages sent before a restart still waiting for their status reports: tell the

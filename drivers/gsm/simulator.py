@@ -484,9 +484,12 @@ class SimModem:
 
     def deliver_text(self, sender: str, text: str, *, ucs2: bool | None = None,
                      direct: bool | None = None, reference: int = 42, skip: Sequence[int] = (),
-                     part_chars: int | None = None, ref_bits: int = 8) -> list[str]:
+                     part_chars: int | None = None, ref_bits: int = 8,
+                     timestamp: datetime.datetime | None = None) -> list[str]:
         """Deliver ``text`` from ``sender``, in concatenated parts if it needs them;
-        ``skip`` holds sequence numbers the network loses.  Returns the PDUs."""
+        ``skip`` holds sequence numbers the network loses.  The parts carry ``timestamp``
+        as their TP-SCTS — by default now, to the second, as an SMSC stamps what it takes
+        (so the same text sent twice is two messages).  Returns the PDUs."""
         from drivers.gsm.pdu import Concat, encode_deliver  # the simulator's own helper
 
         use_ucs2 = ucs2 if ucs2 is not None else not _gsm7_ok(text)
@@ -494,7 +497,7 @@ class SimModem:
         single = 70 if use_ucs2 else 160
         chunks = [text] if len(text) <= single and part_chars is None else [
             text[i : i + size] for i in range(0, len(text), size)]
-        now = datetime.datetime(2024, 5, 17, 12, 30, 0, tzinfo=datetime.UTC)
+        now = timestamp or datetime.datetime.now(datetime.UTC).replace(microsecond=0)
         pdus = []
         for seq, chunk in enumerate(chunks, start=1):
             concat = Concat(reference, len(chunks), seq, ref_bits) if len(chunks) > 1 else None

@@ -13,7 +13,12 @@ Must not touch: the serial port (commands go through the modem), the firmware, t
 Rules that keep messages safe:
 
 * a message is deleted from the module only after a listener has taken it (a listener
-  that raises leaves it on the module for the next sweep);
+  that raises leaves it on the module for the next sweep); a message read again because
+  the box died between taking and deleting it is recognised by :attr:`ReceivedSms.keys`
+  (the firmware stores the keys with the message and only deletes it the second time);
+* the stored siblings of a long message are deleted with the part that completed it,
+  under the storage lock, so a second sweep never lists them again (they would start a
+  stale partial message);
 * a PDU that cannot be decoded is still delivered — as :class:`ReceivedSms` with
   ``error`` set and the raw PDU — and then deleted: it is never silently dropped;
 * a storage read deletes only what it handled, index by index, never with a bulk delete
@@ -33,6 +38,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import hashlib
 import itertools
 import logging
 import time
@@ -90,6 +96,24 @@ class ReceivedSms:
     @property
     def complete(self) -> bool:
         return self.error is None and not self.missing
+
+    @property
+    def keys(self) -> list[tuple[str, str]]:
+        """What identifies this message when it is read again (after a restart that came
+        between storing it and deleting it from the module): one ``(identity, digest)``
+        per raw PDU, the identity the SIM's ICCID (the module's IMEI, or its port, when
+        that is unknown), the digest a SHA-256 of the PDU in upper case.  A PDU carries
+        the sender, the SMSC's timestamp to the second and the concatenation reference,
+        so two messages the network delivered never share a key; a message all of whose
+        PDUs are known was stored before, even when it is read again in fewer parts."""
+        if self.iccid:
+            identity = f"iccid:{self.iccid}"
+        elif self.imei:
+            identity = f"imei:{self.imei}"
+        else:
+            identity = f"port:{self.modem}"
+        return [(identity, hashlib.sha256(p.strip().upper().encode()).hexdigest())
+                for p in self.raw_pdus]
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -271,11 +295,18 @@ class SmsService:
         self.modem = modem
         self.reassembler = Reassembler(modem.name, reassembly_timeout)
         self.concat_ref_bits = concat_ref_bits
+        self.national_languages: tuple[int, ...] = (1, 2, 3)
+        """National language shift tables (TS 23.038 annex A) the encoder may announce when
+        the default alphabet cannot carry a text: those the recipients' phones are
+        expected to know (the box's country); empty for UCS2 whenever the default
+        alphabet is not enough."""
         self._concat_refs = itertools.count(int(time.time()) % 200)
         self._received: list[ReceivedListener] = []
         self._status: list[StatusListener] = []
         self._pending: dict[int, SentSms] = {}  # TP-MR → message, most recent last
         self._held: dict[str, tuple[str, int]] = {}  # stored part PDU → (storage, index)
+        self._siblings: list[tuple[str, int]] = []  # held parts to delete with this one
+        self._deleted: set[tuple[str, int]] = set()  # deleted during the current sweep
         self._storage_lock = asyncio.Lock()
         self._send_lock = asyncio.Lock()
         self._expiry: asyncio.TimerHandle | None = None
@@ -404,7 +435,10 @@ class SmsService:
             if not result.ok:
                 return 0
             handled = 0
+            self._deleted.clear()
             for index, _stat, pdu_hex in parse_cmgl(result.lines):
+                if (mem, index) in self._deleted:
+                    continue  # a sibling of a message completed earlier in this sweep
                 if await self._handle_stored(mem, index, pdu_hex):
                     handled += 1
             await self._select(self.modem.dialect.sms_storage)
@@ -453,10 +487,17 @@ class SmsService:
                         self.modem.name, index, mem, exc)
 
     async def _handle_stored(self, mem: str, index: int, pdu_hex: str) -> bool:
-        """Hand over one stored PDU; delete it when it was taken. True if deleted."""
-        if self._take(pdu_hex, location=(mem, index)):
-            return await self._delete(mem, index)
-        return False
+        """Hand over one stored PDU; delete it when it was taken, and with it the stored
+        siblings of a long message it completed — here, under the storage lock, so no
+        sweep reads them again in between (they would start a stale partial message).
+        True if deleted.  Runs with the storage lock held and ``mem`` selected."""
+        self._siblings = []
+        if not self._take(pdu_hex, location=(mem, index)):
+            return False
+        deleted = await self._delete(mem, index)
+        siblings, self._siblings = self._siblings, []
+        await self._delete_at(siblings, mem)
+        return deleted
 
     async def _delete(self, mem: str, index: int) -> bool:
         result = await self.modem.command(f"AT+CMGD={index}")
@@ -464,21 +505,28 @@ class SmsService:
             log.warning("%s: AT+CMGD=%d (%s) failed: %s", self.modem.name, index, mem,
                         result.result)
             return False
+        self._deleted.add((mem, index))
         if self.storage_used is not None:
             self.storage_used = (max(0, self.storage_used[0] - 1), self.storage_used[1])
         return True
 
+    async def _delete_at(self, locations: list[tuple[str, int]], current: str) -> None:
+        """Delete stored messages (storage lock held, ``current`` selected, and selected
+        again at the end)."""
+        for mem in sorted({m for m, _ in locations}):
+            if mem != current:
+                await self._select(mem)
+            for _, index in (loc for loc in locations if loc[0] == mem):
+                await self._delete(mem, index)
+            if mem != current:
+                await self._select(current)
+
     async def _delete_held(self, locations: list[tuple[str, int]]) -> None:
-        """Delete the stored parts of a message that was taken whole."""
+        """Delete the stored parts of a message that was taken whole (from a direct part
+        or the reassembly timeout: outside the storage lock)."""
         try:
             async with self._storage_lock:
-                for mem in sorted({m for m, _ in locations}):
-                    if mem != self.modem.dialect.sms_storage:
-                        await self._select(mem)
-                    for _, index in (loc for loc in locations if loc[0] == mem):
-                        await self._delete(mem, index)
-                    if mem != self.modem.dialect.sms_storage:
-                        await self._select(self.modem.dialect.sms_storage)
+                await self._delete_at(locations, self.modem.dialect.sms_storage)
         except GsmError as exc:
             log.warning("%s: deleting parts %s failed: %s", self.modem.name, locations, exc)
 
@@ -533,7 +581,10 @@ class SmsService:
                       and self._held[raw] != location]
             self._held.pop(pdu_hex, None)
             if taken and others:
-                self.modem._spawn(self._delete_held(others), "sms-delete-parts")
+                if stored:  # under the storage lock: deleted with this part
+                    self._siblings.extend(others)
+                else:
+                    self.modem._spawn(self._delete_held(others), "sms-delete-parts")
             return taken
         whole = self.reassembler.add(message, pdu_hex, time.monotonic())
         assert whole is not None
@@ -618,7 +669,8 @@ class SmsService:
         concat_ref = next(self._concat_refs) % (256 if self.concat_ref_bits == 8 else 65536)
         parts = pdu.encode_submit(to, text, status_report=status_report, ucs2=ucs2,
                                   concat_reference=concat_ref,
-                                  concat_ref_bits=self.concat_ref_bits)
+                                  concat_ref_bits=self.concat_ref_bits,
+                                  national_languages=self.national_languages)
         refs: list[int] = []
         sent = SentSms(self.modem.name, to, text, refs, status_report)
         async with self._send_lock:

@@ -362,6 +362,27 @@ class EventStore(CallbackRecords, PeriodReads):
                 self.add_outbox(outbox_topic, payload)
         return sms_id
 
+    def add_received_sms(self, sms: SmsRecord, keys: Sequence[tuple[str, str]],
+                         outbox_topic: str | None = None) -> tuple[int, bool]:
+        """Store a received SMS once: its ``keys`` (identity, digest per raw PDU — see
+        ``drivers.gsm.sms.ReceivedSms.keys``) are written in the same transaction as the
+        message (and its outbox entry).  A message all of whose keys are known was stored
+        before: nothing is written and ``(id of the earlier record, False)`` comes back;
+        else ``(id, True)`` — a message with any new PDU is stored."""
+        wanted = set(keys)
+        with self.transaction() as conn:
+            known = [conn.execute(
+                "SELECT sms_id FROM sms_received WHERE identity = ? AND digest = ?",
+                key).fetchone() for key in wanted]
+            if wanted and all(row is not None for row in known):
+                return int(known[0]["sms_id"]), False
+            sms_id = self.add_sms(sms, outbox_topic)  # joins this transaction
+            conn.executemany(
+                "INSERT OR IGNORE INTO sms_received (identity, digest, sms_id, ts) "
+                "VALUES (?, ?, ?, ?)",
+                [(identity, digest, sms_id, sms.ts) for identity, digest in sorted(wanted)])
+        return sms_id, True
+
     def set_sms_status(self, sms_id: int, status: str) -> bool:
         """Update a sent message's delivery status (from its status reports)."""
         cursor = self._conn.execute("UPDATE sms SET status = ? WHERE id = ?", (status, sms_id))

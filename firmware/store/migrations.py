@@ -15,7 +15,9 @@ open transaction and must not commit. Statements that cannot run inside a transa
 Migration 2 adds ``sms`` (received and sent messages, raw PDUs kept) and the SIM-trunk
 accounting tables; migration 3 the callback jobs and attempts and the campaign contacts; migration 4
 the ACD's queue event log; migration 5 the parts of long SMS received directly (+CMT) that
-wait for their siblings.
+wait for their siblings; migration 6 the keys of the SMS received, so a message read again
+after a restart (stored, then the box died before deleting it from the module) is stored
+once.
 """
 
 from __future__ import annotations
@@ -286,12 +288,29 @@ CREATE TABLE sms_parts (
 );
 """
 
+# Received SMS, exactly once: the keys of every message received, one per raw PDU (the
+# SIM's ICCID, or the module's IMEI when the SIM is unknown; and a digest of the PDU, which
+# carries the sender, the SMSC's timestamp and the concatenation reference), written in the
+# same transaction as the sms row. A message all of whose keys are here was stored before:
+# a crash came between storing it and deleting it from the module (or all its parts), and
+# it is only deleted now.
+_V6_SMS_RECEIVED_KEYS: Final = """
+CREATE TABLE sms_received (
+    identity TEXT    NOT NULL,
+    digest   TEXT    NOT NULL,
+    sms_id   INTEGER NOT NULL,
+    ts       REAL    NOT NULL,
+    PRIMARY KEY (identity, digest)
+);
+"""
+
 MIGRATIONS: Final[tuple[Migration, ...]] = (
     Migration(1, "call records, event log, audit log, cloud outbox", _V1_EVENT_RECORDS),
     Migration(2, "SMS, SIM trunk usage and state", _V2_SMS_AND_SIM_TRUNKS),
     Migration(3, "callback jobs and attempts, campaign contacts", _V3_CALLBACK_JOBS),
     Migration(4, "ACD queue event log", _V4_QUEUE_EVENTS),
     Migration(5, "parts of long SMS awaiting their siblings", _V5_SMS_PARTS),
+    Migration(6, "keys of the SMS received (stored exactly once)", _V6_SMS_RECEIVED_KEYS),
 )
 
 

@@ -14,9 +14,11 @@ VENV="$ROOT/.venv"
 # Tests: chromium (browser tests through Playwright), espeak-ng and sox (synthesized speech
 # for DTMF talk-off and echo-canceller tests), libspandsp-dev and libspeexdsp-dev (DSP peers
 # the tests and benchmarks compare against; spandsp also ships the ITU-T G.168 echo-path
-# models), clang with its runtime (libFuzzer runs of the C decoders).
+# models), clang with its runtime (libFuzzer runs of the C decoders), tshark (Wireshark's
+# gsm_sms dissector: an independent decoder the SMS PDU codec is cross-checked against).
 DEB_PACKAGES=(gcc libc6-dev libffi-dev python3-venv python3-dev
-              chromium espeak-ng sox libspandsp-dev libspeexdsp-dev clang libclang-rt-14-dev)
+              chromium espeak-ng sox libspandsp-dev libspeexdsp-dev clang libclang-rt-14-dev
+              tshark)
 
 missing=()
 for pkg in "${DEB_PACKAGES[@]}"; do
@@ -29,6 +31,9 @@ if ((${#missing[@]})); then
     SUDO=""
     if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
     $SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq
+    # wireshark-common asks whether non-root users may capture: answer no, without a prompt.
+    echo "wireshark-common wireshark-common/install-setuid boolean false" \
+        | $SUDO debconf-set-selections
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq \
         --no-install-recommends "${missing[@]}"
 fi

@@ -31,13 +31,14 @@ async def test_setup_uses_pdu_mode_storage_and_indications(rig: Rig) -> None:
 
 async def test_single_sms_via_cmti_is_read_and_deleted(rig: Rig) -> None:
     got = collect(rig)
-    rig.sim.deliver_text("+447700900999", "Hello from the network €")
+    when = dt.datetime(2024, 5, 17, 12, 30, tzinfo=dt.UTC)
+    rig.sim.deliver_text("+447700900999", "Hello from the network €", timestamp=when)
     await wait_until(lambda: got)
     sms = got[0]
     assert (sms.sender, sms.text, sms.encoding, sms.complete) == (
         "+447700900999", "Hello from the network €", "gsm7", True)
     assert sms.imei == rig.sim.identity.imei and sms.iccid == rig.sim.identity.iccid
-    assert sms.timestamp == dt.datetime(2024, 5, 17, 12, 30, tzinfo=dt.UTC)
+    assert sms.timestamp == when  # the SMSC's stamp
     await wait_until(lambda: rig.sim.stored_messages("SM") == {})
 
 
@@ -86,6 +87,34 @@ async def test_messages_stored_before_start_are_swept(leak_check: None) -> None:
         raw = next(s for s in got if s.error is not None)
         assert raw.raw_pdus == ["00DEADBEEF"] and raw.text is None  # kept raw, not dropped
         await wait_until(lambda: sim.stored_messages("SM") == {})
+    finally:
+        await modem.close()
+        await sim.stop()
+
+
+async def test_long_message_swept_at_start_leaves_no_stale_part(leak_check: None) -> None:
+    # As the box starts: the module sweeps at set-up, and again when the listener is
+    # attached. The sweep that completes a stored long message deletes its siblings before
+    # the other sweep can list them again (they would begin a stale partial message that
+    # swallows the parts of the next message with the same reference).
+    sim = SimModem()
+    await sim.start()
+    sim.cnmi = (2, 1, 0, 0, 0)
+    when = dt.datetime(2026, 12, 7, 10, 0, tzinfo=dt.UTC)
+    old = sim.deliver_text("+447700900999", "y" * 400, reference=77, timestamp=when)
+    engine = await AtEngine.open_serial(sim.device_path)
+    modem = GsmModem(engine, "gsm1")
+    got: list[ReceivedSms] = []
+    try:
+        await modem.initialise()
+        modem.sms.on_received(got.append)
+        await wait_until(lambda: len(got) == 1 and sim.stored_messages("SM") == {})
+        await wait_until(lambda: modem.sms.sweeps >= 2)
+        assert got[0].raw_pdus == old and len(modem.sms.reassembler) == 0
+        new = sim.deliver_text("+447700900999", "z" * 400, reference=77,
+                               timestamp=when + dt.timedelta(minutes=1))
+        await wait_until(lambda: len(got) == 2 and sim.stored_messages("SM") == {})
+        assert got[1].raw_pdus == new and got[1].text == "z" * 400
     finally:
         await modem.close()
         await sim.stop()
