@@ -97,6 +97,23 @@ SENT_REMEMBERED = 512  # sent messages whose status reports are matched in memor
 SMS_REPORT_WINDOW_S = 3 * 86400.0  # after a restart, reports are awaited this long
 
 
+
+# National language tables of TS 23.038 annex A (1 Turkish, 2 Spanish, 3 Portuguese,
+# 4-13 Bengali, Gujarati, Hindi, Kannada, Malayalam, Oriya, Punjabi, Tamil, Telugu, Urdu)
+# that phones sold in a country read. A table is announced only when the default alphabet
+# cannot carry a text, and costs header octets in every part; elsewhere the text goes UCS2.
+_SMS_LANGUAGES_BY_COUNTRY: dict[str, tuple[int, ...]] = {
+    "TR": (1,), "ES": (2,), "PT": (3,), "BR": (3,),
+    "IN": (6, 4, 5, 7, 8, 9, 10, 11, 12, 13),
+    "BD": (4,), "PK": (13,), "LK": (11,),
+}
+
+
+def sms_national_languages(country: str) -> tuple[int, ...]:
+    """The shift tables an SMS sent from a box in ``country`` may use (see above); the
+    Iberian and Turkish tables elsewhere, as before any country was known."""
+    return _SMS_LANGUAGES_BY_COUNTRY.get(country.upper(), (1, 2, 3))
+
 class StartupError(Exception):
     """A problem that stops the box from starting; str() is the one-line explanation."""
 
@@ -465,7 +482,8 @@ class Box:
 
     def _apply_analog(self, doc: dict[str, Any]) -> None:
         """Country, time zone and caller ID of the analog ports, live from the document
-        (system.caller_id, overridden per port by ports.<id>.caller_id)."""
+        (system.caller_id, overridden per port by ports.<id>.caller_id); the SMS national
+        language tables the GSM modules may announce, from the country."""
         system = doc["system"]
         country = self.settings.country or system["country"]
         ports = doc.get("ports", {})
@@ -475,6 +493,8 @@ class Box:
                 ch.configure(country=country, caller_id=setting, timezone=system["timezone"])
             elif isinstance(ch, FxoPort):
                 ch.configure(country=country, caller_id=setting)
+            elif isinstance(ch, GsmChannel):
+                ch.modem.sms.national_languages = sms_national_languages(country)
 
     def _media_event(self, ev: MediaEvent) -> None:
         """Media-plane events: to the call engine, tone supervision and caller ID of

@@ -290,3 +290,27 @@ async def test_status_report_after_a_restart_still_updates_the_message(tmp_path)
                        what="the late report to mark the message delivered")
     finally:
         await second.stop()
+
+
+async def test_country_chooses_the_sms_national_language_tables(box):
+    """A box set to India sends Hindi in GSM 7-bit with the Hindi shift tables (TS 23.038
+    annex A) instead of UCS2; elsewhere the same text goes UCS2."""
+    from drivers.gsm.pdu import Encoding, SmsSubmit, decode
+
+    hindi = "नमस्ते, कल मिलते हैं"
+    module = box.board.gsm["gsm1"].modem
+
+    def last_sent() -> SmsSubmit:
+        message = decode(module.sent_sms[-1], smsc=True, mobile_originated=True)
+        assert isinstance(message, SmsSubmit)
+        return message
+
+    await box.send_sms("gsm1", "+79160001122", hindi)
+    assert last_sent().encoding is Encoding.UCS2 and last_sent().text == hindi
+
+    await configure(box, lambda doc: doc["system"].update(country="IN"))
+    await box.send_sms("gsm1", "+79160001122", hindi)
+    sent = last_sent()
+    assert sent.encoding is Encoding.GSM7 and sent.text == hindi
+    assert sent.udh is not None and (sent.udh.locking_shift, sent.udh.single_shift) != (0, 0)
+    assert 6 in (sent.udh.locking_shift, sent.udh.single_shift)  # Hindi
