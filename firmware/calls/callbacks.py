@@ -203,10 +203,10 @@ class CallbackRunner:
                 dial.done = True
                 self._dials.pop(job_id, None)
                 call = dial.call
-                if call is not None and call.state != "active" and call.task is not None:
+                if call is not None and call.state != "active":
                     log.info("callback dial cancelled", extra={"job": job_id,
                                                                "reason": reason})
-                    call.task.cancel()
+                    self.calls.end_call(call)
             case EnqueueCallback():
                 queues = self.calls.queues
                 if queues is None or not queues.hold_place(
@@ -252,8 +252,7 @@ class CallbackRunner:
         if dial is None or call is None or call.state == "active":
             return
         self._report(dial, "agent_unavailable", reason)
-        if call.task is not None:
-            call.task.cancel()
+        self.calls.end_call(call)
 
     def _answered(self, job_id: str) -> float | None:
         job = self.store.callback_job(job_id)
@@ -284,6 +283,7 @@ class CallbackRunner:
             ch, ext = phone
 
             def ring_agent(call: Call) -> Leg | None:
+                dial.call = call          # a cancel arriving while the dial starts finds it
                 if not self.calls.channel_free(ch):
                     return None
                 return self.calls.place(call, ch, ext, "agent", cmd.number)
@@ -291,6 +291,7 @@ class CallbackRunner:
             call = self.calls.originate(ring_agent, lambda c: self._script(c, dial),
                                         caller=cmd.number, called=cmd.number, route=ROUTE)
             if call is None:
+                dial.call = None
                 self._report(dial, "agent_unavailable", f"extension {ext} is busy")
                 return
         else:
@@ -298,6 +299,7 @@ class CallbackRunner:
                                         lambda c: self._script(c, dial),
                                         caller=cmd.number, called=cmd.number, route=ROUTE)
             if call is None:
+                dial.call = None
                 self._report(dial, "failed", "no free trunk may take the call: "
                              + _cause_text(Cause.NO_CIRCUIT_AVAILABLE))
                 return
@@ -326,6 +328,7 @@ class CallbackRunner:
     def _next_trunk(self, call: Call, dial: _Dial) -> Leg | None:
         """Dial the customer over the next candidate trunk that takes the call."""
         cmd = dial.cmd
+        dial.call = call              # a cancel arriving while the dial starts finds it
         found = dial_next_trunk(self.calls, call, cmd.trunks, dial.tried, cmd.number,
                                 cmd.national, cmd.caller_id)
         if found is None:

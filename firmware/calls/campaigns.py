@@ -269,8 +269,8 @@ class CampaignRunner:
             if dial is not None and dial.cmd.attempt == cmd.attempt:
                 dial.done = True
                 self._forget(dial)
-                if dial.call is not None and dial.call.task is not None:
-                    asyncio.get_running_loop().call_soon(dial.call.task.cancel)
+                if dial.call is not None:
+                    self.calls.end_call(dial.call)
             return
         self._dial(cmd)
 
@@ -282,10 +282,8 @@ class CampaignRunner:
             self._release_agent(dial.cmd.agent)
         self.dialer(dial.cmd.campaign).interrupt(dial.cmd.contact_id, dial.cmd.attempt,
                                                  self.clock())
-        if dial.call is not None and dial.call.task is not None:
-            # after the task's first step (a task cancelled before it ran would never run
-            # its script's clean-up, leaving the leg up)
-            asyncio.get_running_loop().call_soon(dial.call.task.cancel)
+        if dial.call is not None:
+            self.calls.end_call(dial.call)
 
     def _report(self, dial: _Dial, kind: ContactOutcomeKind, detail: str = "") -> None:
         if dial.done:
@@ -334,6 +332,7 @@ class CampaignRunner:
             self._reserve_agent(cmd.agent)
 
         def first_leg(call: Call) -> Leg | None:
+            dial.call = call              # a cancel arriving while the dial starts finds it
             found = dial_next_trunk(self.calls, call, cmd.trunks, dial.tried, cmd.number,
                                     cmd.national, cmd.caller_id)
             if found is None:
@@ -344,6 +343,7 @@ class CampaignRunner:
         call = self.calls.originate(first_leg, lambda c: self._script(c, dial),
                                     caller=cmd.caller_id or "", called=cmd.number, route=ROUTE)
         if call is None:
+            dial.call = None
             self._report(dial, "failed", "no free trunk may take the call")
             self._forget(dial)
             return
