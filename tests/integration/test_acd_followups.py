@@ -3,7 +3,9 @@
 - a caller who hangs up in the very instant an agent is being rung leaves no phone ringing,
   no channel seized and no agent reserved;
 - a callback dial cancelled in the same turn of the loop as it starts (before its call's
-  script has run) is ended all the same: the agent's phone stops, the agent is free.
+  script has run) is ended all the same: the agent's phone stops, the agent is free;
+- an agent a campaign holds for the contact it dials is ``reserved_outbound``: offered no
+  inbound caller, rung for the contact once they answer, never counted as paused.
 
 The instants are caught with a listener on the box's live events (what the wallboard
 sees); everything else is done by the people on the lines and the web actions.
@@ -14,6 +16,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from drivers.sim.parties import Callee
 from tests.conftest import wait_for
 from tests.integration.queue_rig import (
     AGENT_PORT,
@@ -23,7 +26,18 @@ from tests.integration.queue_rig import (
     queued,
     takes_callback,
 )
-from tests.integration.test_pbx_features import all_idle, configure, rings, route_to
+from tests.integration.test_campaigns_live import PERSON, campaign_doc
+from tests.integration.test_campaigns_live import trunk as campaign_trunk
+from tests.integration.test_pbx_features import (
+    all_idle,
+    configure,
+    hang_up,
+    hears,
+    rings,
+    route_to,
+)
+
+INBOUND = "+79031230077"
 
 
 def two_agents(doc: dict[str, Any]) -> None:
@@ -92,4 +106,59 @@ async def test_callback_cancelled_as_its_dial_starts_frees_the_agent(box):
     await all_idle(box)
     assert box.callback_job(taken["id"])["state"] == "cancelled"
     assert box.queues()["queues"]["sales"]["callbacks"] == 0
+    box.engine.queues.core.check_invariants()
+
+
+# -- campaign agents are reserved for outbound, not paused ------------------------------------
+
+
+async def test_campaign_agent_is_held_for_outbound_and_offered_no_inbound_call(box):
+    """a0 serves the inbound queue ``sales`` (E1 callers) and the progressive campaign's
+    queue ``out``. While the campaign dials a0's contact, a0 is ``reserved_outbound``: an
+    inbound caller waits; the contact answers and a0's phone rings for the contact; after
+    that call the inbound caller is a0's. No second of it is paused time."""
+    ports: list[str] = []
+
+    def change(doc: dict[str, Any]) -> None:
+        ports.extend(campaign_doc(doc, "progressive", ring_timeout_s=60))
+        doc["queues"].append({"id": "sales", "name": "Sales", "strategy": "linear",
+                              "members": [{"agent": "a0"}], "wrap_up_s": 0,
+                              "ring_timeout_s": 8})
+        route_to(doc, "e1", {"type": "queue", "target": "sales"})
+
+    await configure(box, change)
+    agent_port = ports[0]
+    box.board.control.callee(PERSON, Callee("no_answer"))
+    assert box.campaign_import("c1", f"number,name\n{PERSON},Ann\n".encode())["imported"] == 1
+    box.campaign_control("c1", "start")
+    await wait_for(lambda: campaign_trunk(box, "e1.1").get("call_state") == "alerting", 8,
+                   what="the contact to ring on e1.1")
+    assert agent_state(box, "a0") == "reserved_outbound"
+    await box.sim.trunk_call("e1.5", INBOUND, "100")                # an inbound caller
+    await wait_for(lambda: box.queues()["queues"]["sales"]["waiting"] == 1, 5,
+                   what="the inbound caller to queue")
+    await asyncio.sleep(1.0)          # were a0 offered to the inbound caller, it would ring
+    assert not box.channels[agent_port].ringing
+    assert agent_state(box, "a0") == "reserved_outbound"
+    await box.sim.far_answer("e1.1")                                 # the contact answers
+    await rings(box, agent_port, 8)
+    await box.sim.phone_offhook(agent_port)
+    await box.sim.far_press("e1.1", "7")                             # it is the contact
+    await hears(box, agent_port, "7")
+    assert box.queues()["queues"]["sales"]["waiting"] == 1
+    await box.sim.phone_onhook(agent_port)
+    await wait_for(lambda: campaign_trunk(box, "e1.1").get("call_state") in (None, "idle"),
+                   5, what="the contact's call to end")
+    await rings(box, agent_port, 8)                                  # now the inbound caller
+    await box.sim.phone_offhook(agent_port)
+    await box.sim.far_press("e1.5", "3")
+    await hears(box, agent_port, "3")
+    await hang_up(box, agent_port)
+    await all_idle(box)
+    box.campaign_control("c1", "stop")
+    result = box.campaign_results("c1")[0]
+    assert [a["outcome"] for a in result["attempts_log"]] == ["connected"]
+    agent = await wait_for(lambda: box.queue_kpis()["agents"].get("a0", {}).get("handled")
+                           == 2 and box.queue_kpis()["agents"]["a0"], 5, what="a0's KPIs")
+    assert agent["paused_s"] == 0.0 and agent["outbound_reserved_s"] > 0.5
     box.engine.queues.core.check_invariants()
