@@ -52,7 +52,7 @@ from drivers.channel import Cause, ChannelKind
 from firmware.acd import messages as m
 from firmware.acd.machine import AcdError, AgentState
 from firmware.callback import CallbackSettings, ConfigTrunkAdvisor
-from firmware.calls.callbacks import TRY_NEXT, _outcome_of, dial_next_trunk
+from firmware.calls.callbacks import _outcome_of, carry_out, dial_next_trunk, ring_over_trunks
 from firmware.calls.engine import Call, CallEngine
 from firmware.calls.legs import Leg, LegEvent, LegGone
 from firmware.campaigns import Campaign, CampaignDialer, CancelContact, ContactOutcome, DialContact
@@ -248,11 +248,7 @@ class CampaignRunner:
                 dialer.on_timer(now)
             except Exception:
                 log.exception("campaign timer failed", extra={"campaign": dialer.campaign.id})
-            for cmd in dialer.drain():
-                try:
-                    self._command(cmd)
-                except Exception:
-                    log.exception("campaign command failed", extra={"command": repr(cmd)})
+            carry_out(dialer.drain(), self._command, "campaign")
         self._reschedule()
 
     def _reschedule(self) -> None:
@@ -416,37 +412,30 @@ class CampaignRunner:
     async def _ring(self, call: Call, dial: _Dial) -> Leg | None:
         """Ring the contact (next trunk on congestion): their answered leg, or None with the
         outcome reported."""
-        eng = self.calls
         assert dial.leg is not None
-        leg = dial.leg
-        while True:
-            ev = await eng.wait(call, ("answered", "released"), (leg,), dial.cmd.ring_timeout_s)
-            if ev is None:
-                eng.hangup(leg, Cause.NO_ANSWER)
-                call.cause = Cause.NO_ANSWER
-                self._report(dial, "no_answer")
+
+        def next_trunk() -> Leg | None:
+            found = dial_next_trunk(self.calls, call, dial.cmd.trunks, dial.tried,
+                                    dial.cmd.number, dial.cmd.national, dial.cmd.caller_id)
+            if found is None:
                 return None
-            if ev.kind == "answered":
-                if leg.channel.kind is ChannelKind.FXO and \
-                        not getattr(leg.channel, "answer_on_polarity", False):
-                    return await self._progress(call, dial, leg)
-                self._mark_answered(call, dial)
-                return leg
-            cause = ev.cause or Cause.NORMAL_UNSPECIFIED
-            if cause in TRY_NEXT:
-                found = dial_next_trunk(eng, call, dial.cmd.trunks, dial.tried,
-                                        dial.cmd.number, dial.cmd.national,
-                                        dial.cmd.caller_id)
-                if found is not None:
-                    if leg is call.origin:
-                        call.origin = found[0]
-                    leg, dial.trunk = found
-                    dial.leg = leg
-                    self._watch(dial)
-                    continue
-            call.cause = cause
-            self._report(dial, _outcome_of(cause), f"Q.850 cause {int(cause)}")
+            dial.leg, dial.trunk = found
+            self._watch(dial)
+            return dial.leg
+
+        leg, cause = await ring_over_trunks(self.calls, call, dial.leg,
+                                            dial.cmd.ring_timeout_s, next_trunk)
+        if leg is None:
+            if cause is Cause.NO_ANSWER:
+                self._report(dial, "no_answer")
+            else:
+                self._report(dial, _outcome_of(cause), f"Q.850 cause {int(cause)}")
             return None
+        if leg.channel.kind is ChannelKind.FXO and \
+                not getattr(leg.channel, "answer_on_polarity", False):
+            return await self._progress(call, dial, leg)
+        self._mark_answered(call, dial)
+        return leg
 
     def _mark_answered(self, call: Call, dial: _Dial, vad_on: bool = False) -> None:
         dial.answered_at = self.clock()

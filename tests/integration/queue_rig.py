@@ -3,11 +3,14 @@
 The callers are the SimModems' far ends (the caller on gsm2, the callback leaves on gsm1:
 the customer's operator), the agent is Ann on the phone on fxs2, pausing and unpausing
 with the feature codes *47 / *48. Extension numbers come from the box's configuration.
-Used by test_queue_callback.py and test_acd_followups.py.
+Used by test_queue_callback.py, test_queue_features.py and test_acd_followups.py.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from tests.conftest import wait_for
@@ -21,6 +24,21 @@ from tests.integration.test_pbx_features import (
     route_to,
     trunk,
 )
+
+
+@asynccontextmanager
+async def running_box(data: Path) -> AsyncIterator[Any]:
+    """A box on the simulated board over ``data`` (a restart test opens it twice); stopped
+    at the end of the block, as a power cut would (nothing is settled beforehand)."""
+    from firmware.app import Box, Settings
+
+    box = Box(Settings(data_dir=data, simulated=True))
+    await box.start()
+    try:
+        yield box
+    finally:
+        await box.stop()
+
 
 CUSTOMER = "+79161234567"
 OTHER = "+79031234500"
@@ -100,6 +118,14 @@ async def they_talk(box: Any) -> None:
 
 def job(box: Any, job_id: str) -> dict[str, Any]:
     return dict(box.callback_job(job_id))
+
+
+async def answers(box: Any, port: str, timeout: float = 6) -> None:
+    """The phone on ``port`` rings and is picked up: a call is active."""
+    await wait_for(lambda: box.channels[port].state.value == "alerting", timeout,
+                   what=f"{port} to ring")
+    await box.sim.phone_offhook(port)
+    await active(box)
 
 
 async def callback_connects(box: Any) -> None:

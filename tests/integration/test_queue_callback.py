@@ -23,6 +23,7 @@ from tests.integration.queue_rig import (
     job,
     queue_callback,
     queued,
+    running_box,
     sales,
     takes_callback,
     they_talk,
@@ -196,22 +197,14 @@ async def test_web_request_takes_a_place_behind_an_earlier_caller(box):
 
 
 async def test_a_restart_keeps_the_place_and_dials_it_exactly_once(tmp_path: Path):
-    from firmware.app import Box, Settings
-
     data = tmp_path / "data"
-    box = Box(Settings(data_dir=data, simulated=True))
-    await box.start()
-    try:
+    async with running_box(data) as box:  # power cut with the place held
         await configure(box, queue_callback)
         await feature(box, "*47", "paused")
         await queued(box)
         taken = await takes_callback(box)
         await all_idle(box)
-    finally:
-        await box.stop()                                       # power cut with the place held
-    box = Box(Settings(data_dir=data, simulated=True))
-    await box.start()
-    try:
+    async with running_box(data) as box:
         assert job(box, taken["id"])["state"] == "pending"
         # Ann is a static agent, free after the restart: the place is dialled at once
         await dialled_back(box)
@@ -224,5 +217,3 @@ async def test_a_restart_keeps_the_place_and_dials_it_exactly_once(tmp_path: Pat
         assert done["state"] == "connected" and done["attempts"] == 1
         assert len(box.callback_jobs()) == 1 and sales(box)["callbacks"] == 0
         await all_idle(box)
-    finally:
-        await box.stop()
