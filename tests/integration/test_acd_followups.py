@@ -5,7 +5,9 @@
 - a callback dial cancelled in the same turn of the loop as it starts (before its call's
   script has run) is ended all the same: the agent's phone stops, the agent is free;
 - an agent a campaign holds for the contact it dials is ``reserved_outbound``: offered no
-  inbound caller, rung for the contact once they answer, never counted as paused.
+  inbound caller, rung for the contact once they answer, never counted as paused;
+- an agent whose phone is unplugged (found by the FXS line test), or a remote agent whose
+  GSM trunk is unregistered, is ``unreachable`` and gets no calls until the device is back.
 
 The instants are caught with a listener on the box's live events (what the wallboard
 sees); everything else is done by the people on the lines and the web actions.
@@ -29,15 +31,19 @@ from tests.integration.queue_rig import (
 from tests.integration.test_campaigns_live import PERSON, campaign_doc
 from tests.integration.test_campaigns_live import trunk as campaign_trunk
 from tests.integration.test_pbx_features import (
+    active,
     all_idle,
     configure,
     hang_up,
     hears,
+    mobile_route,
     rings,
     route_to,
+    trunk,
 )
 
 INBOUND = "+79031230077"
+REMOTE = "+79161112233"
 
 
 def two_agents(doc: dict[str, Any]) -> None:
@@ -161,4 +167,78 @@ async def test_campaign_agent_is_held_for_outbound_and_offered_no_inbound_call(b
     agent = await wait_for(lambda: box.queue_kpis()["agents"].get("a0", {}).get("handled")
                            == 2 and box.queue_kpis()["agents"]["a0"], 5, what="a0's KPIs")
     assert agent["paused_s"] == 0.0 and agent["outbound_reserved_s"] > 0.5
+    box.engine.queues.core.check_invariants()
+
+
+# -- unreachable agents: a phone unplugged, a remote agent's trunk unregistered ---------------
+
+
+async def test_agent_whose_phone_is_unplugged_is_unreachable_until_plugged_in(box):
+    await configure(box, two_agents)
+    await box.board.control.phone_unplug("fxs2")           # Ann's phone cord is pulled
+    await wait_for(lambda: agent_state(box, "ann") == "unreachable", 6,
+                   what="the line test to find no phone on Ann's line")
+    assert box.channels["fxs2"].describe()["phone_present"] is False
+    await box.sim.trunk_call("gsm1", "+79161230102")
+    await rings(box, "fxs3", timeout=8)                    # linear, but Ann is unreachable
+    assert box.channels["fxs2"].state.value == "idle"
+    await box.sim.far_hangup("gsm1")
+    await all_idle(box)
+    await box.board.control.phone_plug("fxs2")
+    await wait_for(lambda: agent_state(box, "ann") == "available", 6,
+                   what="Ann available once her phone is back")
+    await box.sim.trunk_call("gsm1", "+79161230103")
+    await rings(box, "fxs2", timeout=8)                    # Ann first again
+    await box.sim.phone_offhook("fxs2")
+    await box.sim.far_press("gsm1", "6")
+    await hears(box, "fxs2", "6")
+    await hang_up(box, "fxs2")
+    await all_idle(box)
+    box.engine.queues.core.check_invariants()
+
+
+async def test_phone_unplugged_while_it_rings_for_a_caller_passes_the_caller_on(box):
+    await configure(box, two_agents)
+    await box.sim.trunk_call("gsm1", "+79161230104")
+    await rings(box, "fxs2", timeout=8)                    # Ann rings...
+    await box.board.control.phone_unplug("fxs2")           # ...and her cord is pulled
+    # (a line that rings is not tested: the ring times out, then the test finds no phone)
+    await rings(box, "fxs3", timeout=14)
+    await wait_for(lambda: agent_state(box, "ann") == "unreachable", 8, what="ann unreachable")
+    await box.sim.far_hangup("gsm1")
+    await all_idle(box)
+    box.engine.queues.core.check_invariants()
+
+
+def remote_agent(doc: dict[str, Any]) -> None:
+    """Rita is a remote agent on her mobile, reached over gsm1; callers come in on the E1."""
+    doc["agents"] = [{"id": "rita", "name": "Rita", "number": REMOTE}]
+    doc["queues"] = [{"id": "sales", "name": "Sales", "members": [{"agent": "rita"}],
+                      "wrap_up_s": 0, "ring_timeout_s": 10}]
+    mobile_route(doc, ["gsm1"])
+    route_to(doc, "e1", {"type": "queue", "target": "sales"})
+
+
+async def test_remote_agent_is_unreachable_while_her_trunk_is_unregistered(box):
+    await configure(box, remote_agent)
+    modem = box.board.gsm["gsm1"].modem
+    modem.set_registration(0)                              # gsm1 loses the network
+    await wait_for(lambda: agent_state(box, "rita") == "unreachable", 8,
+                   what="Rita unreachable with her trunk out of service")
+    await box.sim.trunk_call("e1.3", INBOUND, "100")
+    await wait_for(lambda: box.queues()["queues"]["sales"]["waiting"] == 1, 5,
+                   what="the caller to wait")
+    await asyncio.sleep(1.0)                               # nobody is dialled for them
+    assert str(getattr(modem.call_state, "value", modem.call_state)) == "idle"
+    modem.set_registration(1)                              # back on the network
+    await wait_for(lambda: trunk(box, "gsm1")["call_state"] == "alerting", 10,
+                   what="Rita's mobile to be dialled for the waiting caller")
+    assert trunk(box, "gsm1")["dialed"] == REMOTE
+    await box.sim.far_answer("gsm1")                       # Rita answers on her mobile
+    await active(box)
+    await box.sim.far_press("e1.3", "8")
+    await wait_for(lambda: trunk(box, "gsm1")["heard_digits"].endswith("8"),
+                   5, what="Rita to hear the caller")
+    await box.sim.far_hangup("e1.3")
+    await all_idle(box)
     box.engine.queues.core.check_invariants()
