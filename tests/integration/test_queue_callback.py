@@ -217,3 +217,20 @@ async def test_a_restart_keeps_the_place_and_dials_it_exactly_once(tmp_path: Pat
         assert done["state"] == "connected" and done["attempts"] == 1
         assert len(box.callback_jobs()) == 1 and sales(box)["callbacks"] == 0
         await all_idle(box)
+
+
+async def test_a_queue_holding_its_maximum_of_callbacks_refuses_the_next_key(box):
+    await configure(box, lambda d: queue_callback(d, callback_max=1))
+    await feature(box, "*47", "paused")
+    await queued(box)
+    taken = await takes_callback(box)                          # the one place allowed
+    await queued(box, "gsm2", OTHER)
+    await box.sim.far_press("gsm2", "1")                       # a second: refused
+    await asyncio.sleep(1.5)
+    assert trunk(box, "gsm2")["call_state"] == "active"        # keeps waiting on the line
+    assert [j["id"] for j in box.callback_jobs()] == [taken["id"]]
+    assert sales(box)["callbacks"] == 1 and sales(box)["waiting"] == 1
+    await box.sim.far_hangup("gsm2")
+    box.callback_cancel(taken["id"])
+    await wait_for(lambda: sales(box)["callbacks"] == 0, 5, what="the place released")
+    await all_idle(box)
