@@ -130,10 +130,19 @@ def national_form(number: str, country: str = "RU") -> str:
         return number
     plan = plan_for(country)
     digits = number[1:]
+    international = plan.international_prefixes[0] + digits
     if plan.country_code is not None and digits.startswith(plan.country_code):
         trunk = plan.trunk_prefixes[0] if plan.trunk_prefixes else ""
-        return trunk + digits[len(plan.country_code):]
-    return plan.international_prefixes[0] + digits
+        national = trunk + digits[len(plan.country_code):]
+        # A home number whose national part begins like a prefix ("+44 0…" dialled as
+        # "00…", "+7 10…" as "810…") would reach another number: dial it internationally.
+        try:
+            if normalize_number(national, country) == number:
+                return national
+        except MalformedNumber:
+            pass
+        return international
+    return international
 
 
 def normalize_prefix(raw: str, country: str) -> str:

@@ -34,6 +34,12 @@ class SlicChip(Protocol):
         """Register the callback for loop closure changes (one per chip)."""
         ...
 
+    def measure_ren(self) -> float:
+        """The line test: the ringer load on the line, in REN (a phone is about 1; nothing
+        plugged in, about 0). SLICs measure it with a low-frequency test signal on an idle,
+        on-hook line (the "REN test" of ProSLIC-type chips; GR-909's ringer test)."""
+        ...
+
 
 class DaaChip(Protocol):
     def set_hook(self, off_hook: bool) -> None: ...

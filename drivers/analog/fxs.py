@@ -25,6 +25,13 @@ reversal + alert + data before it, per the country or the ``caller_id`` setting)
 encoded transmission is played on the port's slot through the injected `CallerIdSender`
 (the media engine). Going off-hook during the transmission stops it and answers.
 
+The line test: with ``line_test_s`` set, every that many seconds an idle, on-hook, quiet
+line is measured (``SlicChip.measure_ren``): under ``MIN_PHONE_REN`` no phone is plugged
+in. A change is reported as ``ChannelStatus`` (``in_service`` False: "no phone on the
+line"; True again when a phone is back, or at once when the line goes off-hook, which only
+a phone can do). The port keeps working meanwhile (a phone plugged in and picked up gets
+dial tone at once); the status tells the call engine, the ACD and the UI not to count on it.
+
 The other on-hook transmission is the message waiting indication (the phone's lamp):
 :meth:`FxsPort.set_message_waiting` says what the lamp should show; the port sends it
 (``callerid.mwi_program``: alert per mode, then the FSK message) only while the line is
@@ -58,6 +65,7 @@ from drivers.channel import (
     ChannelReleased,
     ChannelSetup,
     ChannelState,
+    ChannelStatus,
 )
 
 log = logging.getLogger(__name__)
@@ -69,6 +77,8 @@ PULSE_DIGIT_GAP_S = 0.300
 # Quiet line before a message waiting transmission: after a hang-up a phone takes up to
 # about a second to re-arm its on-hook data receiver, and a caller may ring back at once.
 MWI_SETTLE_S = 1.5
+# The least ringer load that is a phone: one modern phone is 0.1–1 REN, an open line ~0.
+MIN_PHONE_REN = 0.05
 
 # Ringing cadences (on, off, on, off... seconds), repeated. Country plans: ETSI ES 201 970
 # and the national specifications summarised in ITU-T E.180 Supplement 2.
@@ -101,8 +111,12 @@ class FxsPort(Channel):
     def __init__(self, channel_id: str, slot: int, chip: SlicChip, country: str = "EU",
                  media: CallerIdSender | None = None, caller_id: str = "auto",
                  timezone: str | None = None,
-                 wall_clock: Callable[[tzinfo | None], datetime] = datetime.now) -> None:
+                 wall_clock: Callable[[tzinfo | None], datetime] = datetime.now,
+                 line_test_s: float | None = None) -> None:
         super().__init__(channel_id, slot)
+        self.line_test_s = line_test_s
+        self.phone_present: bool | None = None    # by the last line test (None: not run)
+        self._line_test_task: asyncio.Task[None] | None = None
         self.chip = chip
         self.country = country
         self.media = media
@@ -163,8 +177,14 @@ class FxsPort(Channel):
         self._off_hook = self.chip.off_hook
         self.state = ChannelState.IDLE
         self._kick_mwi()
+        if self.line_test_s:
+            self._line_test_task = self._loop.create_task(self._line_tests(),
+                                                          name=f"line-test-{self.id}")
 
     async def stop(self) -> None:
+        if self._line_test_task is not None:
+            self._line_test_task.cancel()
+            self._line_test_task = None
         self._cancel_mwi()
         self._stop_ringing()
         for timer in (self._hangup_timer, self._pulse_timer):
@@ -228,6 +248,7 @@ class FxsPort(Channel):
     def describe(self) -> dict[str, object]:
         d = super().describe()
         d.update(off_hook=self._off_hook, ringing=self.ringing,
+                 phone_present=self.phone_present,
                  caller_id_mode=self.caller_id_mode, caller_id_sending=self.caller_id_sending,
                  message_waiting=self.message_waiting, message_waiting_pending=self._mwi_due)
         return d
@@ -247,6 +268,32 @@ class FxsPort(Channel):
         """On-hook, idle, not ringing: on-hook data not associated with ringing may go."""
         return (self.state is ChannelState.IDLE and not self._off_hook
                 and self._opened_at is None and self._ring_task is None)
+
+    async def _line_tests(self) -> None:
+        assert self.line_test_s
+        while True:
+            await asyncio.sleep(self.line_test_s)
+            if not self._quiet() or self._mwi_task is not None:
+                continue                         # only an idle, silent, on-hook line
+            try:
+                ren = self.chip.measure_ren()
+            except OSError as exc:
+                log.warning("line test failed", extra={"port": self.id, "error": str(exc)})
+                continue
+            self._phone_seen(ren >= MIN_PHONE_REN, f"line test: {ren:.2f} REN")
+
+    def _phone_seen(self, present: bool, why: str) -> None:
+        if present == self.phone_present:
+            return
+        first = self.phone_present is None
+        self.phone_present = present
+        if first and present:
+            return                               # as expected: nothing to report
+        log.info("phone %s", "back on the line" if present else "gone from the line",
+                 extra={"port": self.id, "detail": why})
+        self.emit(ChannelStatus(self.id, present,
+                                f"phone on the line ({why})" if present
+                                else f"no phone on the line ({why})"))
 
     def _kick_mwi(self) -> None:
         if self._mwi_due and self._mwi_task is None and self._quiet() and self._loop:
@@ -382,6 +429,8 @@ class FxsPort(Channel):
 
     def _went_off_hook(self) -> None:
         self._off_hook = True
+        if self.phone_present is False:
+            self._phone_seen(True, "off-hook")   # only a phone closes the loop
         self._cancel_mwi()                # the handset must not hear the data
         if self.state is ChannelState.ALERTING:
             self._stop_ringing()

@@ -44,6 +44,10 @@ GSM_HEALTH_TIMEOUT_S = 2.0
 # A simulated module boots in a fraction of a second: waits shorter than a real module's.
 GSM_RECOVERY_POLICY = RecoveryPolicy(answer_wait=5.0, power_off_wait=0.5, retry_backoff=5.0,
                                      max_backoff=60.0, probe_timeout=1.0)
+# The FXS line test (is a phone plugged in?): a hardware board file sets its own period
+# (a REN test takes about a second per port); the simulated line measures at once, so it
+# is tested often and an unplugged phone is noticed within seconds.
+SIM_LINE_TEST_S = 1.0
 
 
 class MediaPlane(InbandDialer, CallerIdSender, CallerIdReceiver, Protocol):
@@ -134,7 +138,8 @@ class SimBoard:
                 phone = SimPhone(p.id, slic)
                 self.phones[p.id] = phone
                 self.highway.attach(p.slot, phone)
-                self.channels[p.id] = FxsPort(p.id, p.slot, slic, self.country, media=media)
+                self.channels[p.id] = FxsPort(p.id, p.slot, slic, self.country, media=media,
+                                              line_test_s=SIM_LINE_TEST_S)
             elif p.kind is ChannelKind.FXO:
                 daa = SimDaa()
                 line = SimCoLine(p.id, daa, country=self.country)
@@ -282,6 +287,12 @@ class SimBoardControl:
 
     async def phone_onhook(self, port: str) -> None:
         self._phone(port).onhook()
+
+    async def phone_unplug(self, port: str) -> None:
+        self._phone(port).unplug()
+
+    async def phone_plug(self, port: str) -> None:
+        self._phone(port).plug()
 
     async def phone_flash(self, port: str) -> None:
         await self._phone(port).flash()

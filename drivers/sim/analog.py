@@ -57,6 +57,7 @@ class SimSlic:
         self._past_rings = 0                   # rings of the sessions before it
         self._ring_end = -1e9
         self.alert_pulses = 0                  # ring-pulse alerts (RP-AS) since power-up
+        self.ren_load = 0.0                    # the ringers plugged into the line
         self._last_pulse_end = -1e9
 
     # chip side (called by the FXS driver)
@@ -106,6 +107,10 @@ class SimSlic:
     def off_hook(self) -> bool:
         return self._loop_closed
 
+    def measure_ren(self) -> float:
+        """The line test: the ringer load of what is plugged in (the phone's REN)."""
+        return self.ren_load
+
     def on_hook_change(self, callback: HookCallback) -> None:
         self._callback = callback
 
@@ -119,11 +124,16 @@ class SimSlic:
 
 
 class SimPhone(SimParty):
-    """An analog phone on a `SimSlic`, with a caller ID display."""
+    """An analog phone on a `SimSlic`, with a caller ID display. It can be unplugged from
+    the line (it then loads, hears and says nothing) and plugged in again."""
+
+    REN = 1.0             # a classic phone's ringer load
 
     def __init__(self, name: str, slic: SimSlic) -> None:
         super().__init__(name)
         self.slic = slic
+        self.plugged = True
+        slic.ren_load = self.REN
         # Type 1 (on-hook) caller ID unit: one FSK receiver (it decodes Bell 202 and V.23
         # alike; the mark frequency tells them apart) and one DTMF receiver.
         self._cid_rx = (Receiver("v23"), Receiver("dtmf"))
@@ -137,6 +147,8 @@ class SimPhone(SimParty):
         return True             # on-hook the caller ID unit listens; off-hook the handset
 
     def hear(self, pcm: array) -> None:
+        if not self.plugged:
+            return
         if self.active:
             super().hear(pcm)
             return
@@ -172,9 +184,27 @@ class SimPhone(SimParty):
 
     @property
     def ringing(self) -> bool:
-        return self.slic.linefeed is LineFeed.RINGING
+        return self.plugged and self.slic.linefeed is LineFeed.RINGING
+
+    def unplug(self) -> None:
+        """Pull the phone's cord: its loop opens (a hang-up if it was off-hook) and the
+        line has no ringer on it."""
+        if not self.plugged:
+            raise SimError(f"{self.name}: the phone is already unplugged")
+        if self.off_hook:
+            self.onhook()
+        self.plugged = False
+        self.slic.ren_load = 0.0
+
+    def plug(self) -> None:
+        if self.plugged:
+            raise SimError(f"{self.name}: the phone is already plugged in")
+        self.plugged = True
+        self.slic.ren_load = self.REN
 
     def offhook(self) -> None:
+        if not self.plugged:
+            raise SimError(f"{self.name}: the phone is unplugged")
         if self.off_hook:
             raise SimError(f"{self.name}: the phone is already off-hook")
         self.reset_ears()
@@ -217,7 +247,8 @@ class SimPhone(SimParty):
             shown = dict(self.caller_id) if self.caller_id else None
             lamp = {"on": self.lamp, "messages": self.lamp_messages,
                     "updates": self.lamp_updates}
-        d.update(off_hook=self.off_hook, ringing=self.ringing, ring_bursts=self.slic.ring_bursts,
+        d.update(off_hook=self.off_hook, ringing=self.ringing, plugged=self.plugged,
+                 ring_bursts=self.slic.ring_bursts,
                  alert_pulses=self.slic.alert_pulses, linefeed=str(self.slic.linefeed),
                  caller_id=shown, message_waiting_lamp=lamp)
         return d

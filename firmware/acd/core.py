@@ -86,6 +86,7 @@ _RINGING: Final = CallerState.RINGING
 _CB_WAITING: Final = CallerState.CALLBACK_WAITING
 _OFFERABLE: Final = CallerState.OFFERABLE
 _OFFERED: Final = frozenset({CallerState.RINGING, CallerState.CALLBACK_DIALING})
+_WITH_REASON: Final = frozenset({AgentState.PAUSED, AgentState.RESERVED_OUTBOUND})
 # Named tuples built without their Python-level __new__ (hot path; same objects).
 _new: Final = tuple.__new__
 # (old state, new state) -> changes of a queue's (staffed, ready, available) counts.
@@ -103,6 +104,10 @@ JOIN_EMPTY: Final = ("always", "staffed", "ready")
 LEAVE_EMPTY: Final = ("never", "staffed", "ready")
 RECENT_CALLERS: Final = 4096  # finished callers remembered to recognise stale events
 CALLBACK_GUARD_S: Final = 180.0  # an unanswered DialCallback releases the agent after this
+# A dialer that never reports its dial (crashed, lost the call) must not keep an agent
+# reserved for outbound forever: the reservation ends after this (the longest ring time of
+# a contact plus machine detection is well under it).
+OUTBOUND_GUARD_S: Final = 900.0
 SCAN_LIMIT: Final = 64  # callers looked at per queue when the head cannot be served
 
 
@@ -205,7 +210,7 @@ class Agent:
         "id", "settings", "state", "reason", "since", "caller", "queues", "idle_since",
         "calls", "talk_s", "busy_s", "login_ts", "misses", "deferred", "deferred_reason",
         "t_ring", "t_wrap", "wrap_queue", "call_start", "hold_start", "hold_s",
-        "wrap_start", "retiring",
+        "wrap_start", "retiring", "t_outbound", "outbound_for",
     )
 
     def __init__(self, settings: AgentSettings, now: float) -> None:
@@ -232,6 +237,8 @@ class Agent:
         self.hold_s = 0.0
         self.wrap_start = 0.0
         self.retiring = False
+        self.t_outbound: list[Any] | None = None  # the outbound reservation's guard
+        self.outbound_for: str | None = None  # the contact's call the agent is held for
 
 
 class Member:
@@ -318,6 +325,7 @@ _TIMER_ANNOUNCE: Final = "announce"
 _TIMER_REDISPATCH: Final = "redispatch"
 _TIMER_CALLBACK: Final = "callback"
 _TIMER_OFFER: Final = "offer"
+_TIMER_OUTBOUND: Final = "outbound"
 
 
 class AcdCore:
@@ -352,6 +360,7 @@ class AcdCore:
         self._last_agent: dict[str, tuple[str, float]] = {}  # number -> (agent, when)
         self._reentry: list[tuple[Caller, Queue]] = []
         self._keep_place = True
+        self._outbound: dict[str, Agent] = {}  # contact's caller id -> agent held for it
         self._handlers: dict[type, Callable[[Any, float], None]] = {
             m.CallerArrived: self._on_caller_arrived,
             m.CallerHungUp: self._on_caller_hung_up,
@@ -376,6 +385,9 @@ class AcdCore:
             m.WrapUpDone: self._on_wrap_up_done,
             m.ForceAgentState: self._on_force_agent_state,
             m.MoveCaller: self._on_move_caller,
+            m.OutboundReserve: self._on_outbound_reserve,
+            m.OutboundConnected: self._on_outbound_connected,
+            m.OutboundReleased: self._on_outbound_released,
         }
         self._build(list(queues), list(agents), now)
 
@@ -608,6 +620,12 @@ class AcdCore:
                 if caller is not None and caller.state == CallerState.CALLBACK_DIALING:
                     self._caller_input(caller, CallerInput.CALLBACK_FAILED, deadline,
                                        "timeout")
+            elif kind is _TIMER_OUTBOUND:
+                agent = entry[3]
+                agent.t_outbound = None
+                if agent.state == AgentState.RESERVED_OUTBOUND:
+                    self._agent_input(agent, AgentInput.OUTBOUND_RELEASE, deadline,
+                                      reason="outbound_timeout")
             self._dispatch(deadline)
         return self._finish(now)
 
@@ -740,7 +758,7 @@ class AcdCore:
         actions, new = row
         for action in actions:
             self._AGENT_ACTIONS[action](self, agent, now, caller, reason)
-        self._set_agent_state(agent, new, now, reason if new == AgentState.PAUSED else "")
+        self._set_agent_state(agent, new, now, reason if new in _WITH_REASON else "")
         if new == _AVAILABLE and agent.deferred is not None and "after_work" in actions:
             self._after_work(agent, now)
 
@@ -880,6 +898,19 @@ class AcdCore:
         elif deferred == "pause":
             self._agent_input(agent, AgentInput.PAUSE, now, reason=agent.deferred_reason)
 
+    def _a_start_outbound_guard(self, agent: Agent, now: float, caller: Caller | None,
+                                reason: str) -> None:
+        agent.t_outbound = self._timer(now + OUTBOUND_GUARD_S, _TIMER_OUTBOUND, agent)
+
+    def _a_stop_outbound_guard(self, agent: Agent, now: float, caller: Caller | None,
+                               reason: str) -> None:
+        if agent.t_outbound is not None:
+            agent.t_outbound[2] = None
+            agent.t_outbound = None
+        if agent.outbound_for is not None:
+            self._outbound.pop(agent.outbound_for, None)
+            agent.outbound_for = None
+
     _AGENT_ACTIONS: Final[dict[str, Callable[..., None]]] = {
         "ring": _a_ring,
         "stop_ring_timer": _a_stop_ring_timer,
@@ -893,6 +924,8 @@ class AcdCore:
         "defer_pause": _a_defer_pause,
         "clear_deferred": _a_clear_deferred,
         "after_work": _a_after_work,
+        "start_outbound_guard": _a_start_outbound_guard,
+        "stop_outbound_guard": _a_stop_outbound_guard,
     }
 
     # --- the caller machine -----------------------------------------------------------------------
@@ -1335,6 +1368,47 @@ class AcdCore:
         self._recent_set.discard(ev.caller)
         entered = now if ev.entered is None else min(ev.entered, now)
         self._admit(Caller(ev, queue, entered, self._next_seq()), now)
+        held = self._outbound.get(ev.caller)
+        if held is not None:
+            self._offer_outbound(held, now)
+
+    def _offer_outbound(self, agent: Agent, now: float) -> None:
+        """A campaign contact's call is in the queue: ring the agent held for it, only."""
+        caller = self.callers.get(agent.outbound_for or "")
+        if caller is None:   # refused at the door (queue full…): the agent is free again
+            self._agent_input(agent, AgentInput.OUTBOUND_RELEASE, now, reason="refused")
+            return
+        if caller.state != _WAITING:
+            return
+        self._caller_input(caller, CallerInput.OFFER, now)
+        self._agent_input(agent, AgentInput.OFFER, now, caller)
+
+    def _on_outbound_reserve(self, ev: m.OutboundReserve, now: float) -> None:
+        agent = self._agent(ev.agent)
+        agent_next(agent.id, agent.state, AgentInput.OUTBOUND_RESERVE)
+        self._agent_input(agent, AgentInput.OUTBOUND_RESERVE, now,
+                          reason=ev.campaign or "campaign")
+
+    def _on_outbound_connected(self, ev: m.OutboundConnected, now: float) -> None:
+        agent = self._agent(ev.agent)
+        if agent.state != AgentState.RESERVED_OUTBOUND:
+            return  # the agent went away meanwhile: the call queues like any other
+        if ev.caller in self._outbound and self._outbound[ev.caller] is not agent:
+            raise AcdError(f"caller {ev.caller!r} is already held for agent "
+                           f"{self._outbound[ev.caller].id!r}")
+        if agent.outbound_for is not None:
+            self._outbound.pop(agent.outbound_for, None)
+        agent.outbound_for = ev.caller
+        self._outbound[ev.caller] = agent
+        self._log(now, "outbound_connect", "", ev.caller, agent.id, 0, "")
+        if ev.caller in self.callers:
+            self._offer_outbound(agent, now)
+
+    def _on_outbound_released(self, ev: m.OutboundReleased, now: float) -> None:
+        agent = self._agent(ev.agent)
+        if agent.state != AgentState.RESERVED_OUTBOUND:
+            return  # a late report: the agent is ringing for the contact, or went away
+        self._agent_input(agent, AgentInput.OUTBOUND_RELEASE, now, reason=ev.reason)
 
     def _on_caller_hung_up(self, ev: m.CallerHungUp, now: float) -> None:
         caller = self._caller(ev.caller)
@@ -1543,6 +1617,7 @@ class AcdCore:
         ("available", AgentState.WRAP_UP): AgentInput.WRAPUP_DONE,
         ("available", AgentState.UNREACHABLE): AgentInput.REACHABLE,
         ("available", AgentState.AVAILABLE): AgentInput.LOGIN,
+        ("available", AgentState.RESERVED_OUTBOUND): AgentInput.OUTBOUND_RELEASE,
     }
 
     def _on_force_agent_state(self, ev: m.ForceAgentState, now: float) -> None:

@@ -45,6 +45,9 @@ Conventions (where DOMAIN.md leaves a choice, made here and applied everywhere):
 - Occupancy and utilization are time-based over the period, from agent states:
   talk = on call, hold = on hold, wrap-up = wrap-up; logged-in = any state but logged
   out; paused = paused. For a queue: over the agents that were ever members of it.
+  An agent a campaign's dialer holds for a contact (``reserved_outbound``) is working,
+  not paused: that time is staffed (in occupancy's denominator) and reported as
+  ``outbound_reserved_s``; the contact's connected call is talk like any other.
 - Rates are percentages (0–100); ``None`` where the denominator is zero.
 """
 
@@ -108,10 +111,11 @@ class _Figures:
 class _Clock:
     """Time spent in each agent-state class within the window."""
 
-    __slots__ = ("logged_in", "paused", "talk", "hold", "wrap")
+    __slots__ = ("logged_in", "paused", "talk", "hold", "wrap", "outbound")
 
     def __init__(self) -> None:
         self.logged_in = self.paused = self.talk = self.hold = self.wrap = 0.0
+        self.outbound = 0.0
 
 
 class KpiCollector:
@@ -371,6 +375,8 @@ class KpiCollector:
             clock.hold += d
         elif state == "wrap_up":
             clock.wrap += d
+        elif state == "reserved_outbound":
+            clock.outbound += d
 
     def _member_add(self, ev: QueueEvent) -> None:
         self._members.setdefault(ev[2], set()).add(ev[4])
@@ -424,6 +430,7 @@ class KpiCollector:
                     total.talk += c.talk
                     total.hold += c.hold
                     total.wrap += c.wrap
+                    total.outbound += c.outbound
             return total
 
         all_agents = set(self._state) | set(clocks)
@@ -494,6 +501,7 @@ class KpiCollector:
             utilization=_pct(busy, clock.logged_in),
             logged_in_s=clock.logged_in,
             paused_s=clock.paused,
+            outbound_reserved_s=clock.outbound,
             transfer_rate=_pct(f.transferred, f.handled),
         )
         if not agent_scope:
@@ -507,6 +515,7 @@ class KpiCollector:
 def _copy_clock(c: _Clock) -> _Clock:
     n = _Clock()
     n.logged_in, n.paused, n.talk, n.hold, n.wrap = c.logged_in, c.paused, c.talk, c.hold, c.wrap
+    n.outbound = c.outbound
     return n
 
 

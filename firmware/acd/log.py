@@ -66,6 +66,7 @@ KINDS: Final = frozenset(
         "callback_request", "callback_enter", "callback_dial", "callback_connect",
         "callback_fail", "callback_release",
         "hold", "unhold", "end", "agent", "member_add", "member_remove",
+        "outbound_connect",
     }
 )
 

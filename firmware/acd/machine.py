@@ -47,15 +47,22 @@ class AgentState:
     WRAP_UP: Final = "wrap_up"
     PAUSED: Final = "paused"
     UNREACHABLE: Final = "unreachable"
+    # Held by a campaign's dialer while it dials the agent's contact (progressive,
+    # preview): working, not paused, and offered no inbound caller. The contact's answered
+    # call is then offered to this agent only (see AcdCore).
+    RESERVED_OUTBOUND: Final = "reserved_outbound"
 
     ALL: Final = (
-        LOGGED_OUT, AVAILABLE, RESERVED, ON_CALL, ON_HOLD, WRAP_UP, PAUSED, UNREACHABLE
+        LOGGED_OUT, AVAILABLE, RESERVED, ON_CALL, ON_HOLD, WRAP_UP, PAUSED, UNREACHABLE,
+        RESERVED_OUTBOUND,
     )
     # States in which the agent serves a caller (agent.caller is set).
     WITH_CALLER: Final = frozenset({RESERVED, ON_CALL, ON_HOLD})
     # Logged in: counts for "join/leave when no agents".
-    STAFFED: Final = frozenset({AVAILABLE, RESERVED, ON_CALL, ON_HOLD, WRAP_UP, PAUSED})
-    READY: Final = frozenset({AVAILABLE, RESERVED, ON_CALL, ON_HOLD, WRAP_UP})
+    STAFFED: Final = frozenset({AVAILABLE, RESERVED, ON_CALL, ON_HOLD, WRAP_UP, PAUSED,
+                                RESERVED_OUTBOUND})
+    READY: Final = frozenset({AVAILABLE, RESERVED, ON_CALL, ON_HOLD, WRAP_UP,
+                              RESERVED_OUTBOUND})
 
 
 class AgentInput:
@@ -75,6 +82,8 @@ class AgentInput:
     WRAPUP_DONE: Final = "wrapup_done"
     UNREACHABLE: Final = "unreachable"
     REACHABLE: Final = "reachable"
+    OUTBOUND_RESERVE: Final = "outbound_reserve"  # a dialer holds the agent for a contact
+    OUTBOUND_RELEASE: Final = "outbound_release"  # the dial ended unconnected, or the guard
 
 
 _A = AgentState
@@ -93,6 +102,8 @@ _I = AgentInput
 #   defer_pause     pause when the call and its wrap-up are over
 #   clear_deferred  an unpause cancels a deferred pause
 #   after_work      apply a deferred logout or pause
+#   start_outbound_guard  start the guard timer of an outbound reservation (OUTBOUND_GUARD_S)
+#   stop_outbound_guard   forget it (and the contact's call the agent was held for)
 AGENT_TRANSITIONS: Final[dict[tuple[str, str], tuple[tuple[str, ...], str]]] = {
     (_A.LOGGED_OUT, _I.LOGIN): ((), _A.AVAILABLE),
     (_A.LOGGED_OUT, _I.LOGOUT): ((), _A.LOGGED_OUT),
@@ -140,6 +151,17 @@ AGENT_TRANSITIONS: Final[dict[tuple[str, str], tuple[tuple[str, ...], str]]] = {
     (_A.UNREACHABLE, _I.LOGIN): ((), _A.UNREACHABLE),
     (_A.UNREACHABLE, _I.PAUSE): ((), _A.PAUSED),
     (_A.UNREACHABLE, _I.LOGOUT): ((), _A.LOGGED_OUT),
+    (_A.AVAILABLE, _I.OUTBOUND_RESERVE): (("start_outbound_guard",), _A.RESERVED_OUTBOUND),
+    (_A.RESERVED_OUTBOUND, _I.OUTBOUND_RESERVE): ((), _A.RESERVED_OUTBOUND),  # repeated
+    # The contact answered and their call reached the queue: it rings this agent only.
+    (_A.RESERVED_OUTBOUND, _I.OFFER): (("stop_outbound_guard", "ring"), _A.RESERVED),
+    (_A.RESERVED_OUTBOUND, _I.OUTBOUND_RELEASE): (("stop_outbound_guard",), _A.AVAILABLE),
+    (_A.RESERVED_OUTBOUND, _I.LOGIN): ((), _A.RESERVED_OUTBOUND),
+    (_A.RESERVED_OUTBOUND, _I.UNPAUSE): ((), _A.RESERVED_OUTBOUND),
+    (_A.RESERVED_OUTBOUND, _I.PAUSE): (("stop_outbound_guard",), _A.PAUSED),
+    (_A.RESERVED_OUTBOUND, _I.LOGOUT): (("stop_outbound_guard",), _A.LOGGED_OUT),
+    (_A.RESERVED_OUTBOUND, _I.UNREACHABLE): (("stop_outbound_guard",), _A.UNREACHABLE),
+    (_A.RESERVED_OUTBOUND, _I.REACHABLE): ((), _A.RESERVED_OUTBOUND),
 }
 
 

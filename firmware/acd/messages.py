@@ -43,6 +43,19 @@ Events the engine must feed (``core.handle(event, now)``):
   call then ends with ``CallEnded``). Retries are the callback engine's: a failed place
   leaves the queue, and the job comes back with ``CallbackQueued`` at its kept place.
 
+Events from the campaigns' dialers (firmware/calls/campaigns.py):
+
+- ``OutboundReserve(agent, campaign)``: the dialer holds a free agent for the contact it
+  dials for them (progressive, preview). The agent is ``reserved_outbound``: logged in and
+  working (not paused: occupancy counts the time as staffed), offered no inbound caller.
+  A guard (``OUTBOUND_GUARD_S``) returns the agent to ``available`` if the dial is never
+  reported.
+- ``OutboundConnected(agent, caller)``: the contact answered; their call enters the
+  queue as ``caller`` (``CallerArrived``) and rings this agent only, at once.
+- ``OutboundReleased(agent, reason)``: the dial ended without reaching the agent (busy,
+  no answer, machine, stopped…): the agent is ``available`` again. For an agent no longer
+  held for outbound it is a no-op (a late report).
+
 Events from people (web UI, console, feature codes): ``AgentLogin``, ``AgentLogout``,
 ``AgentPause``, ``AgentUnpause``, ``WrapUpDone``, ``ForceAgentState`` and ``MoveCaller``
 (supervisor).
@@ -163,6 +176,21 @@ class CallbackFailed(NamedTuple):
     reason: str = "no_answer"
 
 
+class OutboundReserve(NamedTuple):
+    agent: str
+    campaign: str = ""
+
+
+class OutboundConnected(NamedTuple):
+    agent: str
+    caller: str  # the id the contact's call enters the queue with
+
+
+class OutboundReleased(NamedTuple):
+    agent: str
+    reason: str = "released"
+
+
 class AgentLogin(NamedTuple):
     agent: str
     queues: tuple[str, ...] | None = None  # dynamic membership; None: the configured ones
@@ -265,6 +293,7 @@ Event = (
     | AgentNoAnswer | AgentUnreachable | AgentReachable | CallEnded | CallHeld | CallResumed
     | AnnouncementFinished | CallbackConnected | CallbackFailed | AgentLogin | AgentLogout
     | AgentPause | AgentUnpause | WrapUpDone | ForceAgentState | MoveCaller
+    | OutboundReserve | OutboundConnected | OutboundReleased
 )
 Command = (
     RingAgent | CancelRing | Bridge | PlayAnnouncement | StopAnnouncement | PlayMusicOnHold

@@ -121,6 +121,42 @@ def dial_next_trunk(calls: CallEngine, call: Call, trunks: Iterable[TrunkCandida
     return None
 
 
+async def ring_over_trunks(calls: CallEngine, call: Call, leg: Leg, ring_timeout_s: float,
+                           next_trunk: Callable[[], Leg | None]) -> tuple[Leg | None, Cause]:
+    """Ring the customer on ``leg``, failing over to ``next_trunk()`` when a trunk cannot
+    take the call now (``TRY_NEXT``). ``(answered leg, NORMAL_CLEARING)``, or ``(None,
+    cause)``: ``NO_ANSWER`` when the ring timeout passed (the leg is hung up), else the
+    release cause; ``call.cause`` is set then. A replaced origin leg stays the origin."""
+    while True:
+        ev = await calls.wait(call, ("answered", "released"), (leg,), ring_timeout_s)
+        if ev is None:
+            calls.hangup(leg, Cause.NO_ANSWER)
+            call.cause = Cause.NO_ANSWER
+            return None, Cause.NO_ANSWER
+        if ev.kind == "answered":
+            return leg, Cause.NORMAL_CLEARING
+        cause = ev.cause or Cause.NORMAL_UNSPECIFIED
+        if cause in TRY_NEXT:
+            nxt = next_trunk()
+            if nxt is not None:
+                if leg is call.origin:
+                    call.origin = nxt
+                leg = nxt
+                continue
+        call.cause = cause
+        return None, cause
+
+
+def carry_out(commands: Iterable[Any], execute: Callable[[Any], None], what: str) -> None:
+    """Carry out an engine's commands in order; one that fails is logged with the command
+    and the others still run (a bad dial never stalls the rest)."""
+    for cmd in commands:
+        try:
+            execute(cmd)
+        except Exception:
+            log.exception(f"{what} command failed", extra={"command": repr(cmd)})
+
+
 class CallbackRunner:
     def __init__(self, calls: CallEngine, store: EventStore, doc: Mapping[str, Any],
                  clock: Callable[[], float] = time.time) -> None:
@@ -166,11 +202,7 @@ class CallbackRunner:
         """Carry out the engine's commands and set the timer again (after every input)."""
         if self._closed:
             return
-        for cmd in self.engine.drain():
-            try:
-                self._command(cmd)
-            except Exception:
-                log.exception("callback command failed", extra={"command": repr(cmd)})
+        carry_out(self.engine.drain(), self._command, "callback")
         self._reschedule()
 
     def _reschedule(self) -> None:
@@ -203,10 +235,10 @@ class CallbackRunner:
                 dial.done = True
                 self._dials.pop(job_id, None)
                 call = dial.call
-                if call is not None and call.state != "active" and call.task is not None:
+                if call is not None and call.state != "active":
                     log.info("callback dial cancelled", extra={"job": job_id,
                                                                "reason": reason})
-                    call.task.cancel()
+                    self.calls.end_call(call)
             case EnqueueCallback():
                 queues = self.calls.queues
                 if queues is None or not queues.hold_place(
@@ -252,8 +284,7 @@ class CallbackRunner:
         if dial is None or call is None or call.state == "active":
             return
         self._report(dial, "agent_unavailable", reason)
-        if call.task is not None:
-            call.task.cancel()
+        self.calls.end_call(call)
 
     def _answered(self, job_id: str) -> float | None:
         job = self.store.callback_job(job_id)
@@ -284,6 +315,7 @@ class CallbackRunner:
             ch, ext = phone
 
             def ring_agent(call: Call) -> Leg | None:
+                dial.call = call          # a cancel arriving while the dial starts finds it
                 if not self.calls.channel_free(ch):
                     return None
                 return self.calls.place(call, ch, ext, "agent", cmd.number)
@@ -291,6 +323,7 @@ class CallbackRunner:
             call = self.calls.originate(ring_agent, lambda c: self._script(c, dial),
                                         caller=cmd.number, called=cmd.number, route=ROUTE)
             if call is None:
+                dial.call = None
                 self._report(dial, "agent_unavailable", f"extension {ext} is busy")
                 return
         else:
@@ -298,6 +331,7 @@ class CallbackRunner:
                                         lambda c: self._script(c, dial),
                                         caller=cmd.number, called=cmd.number, route=ROUTE)
             if call is None:
+                dial.call = None
                 self._report(dial, "failed", "no free trunk may take the call: "
                              + _cause_text(Cause.NO_CIRCUIT_AVAILABLE))
                 return
@@ -326,6 +360,7 @@ class CallbackRunner:
     def _next_trunk(self, call: Call, dial: _Dial) -> Leg | None:
         """Dial the customer over the next candidate trunk that takes the call."""
         cmd = dial.cmd
+        dial.call = call              # a cancel arriving while the dial starts finds it
         found = dial_next_trunk(self.calls, call, cmd.trunks, dial.tried, cmd.number,
                                 cmd.national, cmd.caller_id)
         if found is None:
@@ -337,28 +372,14 @@ class CallbackRunner:
         """Ring the customer (failing over to the next trunk on congestion); their answered
         leg, or None with the outcome reported."""
         eng = self.calls
-        while True:
-            ev = await eng.wait(call, ("answered", "released"), (leg,), dial.cmd.ring_timeout_s)
-            if ev is None:
-                eng.hangup(leg, Cause.NO_ANSWER)
-                call.cause = Cause.NO_ANSWER
-                self._report(dial, "no_answer", _cause_text(Cause.NO_ANSWER))
-                return None
-            if ev.kind == "answered":
-                call.answer = eng.clock()
-                self._report(dial, "answered")
-                return leg
-            cause = ev.cause or Cause.NORMAL_UNSPECIFIED
-            if cause in TRY_NEXT:
-                nxt = self._next_trunk(call, dial)
-                if nxt is not None:
-                    if leg is call.origin:
-                        call.origin = nxt
-                    leg = nxt
-                    continue
-            call.cause = cause
+        answered, cause = await ring_over_trunks(eng, call, leg, dial.cmd.ring_timeout_s,
+                                                 lambda: self._next_trunk(call, dial))
+        if answered is None:
             self._report(dial, _outcome_of(cause), _cause_text(cause))
             return None
+        call.answer = eng.clock()
+        self._report(dial, "answered")
+        return answered
 
     async def _script(self, call: Call, dial: _Dial) -> None:
         call.state = "ringing"

@@ -22,11 +22,14 @@ callback engine's:
   outcome ``machine`` (hung up), or for an autoinformer with ``amd.after_machine:
   message`` the message is left after the beep (``message_left``);
 - *by mode, once a person answered*: progressive and preview — the contact's agent was
-  reserved in the ACD when the dial started (paused with reason ``campaign``), is released
-  now and the call joins the campaign queue (``QueueService.run``), which rings that agent
-  and bridges them (``connected``); predictive — the call joins the queue if an agent is
-  free, else it is *abandoned*: the apology prompt (``campaign-apology.wav``, or a tone)
-  within 2 s, then hang-up, counted; autoinformer — the message (an uploaded 8 kHz prompt,
+  reserved in the ACD when the dial started (``OutboundReserve``: state
+  ``reserved_outbound``, offered no inbound caller, working time in the KPIs, freed by the
+  ACD's guard if no outcome ever comes); on the answer ``OutboundConnected`` and the call
+  joins the campaign queue (``QueueService.run``), which rings that agent only and bridges
+  them (``connected``); any other outcome frees the agent (``OutboundReleased``);
+  predictive — the call joins the queue if an agent is free, else it is *abandoned*: the
+  apology prompt (``campaign-apology.wav``, or a tone) within 2 s, then hang-up, counted;
+  autoinformer — the message (an uploaded 8 kHz prompt,
   or a tone) and, with ``confirm_digit``, ``confirmed`` when the person presses it, else
   ``played``;
 - *run state*: start, pause (no new dials; calls in progress go on) and stop (previews
@@ -47,9 +50,9 @@ from typing import Any, Final, Protocol
 
 from drivers.channel import Cause, ChannelKind
 from firmware.acd import messages as m
-from firmware.acd.machine import AgentState
+from firmware.acd.machine import AcdError, AgentState
 from firmware.callback import CallbackSettings, ConfigTrunkAdvisor
-from firmware.calls.callbacks import TRY_NEXT, _outcome_of, dial_next_trunk
+from firmware.calls.callbacks import _outcome_of, carry_out, dial_next_trunk, ring_over_trunks
 from firmware.calls.engine import Call, CallEngine
 from firmware.calls.legs import Leg, LegEvent, LegGone
 from firmware.campaigns import Campaign, CampaignDialer, CancelContact, ContactOutcome, DialContact
@@ -66,10 +69,9 @@ APOLOGY_PROMPT: Final = "campaign-apology.wav"
 APOLOGY_FALLBACK_S: Final = 1.0
 CONFIRM_WAIT_S: Final = 5.0        # after the message, for the confirmation digit
 BEEP_WAIT_S: Final = 10.0          # a machine's greeting: wait this long for its beep
-RESERVE_REASON: Final = "campaign"
 RUN_STATES: Final = ("running", "paused", "stopped")
 _BUSY_AGENT: Final = frozenset({AgentState.RESERVED, AgentState.ON_CALL, AgentState.ON_HOLD,
-                                AgentState.WRAP_UP})
+                                AgentState.WRAP_UP, AgentState.RESERVED_OUTBOUND})
 
 
 class CampaignError(ValueError):
@@ -246,11 +248,7 @@ class CampaignRunner:
                 dialer.on_timer(now)
             except Exception:
                 log.exception("campaign timer failed", extra={"campaign": dialer.campaign.id})
-            for cmd in dialer.drain():
-                try:
-                    self._command(cmd)
-                except Exception:
-                    log.exception("campaign command failed", extra={"command": repr(cmd)})
+            carry_out(dialer.drain(), self._command, "campaign")
         self._reschedule()
 
     def _reschedule(self) -> None:
@@ -269,8 +267,8 @@ class CampaignRunner:
             if dial is not None and dial.cmd.attempt == cmd.attempt:
                 dial.done = True
                 self._forget(dial)
-                if dial.call is not None and dial.call.task is not None:
-                    asyncio.get_running_loop().call_soon(dial.call.task.cancel)
+                if dial.call is not None:
+                    self.calls.end_call(dial.call)
             return
         self._dial(cmd)
 
@@ -279,13 +277,11 @@ class CampaignRunner:
         dial.done = True
         self._forget(dial)
         if dial.cmd.agent is not None:
-            self._release_agent(dial.cmd.agent)
+            self._release_agent(dial.cmd.agent, "stopped")
         self.dialer(dial.cmd.campaign).interrupt(dial.cmd.contact_id, dial.cmd.attempt,
                                                  self.clock())
-        if dial.call is not None and dial.call.task is not None:
-            # after the task's first step (a task cancelled before it ran would never run
-            # its script's clean-up, leaving the leg up)
-            asyncio.get_running_loop().call_soon(dial.call.task.cancel)
+        if dial.call is not None:
+            self.calls.end_call(dial.call)
 
     def _report(self, dial: _Dial, kind: ContactOutcomeKind, detail: str = "") -> None:
         if dial.done:
@@ -293,7 +289,7 @@ class CampaignRunner:
         dial.done = True
         cmd = dial.cmd
         if cmd.agent is not None and kind != "connected":
-            self._release_agent(cmd.agent)
+            self._release_agent(cmd.agent, kind)
         delay = None
         if dial.answered_at is not None and dial.call is not None:
             delay = dial.answered_at - dial.call.start
@@ -313,27 +309,33 @@ class CampaignRunner:
             del self._dials[key]
 
     # -- agents: reserved in the ACD while their contact is dialled ----------------------------
-    def _reserve_agent(self, agent: str) -> None:
+    def _reserve_agent(self, agent: str, campaign: str) -> None:
+        """Hold the agent for the contact being dialled (``reserved_outbound``: no inbound
+        caller is offered to them; the ACD's guard frees them if no outcome ever comes)."""
         queues = self.calls.queues
-        if queues is not None:
-            queues.feed(m.AgentPause(agent, RESERVE_REASON))
-
-    def _release_agent(self, agent: str) -> None:
-        queues = self.calls.queues
-        if queues is None or agent not in queues.core.agents:
+        if queues is None:
             return
-        a = queues.core.agents[agent]
-        if a.state == AgentState.PAUSED and a.reason == RESERVE_REASON:
-            queues.feed(m.AgentUnpause(agent))
+        try:
+            queues.feed(m.OutboundReserve(agent, campaign))
+        except AcdError as exc:     # taken meanwhile: the answer queues for any agent
+            log.warning("campaign agent not reserved", extra={"agent": agent,
+                                                               "error": str(exc)})
+
+    def _release_agent(self, agent: str, reason: str) -> None:
+        """The dial ended without reaching the agent: free them (a no-op once they ring)."""
+        queues = self.calls.queues
+        if queues is not None and agent in queues.core.agents:
+            queues.feed(m.OutboundReleased(agent, reason))
 
     # -- dialling ---------------------------------------------------------------------------
     def _dial(self, cmd: DialContact) -> None:
         dial = _Dial(cmd)
         self._dials[(cmd.campaign, cmd.contact_id)] = dial
         if cmd.agent is not None:
-            self._reserve_agent(cmd.agent)
+            self._reserve_agent(cmd.agent, cmd.campaign)
 
         def first_leg(call: Call) -> Leg | None:
+            dial.call = call              # a cancel arriving while the dial starts finds it
             found = dial_next_trunk(self.calls, call, cmd.trunks, dial.tried, cmd.number,
                                     cmd.national, cmd.caller_id)
             if found is None:
@@ -344,6 +346,7 @@ class CampaignRunner:
         call = self.calls.originate(first_leg, lambda c: self._script(c, dial),
                                     caller=cmd.caller_id or "", called=cmd.number, route=ROUTE)
         if call is None:
+            dial.call = None
             self._report(dial, "failed", "no free trunk may take the call")
             self._forget(dial)
             return
@@ -409,37 +412,30 @@ class CampaignRunner:
     async def _ring(self, call: Call, dial: _Dial) -> Leg | None:
         """Ring the contact (next trunk on congestion): their answered leg, or None with the
         outcome reported."""
-        eng = self.calls
         assert dial.leg is not None
-        leg = dial.leg
-        while True:
-            ev = await eng.wait(call, ("answered", "released"), (leg,), dial.cmd.ring_timeout_s)
-            if ev is None:
-                eng.hangup(leg, Cause.NO_ANSWER)
-                call.cause = Cause.NO_ANSWER
-                self._report(dial, "no_answer")
+
+        def next_trunk() -> Leg | None:
+            found = dial_next_trunk(self.calls, call, dial.cmd.trunks, dial.tried,
+                                    dial.cmd.number, dial.cmd.national, dial.cmd.caller_id)
+            if found is None:
                 return None
-            if ev.kind == "answered":
-                if leg.channel.kind is ChannelKind.FXO and \
-                        not getattr(leg.channel, "answer_on_polarity", False):
-                    return await self._progress(call, dial, leg)
-                self._mark_answered(call, dial)
-                return leg
-            cause = ev.cause or Cause.NORMAL_UNSPECIFIED
-            if cause in TRY_NEXT:
-                found = dial_next_trunk(eng, call, dial.cmd.trunks, dial.tried,
-                                        dial.cmd.number, dial.cmd.national,
-                                        dial.cmd.caller_id)
-                if found is not None:
-                    if leg is call.origin:
-                        call.origin = found[0]
-                    leg, dial.trunk = found
-                    dial.leg = leg
-                    self._watch(dial)
-                    continue
-            call.cause = cause
-            self._report(dial, _outcome_of(cause), f"Q.850 cause {int(cause)}")
+            dial.leg, dial.trunk = found
+            self._watch(dial)
+            return dial.leg
+
+        leg, cause = await ring_over_trunks(self.calls, call, dial.leg,
+                                            dial.cmd.ring_timeout_s, next_trunk)
+        if leg is None:
+            if cause is Cause.NO_ANSWER:
+                self._report(dial, "no_answer")
+            else:
+                self._report(dial, _outcome_of(cause), f"Q.850 cause {int(cause)}")
             return None
+        if leg.channel.kind is ChannelKind.FXO and \
+                not getattr(leg.channel, "answer_on_polarity", False):
+            return await self._progress(call, dial, leg)
+        self._mark_answered(call, dial)
+        return leg
 
     def _mark_answered(self, call: Call, dial: _Dial, vad_on: bool = False) -> None:
         dial.answered_at = self.clock()
@@ -540,7 +536,8 @@ class CampaignRunner:
             self._report(dial, "failed", "no queue to connect the contact to")
             return
         if cmd.agent is not None:
-            self._release_agent(cmd.agent)        # reserved for this call: rings next
+            # held for this call: the ACD rings that agent (only) when the call enters
+            queues.feed(m.OutboundConnected(cmd.agent, call.id))
         elif not self._agents(queue)[0]:
             await self._abandon(call, leg)
             self._report(dial, "abandoned", "no agent free for a live answer")

@@ -200,6 +200,8 @@ class Call:
     supervision: str | None = None             # listen | whisper | barge
     max_timer: asyncio.TimerHandle | None = None
     beep_pending: bool = False        # recording started: beep to both sides once bridged
+    started: bool = False             # the script's first step ran (see CallEngine.end_call)
+    end_requested: bool = False       # end_call() came before the script was started
 
     def describe(self) -> dict[str, Any]:
         return {"id": self.id, "state": self.state, "direction": self.direction,
@@ -428,11 +430,47 @@ class CallEngine:
             call.caller_name, call.caller_withheld = ev.caller_name, ev.caller_withheld
             call.trunk = self.dialplan.trunk_of_port.get(ch.id)
             script = self._trunk_inbound(call, ev)
-        call.task = asyncio.get_running_loop().create_task(self._run(call, script),
-                                                           name=f"call-{call.id}")
+        self._start_script(call, script)
         self._notify_call(call)
 
+    def _start_script(self, call: Call, script: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(self._run(call, script),
+                                                      name=f"call-{call.id}")
+        call.task = task
+        if call.end_requested:
+            task.get_loop().call_soon(task.cancel)
+
+        def settled(_task: asyncio.Task[None]) -> None:
+            # A task cancelled before its first step never runs _run's clean-up: finish
+            # the call here, so its legs are hung up and its channels freed all the same.
+            if call.state != "ended":
+                script.close()
+                self._finish(call)
+
+        task.add_done_callback(settled)
+
+    def end_call(self, call: Call, cause: Cause = Cause.NORMAL_CLEARING) -> None:
+        """End ``call`` now, whatever its script is doing: the one way to end a call.
+
+        The script is cancelled and its clean-up runs (legs hung up, record written, its
+        owner told); a call whose script has not started yet (originated, or set up, in
+        this very turn of the loop, even from inside :meth:`originate`) is cancelled just
+        after its first step, so a leg it is seizing at this instant is released and
+        nothing stays reserved for it."""
+        if call.state == "ended":
+            return
+        call.cause = call.cause or cause
+        call.end_requested = True
+        task = call.task
+        if task is None:
+            return                # originate() starts the script, and cancels it at once
+        if call.started:
+            task.cancel()
+        else:
+            asyncio.get_running_loop().call_soon(task.cancel)
+
     async def _run(self, call: Call, script: Coroutine[Any, Any, None]) -> None:
+        call.started = True
         try:
             await script
         except LegGone:
@@ -503,6 +541,8 @@ class CallEngine:
         self._legs[ch.id] = (call, leg)
 
         async def go() -> None:
+            if leg.gone:
+                return        # hung up before the port was seized: never seize it
             try:
                 # caller ID with name: the given name, else the directory's, else the trunk's
                 name = caller_name or self.dialplan.caller_name(caller) or call.caller_name
@@ -1946,8 +1986,7 @@ class CallEngine:
             return None
         call.origin = leg
         self._calls[call.id] = call
-        call.task = asyncio.get_running_loop().create_task(self._run(call, script(call)),
-                                                           name=f"call-{call.id}")
+        self._start_script(call, script(call))
         self._notify_call(call)
         return call
 

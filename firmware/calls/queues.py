@@ -15,6 +15,15 @@ it what happens to them, on the engine's event loop:
   timer rescheduled from ``next_deadline()`` after every batch of commands;
 - the queue event log goes to the event store in batches, so every KPI can be recomputed.
 
+Reachability: an agent whose device the box cannot reach gets no calls. The ports report
+it (``ChannelStatus``, seen here as the engine's ``port`` events): an office agent's FXS
+line with no phone plugged in (the port's periodic line test), a remote agent's mobile
+when every port of the trunks its outbound route would use is out of service (a GSM
+module unregistered, an E1 in alarm). Such an agent goes ``unreachable`` (``AgentUnreachable``:
+a ring in progress is cancelled) and comes back ``available`` when a port is back
+(``AgentReachable``). An agent busy on a call, in wrap-up or paused goes unreachable when
+they would become free again, if the device is still gone then.
+
 Agents log in, out, pause and unpause with feature codes (``*45``, ``*46``, ``*47``,
 ``*48``), the web UI or the console, all through :meth:`agent_action`.
 
@@ -46,7 +55,7 @@ from drivers.channel import Cause, ChannelKind
 from firmware.acd import messages as m
 from firmware.acd.core import AcdCore
 from firmware.acd.log import QueueEvent
-from firmware.acd.machine import AcdError, CallerState
+from firmware.acd.machine import AcdError, AgentState, CallerState
 from firmware.acd.priority import VipLists
 from firmware.callback.errors import CallbackRequestError
 from firmware.calls.announce import queue_announcement
@@ -67,6 +76,10 @@ CALLBACK_MAX_DIGITS = 20
 # just ending) is waited for before the callback is dialled, at most this long.
 CALLBACK_AGENT_WAIT_S = 30.0
 CALLBACK_AGENT_POLL_S = 0.25
+
+# States an agent leaves for "unreachable" at once (the others: when they would be free).
+_CAN_GO_UNREACHABLE = frozenset({AgentState.AVAILABLE, AgentState.RESERVED,
+                                 AgentState.RESERVED_OUTBOUND})
 
 QueueLogSink = Callable[[list[QueueEvent]], object]
 # (the call, its queue, when it entered): a caller hung up while waiting (the callback hook)
@@ -98,7 +111,10 @@ class QueueService:
         self.callbacks: CallbackRunner | None = None   # set by CallbackRunner.start
         # hold: the engine announces a connected call's state; the core tracks on_hold
         self._talking: dict[str, str] = {}
+        self._out_of_service: set[str] = set()     # ports whose last status was "out"
+        self._reach_check: asyncio.Handle | None = None
         engine.add_listener(self._call_state)
+        engine.add_listener(self._port_status)
 
     # -- configuration and people ---------------------------------------------------------
     def apply_config(self, doc: dict[str, Any]) -> None:
@@ -111,6 +127,7 @@ class QueueService:
         self._callback_ask = self._ask(doc)
         self._record = self._recorded(doc)
         self._vip = VipLists(doc)
+        self.check_reachability()
 
     @staticmethod
     def _ask(doc: dict[str, Any]) -> set[str]:
@@ -143,6 +160,59 @@ class QueueService:
 
     def snapshot(self) -> dict[str, Any]:
         return self.core.snapshot(self.clock())
+
+    # -- reachability -----------------------------------------------------------------------
+    def _agent_ports(self, agent_id: str) -> list[str]:
+        """The ports that reach the agent: the extension's line, or the ports of the trunks
+        the outbound route to the agent's number would use."""
+        settings = self.core.agents[agent_id].settings
+        plan = self.engine.dialplan
+        if settings.extension:
+            ext = plan.extensions.get(settings.extension)
+            return [ext.port] if ext is not None and ext.port else []
+        if settings.number:
+            route = plan.route_outbound(settings.number)
+            if route is not None:
+                return [p for t in route.trunks for p in plan.trunk_ports.get(t, ())]
+        return []
+
+    def reachable(self, agent_id: str) -> bool:
+        ports = self._agent_ports(agent_id)
+        return not ports or any(p not in self._out_of_service for p in ports)
+
+    def check_reachability(self) -> None:
+        """Agents whose device is gone: unreachable; back: available (see the docstring)."""
+        self._reach_check = None
+        for agent in list(self.core.agents.values()):
+            reach = self.reachable(agent.id)
+            try:
+                if not reach and agent.state in _CAN_GO_UNREACHABLE:
+                    log.info("agent unreachable", extra={"agent": agent.id})
+                    self.feed(m.AgentUnreachable(agent.id))
+                elif reach and agent.state == AgentState.UNREACHABLE:
+                    log.info("agent reachable again", extra={"agent": agent.id})
+                    self.feed(m.AgentReachable(agent.id))
+            except AcdError as exc:
+                log.warning("agent reachability not applied", extra={"agent": agent.id,
+                                                                      "error": str(exc)})
+
+    def _check_reachability_soon(self) -> None:
+        if self._reach_check is None:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                return
+            self._reach_check = loop.call_soon(self.check_reachability)
+
+    def _port_status(self, event: dict[str, Any]) -> None:
+        if event.get("type") != "port" or "in_service" not in event:
+            return
+        port = str(event["port"])
+        if event["in_service"]:
+            self._out_of_service.discard(port)
+        else:
+            self._out_of_service.add(port)
+        self.check_reachability()
 
     # -- the core ---------------------------------------------------------------------------
     def feed(self, event: Any) -> None:
@@ -249,6 +319,8 @@ class QueueService:
                         self.feed, m.CallbackReleased(caller, "no_job"))
             case m.SetAgentState(agent, state, reason):
                 self.agent_states[agent] = state
+                if state == AgentState.AVAILABLE and self._out_of_service:
+                    self._check_reachability_soon()     # free again, but still reachable?
                 eng._notify({"type": "agent", "agent": agent, "state": state,
                              "reason": reason})
             case _:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from firmware.callback.policy import Blacklist, normalize_prefix
@@ -108,8 +108,17 @@ def test_separators_do_not_matter(number: str, seps: list[str], country: str) ->
     assert normalize_number(spelled, country) == normalize_number(number, country) == number
 
 
+# Hypothesis draws each test's seed from one process-wide generator, so whether a rare
+# input is found depends on which property tests ran before in the same process. The
+# inputs once found only in some orders are pinned here: home numbers whose national
+# part begins like a trunk or international prefix.
 @settings(max_examples=200, deadline=None)
 @given(st.from_regex(r"\+[1-9][0-9]{7,14}", fullmatch=True), countries)
+@example("+44010000000", "GB")
+@example("+71012345678", "RU")
+@example("+33012345678", "FR")
+@example("+380012345678", "UA")
+@example("+10112345678", "US")
 def test_national_form_round_trips(number: str, country: str) -> None:
     plan = PLANS.get(country)
     assume(plan is not None and plan.country_code is not None)

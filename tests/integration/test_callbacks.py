@@ -14,6 +14,7 @@ import pytest
 
 from firmware.callback import CallbackRequestError
 from tests.conftest import wait_for
+from tests.integration.queue_rig import running_box
 from tests.integration.test_pbx_features import (
     active,
     all_idle,
@@ -131,23 +132,15 @@ async def test_reject_and_call_back_route(box):
 
 
 async def test_a_waiting_job_survives_a_restart_and_is_dialled_once(tmp_path: Path):
-    from firmware.app import Box, Settings
-
     data = tmp_path / "data"
-    box = Box(Settings(data_dir=data, simulated=True))
-    await box.start()
-    try:
+    async with running_box(data) as box:
         await configure(box, lambda d: callback_policy(d, working_hours=None))
         # a window opening in 2 s: the job waits, and the box stops meanwhile
         import time
         now = time.time()
         job_id = box.callback_request(CUSTOMER, "sales", (now + 2, now + 600))["job"]["id"]
         assert job_state(box, job_id) == "pending"
-    finally:
-        await box.stop()
-    box = Box(Settings(data_dir=data, simulated=True))
-    await box.start()
-    try:
+    async with running_box(data) as box:
         await dialled_back(box)
         await connect_to_ann(box)
         await wait_for(lambda: job_state(box, job_id) == "connected", 5, what="connected")
@@ -155,26 +148,16 @@ async def test_a_waiting_job_survives_a_restart_and_is_dialled_once(tmp_path: Pa
         await all_idle(box)
         assert box.callback_job(job_id)["attempts"] == 1
         assert len(box.callback_jobs()) == 1
-    finally:
-        await box.stop()
 
 
 async def test_a_restart_during_a_dial_settles_it_and_dials_again_once(tmp_path: Path):
-    from firmware.app import Box, Settings
-
     data = tmp_path / "data"
-    box = Box(Settings(data_dir=data, simulated=True))
-    await box.start()
-    try:
+    async with running_box(data) as box:
         await configure(box, callback_policy)
         job_id = box.callback_request(CUSTOMER, "sales")["job"]["id"]
         await dialled_back(box)                      # ringing the customer: power cut
         assert job_state(box, job_id) == "dialing"
-    finally:
-        await box.stop()
-    box = Box(Settings(data_dir=data, simulated=True))
-    await box.start()
-    try:
+    async with running_box(data) as box:
         job = box.callback_job(job_id)
         assert job["state"] == "retry_wait" and job["last_outcome"] == "interrupted"
         await dialled_back(box)                      # after the 1 s "interrupted" interval
@@ -184,8 +167,6 @@ async def test_a_restart_during_a_dial_settles_it_and_dials_again_once(tmp_path:
         await all_idle(box)
         outcomes = [a["outcome"] for a in box.callback_job(job_id)["attempts_log"]]
         assert outcomes == ["interrupted", "connected"]
-    finally:
-        await box.stop()
 
 
 async def test_abandoned_in_queue_is_called_back(box):

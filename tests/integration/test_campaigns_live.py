@@ -93,7 +93,7 @@ async def test_progressive_agent_free_contact_answers_agent_talks(box):
     await wait_for(lambda: trunk(box, "e1.1").get("call_state") in ("outgoing", "alerting",
                                                                       "active"), 6,
                    what="the contact to be dialled on the E1")
-    assert box.queues()["agents"]["a0"]["state"] == "paused"     # reserved for this dial
+    assert box.queues()["agents"]["a0"]["state"] == "reserved_outbound"   # held, not paused
     await rings(box, agent_port, 8)                  # the person answered: the agent rings
     await box.sim.phone_offhook(agent_port)
     await wait_for(lambda: status(box, PERSON) == "answered", 5, what="connected")
@@ -385,7 +385,7 @@ async def test_stop_hangs_up_dials_still_ringing(box):
                         ring_timeout_s=60, retry={"interrupted": [300]})
     box.campaign_control("c1", "start")
     await wait_for(lambda: status(box, PERSON) == "dialing", 5, what="the dial")
-    assert box.queues()["agents"]["a0"]["state"] == "paused"     # reserved
+    assert box.queues()["agents"]["a0"]["state"] == "reserved_outbound"   # held
     box.campaign_control("c1", "stop")
     await all_idle(box)                                           # long before 60 s
     row = box.campaign_results("c1")[0]

@@ -2,9 +2,7 @@
 their place, and is called back when an agent is reserved for them; callback jobs from the
 web keep a place in the queue too; a restart neither loses nor repeats a place.
 
-The callers are the SimModems' far ends (the caller on gsm2, the callback leaves on gsm1:
-the customer's operator), the agent is Ann on the phone on fxs2, pausing and unpausing
-with the feature codes *47 / *48. Extension numbers come from the box's configuration.
+The rig (callers on gsm2, callbacks out on gsm1, Ann on fxs2) is tests/integration/queue_rig.py.
 """
 
 from __future__ import annotations
@@ -12,100 +10,34 @@ from __future__ import annotations
 import asyncio
 import time
 from pathlib import Path
-from typing import Any
 
 from tests.conftest import wait_for
+from tests.integration.queue_rig import (
+    AGENT_PORT,
+    CUSTOMER,
+    OTHER,
+    agent_state,
+    callback_connects,
+    dialled_back,
+    feature,
+    job,
+    queue_callback,
+    queued,
+    running_box,
+    sales,
+    takes_callback,
+    they_talk,
+)
 from tests.integration.test_pbx_features import (
     active,
     all_idle,
     configure,
-    far_hears,
     hang_up,
     hears,
     phone,
     rings,
-    route_to,
     trunk,
 )
-
-CUSTOMER = "+79161234567"
-OTHER = "+79031234500"
-AGENT_PORT = "fxs2"
-
-
-def extension_on(doc: dict[str, Any], port: str) -> str:
-    return str(next(e["number"] for e in doc["extensions"] if e.get("port") == port))
-
-
-def queue_callback(doc: dict[str, Any], dial: str = "customer_first", **queue: Any) -> None:
-    doc["time_conditions"] = [{"id": "open", "weekly": [{
-        "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
-        "start": "00:00", "end": "24:00"}]}]
-    doc["agents"] = [{"id": "ann", "name": "Ann", "extension": extension_on(doc, AGENT_PORT)}]
-    doc["queues"] = [{"id": "sales", "name": "Sales", "members": [{"agent": "ann"}],
-                      "strategy": "linear", "wrap_up_s": 0, "ring_timeout_s": 5,
-                      "callback_key": "1", "callback_dial": dial, **queue}]
-    doc["blacklist"] = [{"number": "+79169999999"}]
-    doc["callback"] = {
-        "working_hours": "open", "ring_timeout_s": 5, "detect_machine": False,
-        "retry": {"max_attempts": 2, "no_answer": [1], "busy": [1], "failed": [1],
-                  "agent_unavailable": [1], "interrupted": [1]},
-        "trunks": [{"trunk": "gsm1", "prefixes": ["+7916"]}],
-    }
-    route_to(doc, "gsm2", {"type": "queue", "target": "sales"})
-
-
-def agent_state(box: Any) -> str:
-    return str(box.queues()["agents"]["ann"]["state"])
-
-
-def sales(box: Any) -> dict[str, Any]:
-    return dict(box.queues()["queues"]["sales"])
-
-
-async def feature(box: Any, code: str, state: str) -> None:
-    """Ann keys a feature code on her phone (pause *47, unpause *48)."""
-    await box.sim.phone_offhook(AGENT_PORT)
-    await box.sim.phone_press(AGENT_PORT, code)
-    await wait_for(lambda: agent_state(box) == state, 5, what=f"ann {state}")
-    await hang_up(box, AGENT_PORT)
-
-
-async def queued(box: Any, port: str = "gsm2", caller: str | None = CUSTOMER) -> None:
-    await box.sim.trunk_call(port, caller)
-    await wait_for(lambda: trunk(box, port)["call_state"] == "active", 5,
-                   what="the queue to answer the caller")
-    await wait_for(lambda: trunk(box, port)["heard_level_dbm0"] > -40, 5,
-                   what="music on hold")
-
-
-async def takes_callback(box: Any, port: str = "gsm2") -> dict[str, Any]:
-    """The caller presses 1; the box confirms and hangs up; the job keeps the place."""
-    await box.sim.far_press(port, "1")
-    await wait_for(lambda: trunk(box, port)["call_state"] == "idle", 5,
-                   what="the box to hang the caller up")
-    jobs = await wait_for(lambda: box.callback_jobs(), 3, what="the callback job")
-    assert sales(box)["callbacks"] == 1 and sales(box)["waiting"] == 0
-    return dict(jobs[0])
-
-
-async def dialled_back(box: Any, number: str = CUSTOMER, timeout: float = 8) -> None:
-    await wait_for(lambda: trunk(box, "gsm1")["call_state"] == "alerting"
-                   and trunk(box, "gsm1")["dialed"] == number, timeout,
-                   what=f"the box to dial {number} on gsm1")
-
-
-async def they_talk(box: Any) -> None:
-    """The customer (gsm1) and Ann hear each other."""
-    await active(box)
-    await box.sim.far_press("gsm1", "5")
-    await hears(box, AGENT_PORT, "5")
-    await box.sim.phone_press(AGENT_PORT, "7")
-    await far_hears(box, "gsm1", "7")
-
-
-def job(box: Any, job_id: str) -> dict[str, Any]:
-    return dict(box.callback_job(job_id))
 
 
 async def test_key_press_keeps_the_place_and_the_customer_is_called_first(box):
@@ -178,12 +110,7 @@ async def test_unanswered_callback_is_retried_by_the_policy_then_connected(box):
     await wait_for(lambda: trunk(box, "gsm1")["call_state"] == "idle", 5, what="gsm1 idle")
     assert agent_state(box) in ("available", "reserved")      # released, or reserved again
     await dialled_back(box)                                    # 1 s later, the second try
-    await box.sim.far_answer("gsm1")
-    await rings(box, AGENT_PORT, 6)
-    await box.sim.phone_offhook(AGENT_PORT)
-    await they_talk(box)
-    await hang_up(box, AGENT_PORT)
-    await all_idle(box)
+    await callback_connects(box)
     done = job(box, taken["id"])
     assert done["state"] == "connected"
     assert [a["outcome"] for a in done["attempts_log"]] == ["no_answer", "connected"]
@@ -261,12 +188,7 @@ async def test_web_request_takes_a_place_behind_an_earlier_caller(box):
     await hears(box, AGENT_PORT, "4")
     await hang_up(box, AGENT_PORT)
     await dialled_back(box)                                   # then the web request
-    await box.sim.far_answer("gsm1")
-    await rings(box, AGENT_PORT, 6)
-    await box.sim.phone_offhook(AGENT_PORT)
-    await they_talk(box)
-    await hang_up(box, AGENT_PORT)
-    await all_idle(box)
+    await callback_connects(box)
     assert job(box, created["job"]["id"])["state"] == "connected"
     report = box.queue_kpis()["queues"]["sales"]
     # the web request is a scheduled callback, not an offered call
@@ -275,31 +197,18 @@ async def test_web_request_takes_a_place_behind_an_earlier_caller(box):
 
 
 async def test_a_restart_keeps_the_place_and_dials_it_exactly_once(tmp_path: Path):
-    from firmware.app import Box, Settings
-
     data = tmp_path / "data"
-    box = Box(Settings(data_dir=data, simulated=True))
-    await box.start()
-    try:
+    async with running_box(data) as box:  # power cut with the place held
         await configure(box, queue_callback)
         await feature(box, "*47", "paused")
         await queued(box)
         taken = await takes_callback(box)
         await all_idle(box)
-    finally:
-        await box.stop()                                       # power cut with the place held
-    box = Box(Settings(data_dir=data, simulated=True))
-    await box.start()
-    try:
+    async with running_box(data) as box:
         assert job(box, taken["id"])["state"] == "pending"
         # Ann is a static agent, free after the restart: the place is dialled at once
         await dialled_back(box)
-        await box.sim.far_answer("gsm1")
-        await rings(box, AGENT_PORT, 6)
-        await box.sim.phone_offhook(AGENT_PORT)
-        await they_talk(box)
-        await hang_up(box, AGENT_PORT)
-        await all_idle(box)
+        await callback_connects(box)
         started = time.monotonic()
         while time.monotonic() - started < 2.5:               # and never again
             assert trunk(box, "gsm1")["call_state"] == "idle"
@@ -308,5 +217,20 @@ async def test_a_restart_keeps_the_place_and_dials_it_exactly_once(tmp_path: Pat
         assert done["state"] == "connected" and done["attempts"] == 1
         assert len(box.callback_jobs()) == 1 and sales(box)["callbacks"] == 0
         await all_idle(box)
-    finally:
-        await box.stop()
+
+
+async def test_a_queue_holding_its_maximum_of_callbacks_refuses_the_next_key(box):
+    await configure(box, lambda d: queue_callback(d, callback_max=1))
+    await feature(box, "*47", "paused")
+    await queued(box)
+    taken = await takes_callback(box)                          # the one place allowed
+    await queued(box, "gsm2", OTHER)
+    await box.sim.far_press("gsm2", "1")                       # a second: refused
+    await asyncio.sleep(1.5)
+    assert trunk(box, "gsm2")["call_state"] == "active"        # keeps waiting on the line
+    assert [j["id"] for j in box.callback_jobs()] == [taken["id"]]
+    assert sales(box)["callbacks"] == 1 and sales(box)["waiting"] == 1
+    await box.sim.far_hangup("gsm2")
+    box.callback_cancel(taken["id"])
+    await wait_for(lambda: sales(box)["callbacks"] == 0, 5, what="the place released")
+    await all_idle(box)

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import wait_for
+from tests.integration.queue_rig import answers
 from tests.integration.test_pbx_features import (
     active,
     all_idle,
@@ -57,6 +58,16 @@ async def queued(box: Any, trunk_port: str, timeout: float = 5) -> float:
     await wait_for(lambda: trunk(box, trunk_port)["call_state"] == "active", timeout,
                    what=f"the queue to answer the caller on {trunk_port}")
     return time.monotonic()
+
+
+async def ann_joins_bob_then_both_hang_up(box: Any) -> None:
+    """Ann (fxs2) answers while Bob (fxs3) is on a call; then both hang up."""
+    await box.sim.phone_offhook("fxs2")
+    await wait_for(lambda: len([c for c in box.calls() if c["state"] == "active"]) == 2, 5,
+                   what="two calls in progress")
+    await hang_up(box, "fxs2")
+    await hang_up(box, "fxs3")
+    await all_idle(box)
 
 
 async def csv_rows(client: Any, path: str) -> list[dict[str, str]]:
@@ -182,9 +193,7 @@ async def feature_code(box: Any, port: str, code: str, agent: str, state: str) -
 
 async def overflow_answered(box: Any) -> None:
     """The overflow extension (fxs4) rings; its user answers and hangs up."""
-    await rings_now(box, "fxs4", timeout=8)
-    await box.sim.phone_offhook("fxs4")
-    await active(box)
+    await answers(box, "fxs4", timeout=8)
     await hang_up(box, "fxs4")
 
 
@@ -245,16 +254,12 @@ async def test_a_vip_caller_is_served_before_earlier_callers(box):
     await box.sim.trunk_call("gsm2", "+79167770001")         # second in, a VIP
     await queued(box, "gsm2")
     box.agent_action("ann", "unpause")
-    await rings_now(box, "fxs2")
-    await box.sim.phone_offhook("fxs2")
-    await active(box)
+    await answers(box, "fxs2")
     await box.sim.far_press("gsm2", "5")
     await wait_for(lambda: phone(box, "fxs2")["heard_digits"].endswith("5"), 5,
                    what="Ann to be talking to the VIP")
     await box.sim.phone_onhook("fxs2")
-    await rings_now(box, "fxs2")                             # then the first caller
-    await box.sim.phone_offhook("fxs2")
-    await active(box)
+    await answers(box, "fxs2")                             # then the first caller
     await box.sim.far_press("gsm1", "1")
     await wait_for(lambda: phone(box, "fxs2")["heard_digits"].endswith("1"), 5,
                    what="Ann to be talking to the first caller")
@@ -311,9 +316,7 @@ async def test_pause_with_a_reason_from_the_web_and_from_a_feature_code(aiohttp_
     await asyncio.sleep(1.0)
     assert not alerting(box, "fxs2") and not alerting(box, "fxs3")
     await feature_code(box, "fxs3", "*48", "bob", "available")      # Bob is back...
-    await rings_now(box, "fxs3")
-    await box.sim.phone_offhook("fxs3")
-    await active(box)
+    await answers(box, "fxs3")
     await hang_up(box, "fxs3")
     await all_idle(box)
     reasons = [e.detail for e in logged(box, "agent") if e.detail.startswith("paused")]
@@ -368,9 +371,7 @@ async def test_wrap_up_time_is_per_queue(box):
     await configure(box, setup)
     for trunk_port, wrap in (("gsm1", 3.0), ("gsm2", 0.0)):   # sales, then support
         await box.sim.trunk_call(trunk_port, "+79161230411")
-        await rings_now(box, "fxs2")
-        await box.sim.phone_offhook("fxs2")
-        await active(box)
+        await answers(box, "fxs2")
         await hang_up(box, "fxs2")
         ended = time.monotonic()
         await all_idle(box)
@@ -389,9 +390,7 @@ async def test_an_agent_holding_the_caller_is_on_hold_and_hold_time_is_counted(
     await configure(box, lambda d: one_queue(box, d, {"ann": "fxs2"}))
     t0 = time.time()
     await box.sim.trunk_call("gsm1", "+79161230426")
-    await rings_now(box, "fxs2")
-    await box.sim.phone_offhook("fxs2")
-    await active(box)
+    await answers(box, "fxs2")
     await box.sim.phone_flash("fxs2")                        # Ann puts the caller on hold
     await wait_for(lambda: agent_state(box, "ann")[0] == "on_hold", 5, what="ann on hold")
     held = time.monotonic()
@@ -467,12 +466,7 @@ async def test_one_agent_in_two_queues_with_penalties(box):
     # ...so the next support caller goes to the next penalty tier: Ann
     await box.sim.trunk_call("fxo1", "+79161230416")
     await rings_now(box, "fxs2", timeout=8)
-    await box.sim.phone_offhook("fxs2")
-    await wait_for(lambda: len([c for c in box.calls() if c["state"] == "active"]) == 2, 5,
-                   what="two calls in progress")
-    await hang_up(box, "fxs2")
-    await hang_up(box, "fxs3")
-    await all_idle(box)
+    await ann_joins_bob_then_both_hang_up(box)
     connects = [(e.queue, e.agent) for e in logged(box, "connect")]
     assert connects == [("support", "bob"), ("support", "ann")]
 
@@ -530,9 +524,7 @@ async def test_callers_hear_their_position_and_expected_wait_periodically(box):
     assert trunk(box, "gsm1")["heard_digits"] == "A1B3CA1B3C"
     await box.sim.far_hangup("gsm1")                         # caller 2 moves up
     box.agent_action("ann", "unpause")
-    await rings_now(box, "fxs2")
-    await box.sim.phone_offhook("fxs2")
-    await active(box)
+    await answers(box, "fxs2")
     await box.sim.phone_press("fxs2", "#")
     await wait_for(lambda: trunk(box, "gsm2")["heard_digits"].endswith("#"), 5,
                    what="caller 2 to hear Ann")
@@ -548,9 +540,7 @@ async def test_sticky_agent_takes_a_returning_caller(box):
                                              sticky_days=1))
     box.agent_action("bob", "pause", "break")                # the first time Ann answers
     await box.sim.trunk_call("gsm1", "+79161230419")
-    await rings_now(box, "fxs2")
-    await box.sim.phone_offhook("fxs2")
-    await active(box)
+    await answers(box, "fxs2")
     await hang_up(box, "fxs2")
     await all_idle(box)
     box.agent_action("bob", "unpause")
@@ -609,12 +599,7 @@ async def test_skill_requirement_relaxes_as_the_wait_grows(box):
     entered = await queued(box, "gsm2")
     await rings_now(box, "fxs2", timeout=6)                  # ...until the wait passes 3 s
     assert 2.5 < time.monotonic() - entered < 4.5
-    await box.sim.phone_offhook("fxs2")
-    await wait_for(lambda: len([c for c in box.calls() if c["state"] == "active"]) == 2, 5,
-                   what="two calls in progress")
-    await hang_up(box, "fxs2")
-    await hang_up(box, "fxs3")
-    await all_idle(box)
+    await ann_joins_bob_then_both_hang_up(box)
 
 
 # -- supervisor: force an agent's state, move a caller (web API) ------------------------------
@@ -643,9 +628,7 @@ async def test_supervisor_forces_a_state_and_moves_a_caller(aiohttp_client, box,
     resp = await client.post("/api/v1/queues/move", headers=h,
                              json={"call": waiting["id"], "queue": "support"})
     assert resp.status == 200, await resp.text()
-    await rings_now(box, "fxs3")                             # Bob, in support, takes it
-    await box.sim.phone_offhook("fxs3")
-    await active(box)
+    await answers(box, "fxs3")                             # Bob, in support, takes it
     await box.sim.far_press("gsm1", "7")
     await wait_for(lambda: phone(box, "fxs3")["heard_digits"].endswith("7"), 5,
                    what="Bob to hear the moved caller")
