@@ -23,13 +23,14 @@ class Destination:
     type: str      # extension | ring_group | queue | ivr | voicemail | external |
     #               announcement | hangup | busy
     target: str | None = None
+    priority: int = 0   # a queue destination: the caller's priority there (at least)
 
     @classmethod
     def parse(cls, d: dict[str, Any] | None, default: Destination | None = None
               ) -> Destination | None:
         if not d:
             return default
-        return cls(str(d["type"]), d.get("target"))
+        return cls(str(d["type"]), d.get("target"), int(d.get("priority", 0)))
 
 
 HANGUP = Destination("hangup")

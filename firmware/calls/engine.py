@@ -811,7 +811,7 @@ class CallEngine:
             call.cause = Cause.NORMAL_CLEARING
         elif dest.type == "queue" and dest.target and self.queues is not None \
                 and dest.target in self.queues.core.queues:
-            await self.queues.run(call, dest.target, hops)
+            await self.queues.run(call, dest.target, hops, priority=dest.priority)
         elif dest.type == "voicemail" and dest.target:
             await self.leave_voicemail(call, dest.target)
         elif dest.type == "busy":

@@ -118,8 +118,12 @@ def _nullable(schema: Mapping[str, Any]) -> dict[str, Any]:
 
 _DESTINATION: Final = _closed(
     ["type"],
-    {"type": {"enum": list(DESTINATION_TYPES)}, "target": {"type": "string", "maxLength": 64}},
+    {"type": {"enum": list(DESTINATION_TYPES)}, "target": {"type": "string", "maxLength": 64},
+     # A queue destination may raise the caller's priority in it (route, IVR choice):
+     # firmware/acd/priority.py. Meaningless elsewhere, refused there.
+     "priority": {"type": "integer", "minimum": 0, "maximum": 9}},
 )
+_TAG: Final = {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{0,31}$"}
 
 
 DOCUMENT_SCHEMA: Final[dict[str, Any]] = {
@@ -156,7 +160,11 @@ DOCUMENT_SCHEMA: Final[dict[str, Any]] = {
                 "items": _closed(
                     ["number", "name"],
                     {"number": {"type": "string", "pattern": r"^\+?[0-9]{2,20}$"},
-                     "name": {"type": "string", "minLength": 1, "maxLength": 50}},
+                     "name": {"type": "string", "minLength": 1, "maxLength": 50},
+                     # Tags of the contact ("gold", "key-account"): queues may give
+                     # tagged callers priority (queues[].tag_priority).
+                     "tags": {"type": "array", "maxItems": 16, "uniqueItems": True,
+                              "items": _TAG}},
                 ),
             },
             "extensions": {
@@ -331,6 +339,11 @@ DOCUMENT_SCHEMA: Final[dict[str, Any]] = {
                             {"prefix": {"type": "string",
                                         "pattern": "^\\+?[0-9][0-9 ().-]{0,23}$"},
                              "priority": {"type": "integer", "minimum": 1, "maximum": 9}})},
+                        # Tagged callers (directory[].tags): priority by tag.
+                        "tag_priority": {"type": "object", "maxProperties": 64,
+                                         "propertyNames": _TAG,
+                                         "additionalProperties": {
+                                             "type": "integer", "minimum": 1, "maximum": 9}},
                     },
                 ),
             },
@@ -752,6 +765,8 @@ def _semantic_issues(doc: Mapping[str, Any], known_ports: frozenset[str]) -> lis
             return
         kind = _str(destination, "type")
         target = destination.get("target")
+        if "priority" in destination and kind != "queue":
+            issue([*parts, "priority"], "a priority applies only to a queue destination")
         if kind in _TARGET_KINDS:
             if isinstance(target, str) and target not in targets[kind]:
                 issue(parts, f"unknown {_TARGET_KINDS[kind]} {_quote(target)}")
