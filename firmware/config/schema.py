@@ -75,6 +75,8 @@ INTERNAL_NUMBERS: Final = (("extensions", "number"),)
 _ID: Final = {"type": "string", "pattern": "^[a-z0-9][a-z0-9_.-]{0,31}$"}
 _EXTENSION_NUMBER: Final = {"type": "string", "pattern": "^[0-9]{2,6}$"}
 _DIGITS: Final = {"type": "string", "pattern": "^[0-9*#]{1,20}$"}
+# A number a route matches: as dialed, or international with "+" (compared canonically)
+_MATCH_NUMBER: Final = {"type": "string", "pattern": "^(\\+[0-9]{1,19}|[0-9*#]{1,20})$"}
 _LABEL: Final = {"type": "string", "maxLength": 64}
 _QUOTA: Final = {"anyOf": [{"type": "null"}, {"type": "number", "minimum": 0,
                                                  "maximum": 1_000_000}]}
@@ -220,8 +222,8 @@ DOCUMENT_SCHEMA: Final[dict[str, Any]] = {
                             [],
                             {
                                 "trunk": _nullable(_ID),
-                                "called": _nullable(_DIGITS),
-                                "caller_prefix": _nullable(_DIGITS),
+                                "called": _nullable(_MATCH_NUMBER),
+                                "caller_prefix": _nullable(_MATCH_NUMBER),
                             },
                         ),
                         "destination": _DESTINATION,
