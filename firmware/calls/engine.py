@@ -51,7 +51,7 @@ import uuid
 from array import array
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 from drivers.channel import (
@@ -160,6 +160,7 @@ class _HeldPermit:
 
 
 _ANY = re.compile(".*")
+_FORWARDS = ("forward_always", "forward_busy", "forward_no_answer")
 
 # Causes of an unanswered outbound leg that are the called party's doing, not a failure.
 _NOT_FAILED = frozenset({Cause.NORMAL_CLEARING, Cause.USER_BUSY, Cause.NO_ANSWER,
@@ -572,6 +573,7 @@ class CallEngine:
             leg.state = LegState.GONE
             leg.released_at = self.clock()
             leg.cause = cause
+            leg.hold_ended(leg.released_at)
         held = self._permits.pop(leg, None)
         if held is not None:
             self._permit_done(leg, held)
@@ -729,6 +731,7 @@ class CallEngine:
     def hold(self, leg: Leg) -> None:
         self.media.leave(leg.channel.slot)
         leg.state = LegState.HELD
+        leg.hold_started(self.clock())
         self.play_prompt_loop(leg, "hold")
 
     def play_prompt_loop(self, leg: Leg, name: str) -> None:
@@ -741,6 +744,7 @@ class CallEngine:
     def unhold(self, leg: Leg) -> None:
         if leg.state is LegState.HELD:
             leg.state = LegState.UP
+        leg.hold_ended(self.clock())
         self.media.stop_playback(leg.channel.slot)
 
     # == scripts ===========================================================================
@@ -862,6 +866,9 @@ class CallEngine:
             call.cause = Cause.USER_BUSY
             return
         call.visited.add(ext.number)
+        loops: dict[str, Any] = {kind: None for kind in _FORWARDS
+                                 if self._forward_loops(call, ext, getattr(user, kind))}
+        user = replace(user, **loops)
         if user.forward_always:
             await self.goto(call, self._forward_target(user.forward_always), hops + 1)
             return
@@ -975,6 +982,15 @@ class CallEngine:
                 return phone, held
             self.media.stop_playback(phone.channel.slot)
             return phone, talking                     # the held party left
+
+    def _forward_loops(self, call: Call, ext: Extension, target: str | None) -> bool:
+        """Forwarding back to an extension this call already passed (A → B → A): the
+        last one in the chain rings itself, so the call is neither lost nor bounced."""
+        if target is None or target not in call.visited:
+            return False
+        log.warning("forwarding loop: the extension rings itself",
+                    extra={"call": call.id, "extension": ext.number, "forward": target})
+        return True
 
     def _forward_target(self, number: str) -> Destination:
         if number in self.dialplan.extensions:
@@ -1147,6 +1163,8 @@ class CallEngine:
             wav.close()
             if self.recordings is not None:
                 self.recordings.active.discard(wav.path)
+                # retention after every recording, not only hourly: the partition never fills
+                self._spawn(asyncio.to_thread(self.recordings.sweep))
             self._notify({"type": "recording", "call": call.id,
                           "file": call.origin.recording})
 
@@ -1874,7 +1892,9 @@ class CallEngine:
             if leg is None:
                 call.cause = call.cause or Cause.NO_CIRCUIT_AVAILABLE
                 return None
-            tried.add(leg.channel.id)
+            # congestion is the trunk's, not one channel's: the next try is the next trunk
+            trunk = self.dialplan.trunk_of_port.get(leg.channel.id)
+            tried.update(self.dialplan.trunk_ports.get(trunk or "", ()) or (leg.channel.id,))
             answered = await self._await_outbound(call, [leg])
             if answered is not None:
                 return answered
