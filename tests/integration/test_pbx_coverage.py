@@ -1,0 +1,286 @@
+"""Issue #5 coverage: the behaviours no other integration test drove through the channels.
+
+COVERAGE TABLE (filled in below)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from firmware.calls.recording import MB
+from tests.conftest import wait_for
+from tests.integration.test_pbx_features import (
+    active,
+    all_idle,
+    answered_call_on_201,
+    cdr,
+    configure,
+    dial,
+    far_hears,
+    hang_up,
+    hears,
+    mobile_route,
+    phone,
+    rings,
+    route_to,
+    trunk,
+)
+from tests.integration.test_skeleton import post, signed_in
+from tests.integration.test_working_hours import office_hours
+
+
+def first_route(doc: dict[str, Any], name: str, match: dict[str, Any], target: str) -> None:
+    doc["routes"].insert(0, {"name": name, "match": match,
+                             "destination": {"type": "extension", "target": target}})
+
+
+async def talk_and_hang_up(box: Any, port: str, line: str, key: str, reply: str = "",
+                          pick_up: bool = True) -> dict[str, Any]:
+    """The phone on ``port`` (picks up and) talks with the caller on ``line``: the caller's
+    key is heard, the phone's ``reply`` too; the phone hangs up. Returns the call record."""
+    if pick_up:
+        await box.sim.phone_offhook(port)
+    await active(box)
+    await box.sim.far_press(line, key)
+    await hears(box, port, key)
+    if reply:
+        await box.sim.phone_press(port, reply)
+        await far_hears(box, line, reply)
+    await hang_up(box, port)
+    return await cdr(box)
+
+
+def b_channel(box: Any, *states: str) -> int:
+    """The E1 B-channel whose far end is in one of ``states`` (0: none)."""
+    far = box.board.span.far
+    return next((b for b, f in far.items() if f.call_state in states), 0)
+
+
+# -- 1. calls and CDRs: hold with tone, hold time on the held leg ---------------------------
+async def test_hold_plays_tone_and_the_cdr_counts_hold_on_the_held_leg(box):
+    await answered_call_on_201(box, "+79161230500")
+    await box.sim.phone_flash("fxs1")                    # hold: the caller hears the tone
+    await wait_for(lambda: any(c["state"] == "held" for c in box.calls()), 3, what="held")
+    await wait_for(lambda: trunk(box, "gsm1")["heard_level_dbm0"] > -30, 3,
+                   what="the hold tone on the caller's line")
+    await box.sim.far_press("gsm1", "1")                 # on hold: the phone does not hear
+    await asyncio.sleep(1.0)
+    assert not phone(box, "fxs1")["heard_digits"].endswith("1")
+    await box.sim.phone_flash("fxs1")                    # back to the caller
+    await active(box)
+    await box.sim.far_press("gsm1", "2")
+    await hears(box, "fxs1", "2")
+    await hang_up(box, "fxs1")
+    rec = await cdr(box)
+    legs = {leg["channel"]: leg for leg in rec["legs"]}
+    assert legs["gsm1"]["hold_s"] >= 0.9, legs
+    assert legs["fxs1"]["hold_s"] == 0.0
+    assert rec["disposition"] == "answered"
+    await all_idle(box)
+
+
+# -- 2. inbound routes with numbers written with '+' ----------------------------------------
+async def test_routes_match_numbers_given_with_plus_in_any_spelling(box):
+    def change(d: dict[str, Any]) -> None:
+        first_route(d, "DID", {"trunk": "e1", "called": "+74951234567"}, "203")
+        first_route(d, "VIP", {"trunk": "gsm1", "caller_prefix": "+7916"}, "204")
+    await configure(box, change)
+    await box.sim.trunk_call("e1.3", "+74950000001", "84951234567")   # DID, national form
+    await rings(box, "fxs3")
+    await box.sim.far_hangup("e1.3")
+    await all_idle(box)
+    await box.sim.trunk_call("gsm1", "89161234567")                  # VIP, national form
+    await rings(box, "fxs4")
+    await box.sim.far_hangup("gsm1")
+    await all_idle(box)
+    await box.sim.trunk_call("gsm1", "+74951112233")                 # not VIP: the default
+    await rings(box, "fxs1")
+    await box.sim.far_hangup("gsm1")
+    await all_idle(box)
+    routes = [r["route"] for r in box.cdrs()]
+    assert routes == ["Inbound gsm1", "VIP", "DID"]
+
+
+# -- 6. outbound: E1 congestion fails over to the next trunk --------------------------------
+async def test_e1_congestion_fails_over_to_the_next_trunk(box):
+    await configure(box, lambda d: mobile_route(d, ["e1", "gsm1"]))
+    await dial(box, "fxs2", "89161234567")
+    bchan = await wait_for(lambda: b_channel(box, "outgoing", "alerting"), 8,
+                           what="the call to go out on a B-channel")
+    await box.board.span.far_hangup(bchan, 34)           # Q.850 34: no circuit available
+    await wait_for(lambda: trunk(box, "gsm1")["call_state"] == "alerting", 8,
+                   what="the call to fail over to gsm1")
+    assert b_channel(box, "outgoing", "alerting") == 0   # not the next B-channel of the span
+    await box.sim.far_answer("gsm1")
+    rec = await talk_and_hang_up(box, "fxs2", "gsm1", "5", pick_up=False)
+    assert (rec["trunk"], rec["disposition"]) == ("gsm1", "answered")
+    assert [(leg["channel"], leg["cause"]) for leg in rec["legs"][1:]] == [
+        (f"e1.{bchan}", 34), ("gsm1", 16)]
+    await all_idle(box)
+
+
+# -- 8. maximum call length on every kind of external trunk ---------------------------------
+@pytest.mark.parametrize("port, caller, called", [
+    ("e1.5", "+74950000002", "4951234567"), ("fxo1", None, None)])
+async def test_max_call_length_on_e1_and_analog_lines(box, port, caller, called):
+    await configure(box, lambda d: d.update(security={"toll_fraud": {"max_call_s": 60}}))
+    box.engine.dialplan.toll = type(box.engine.dialplan.toll)(max_call_s=1)
+    await box.sim.trunk_call(port, caller, called)
+    await rings(box, "fxs1", timeout=8)
+    await box.sim.phone_offhook("fxs1")
+    await active(box)
+    await wait_for(lambda: box.channels[port].state.value == "idle", 8,
+                   what=f"{port} cut at the maximum call length")
+    await box.sim.phone_onhook("fxs1")
+    rec = await cdr(box)
+    assert rec["disposition"] == "answered" and 0.9 <= rec["talk_s"] < 5
+    await all_idle(box)
+
+
+# -- 7. recording retention applied after each recording -----------------------------------
+def old_recording(root: Path, name: str, size: int, age_days: float) -> Path:
+    path = root / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as f:
+        f.truncate(size)
+    mtime = path.stat().st_mtime - age_days * 86400
+    os.utime(path, (mtime, mtime))
+    return path
+
+
+async def test_retention_by_age_and_quota_runs_after_each_recording(box):
+    def change(d: dict[str, Any]) -> None:
+        route_to(d, "gsm1", {"type": "extension", "target": "201"})
+        next(r for r in d["routes"] if r["match"]["trunk"] == "gsm1")["record"] = True
+        d["recording"] = {"keep_days": 30, "max_mb": 10, "min_free_mb": 10}
+    await configure(box, change)
+    await answered_call_on_201(box, "+79161230510")
+    # Written while the call is up, long after the start-up sweep; the next hourly one is
+    # an hour away: only the end of this recording can remove them.
+    root = box.recordings.directory
+    ancient = old_recording(root, "2020/01/01/ancient.wav", 1000, 40)
+    big = old_recording(root, "2020/02/01/big.wav", 11 * MB, 2)
+    await box.sim.far_press("gsm1", "3")
+    await hears(box, "fxs1", "3")
+    assert ancient.exists() and big.exists()
+    await hang_up(box, "fxs1")
+    rec = await cdr(box)
+    name = next(leg["recording"] for leg in rec["legs"] if leg.get("recording"))
+    await wait_for(lambda: not ancient.exists() and not big.exists(), 8,
+                   what="the old (age) and the oldest over quota (size) deleted")
+    assert [r["name"] for r in box.recordings.describe()] == [name]
+    await all_idle(box)
+
+
+# -- bad input: digits faster than prompts --------------------------------------------------
+async def test_digits_faster_than_prompts_reach_the_nested_menu(box):
+    def change(d: dict[str, Any]) -> None:
+        d["ivrs"] = [
+            {"id": "main", "name": "Main", "prompt": None, "timeout_s": 3, "retries": 1,
+             "options": {"1": {"type": "ivr", "target": "sales"}},
+             "timeout_destination": {"type": "extension", "target": "204"}},
+            {"id": "sales", "name": "Sales", "prompt": None, "timeout_s": 3, "retries": 1,
+             "options": {"2": {"type": "extension", "target": "203"}},
+             "timeout_destination": {"type": "extension", "target": "204"}}]
+        route_to(d, "gsm1", {"type": "ivr", "target": "main"})
+    await configure(box, change)
+    await box.sim.trunk_call("gsm1", "+79161230520")
+    await wait_for(lambda: trunk(box, "gsm1")["call_state"] == "active", 5,
+                   what="the IVR to answer")
+    await box.sim.far_press("gsm1", "12")                # both during the first prompt
+    await rings(box, "fxs3", timeout=8)
+    assert box.channels["fxs4"].state.value == "idle"
+    rec = await talk_and_hang_up(box, "fxs3", "gsm1", "9")
+    assert (rec["extension"], rec["disposition"]) == ("203", "answered")
+    await all_idle(box)
+
+
+# -- bad input: a forwarding loop -----------------------------------------------------------
+async def test_forward_loop_rings_the_last_extension_of_the_chain(box):
+    for port, code, ext, target in (("fxs1", "*72202#", "201", "202"),
+                                    ("fxs2", "*72201#", "202", "201")):
+        await box.sim.phone_offhook(port)
+        await box.sim.phone_press(port, code)
+        await wait_for(lambda e=ext, t=target: box.engine.settings.get(e).forward_always == t,
+                       5, what=f"{ext} forwarding to {target}")
+        await hang_up(box, port)
+    await all_idle(box)
+    await box.sim.trunk_call("gsm1", "+79161230530")     # 201 → 202 → 201: a loop
+    await rings(box, "fxs2", timeout=8)
+    assert box.channels["fxs1"].state.value == "idle"
+    rec = await talk_and_hang_up(box, "fxs2", "gsm1", "6")
+    assert rec["disposition"] == "answered" and rec["legs"][-1]["channel"] == "fxs2"
+    await all_idle(box)
+
+
+# -- 5. directed pickup ---------------------------------------------------------------------
+async def test_directed_pickup_takes_a_named_ringing_extension(box):
+    await configure(box, lambda d: d["extensions"][2].update(pickup_group="other"))
+    await box.sim.trunk_call("gsm1", "+79161230540")
+    await rings(box, "fxs1")
+    await box.sim.phone_offhook("fxs3")                  # 203: not in 201's pickup group
+    await box.sim.phone_press("fxs3", "**201")
+    await wait_for(lambda: box.channels["fxs1"].state.value == "idle", 5,
+                   what="201 to stop ringing")
+    rec = await talk_and_hang_up(box, "fxs3", "gsm1", "7", reply="4", pick_up=False)
+    assert (rec["extension"], rec["disposition"]) == ("203", "answered")
+    assert len(box.cdrs()) == 1
+    await all_idle(box)
+
+
+# -- 6. toll-fraud guard: calls per hour, per extension and per trunk -----------------------
+async def test_calls_per_hour_limits_refuse_and_alert(box):
+    def change(d: dict[str, Any]) -> None:
+        mobile_route(d, ["gsm1"])
+        d["security"] = {"toll_fraud": {"max_calls_per_hour_extension": 1,
+                                        "max_calls_per_hour_trunk": 2}}
+    await configure(box, change)
+
+    async def call_out(port: str, number: str) -> bool:
+        """Dial; True if the trunk took the call (then the far end refuses it)."""
+        await dial(box, port, number)
+        went = await wait_for(lambda: trunk(box, "gsm1")["call_state"] == "alerting" or [
+            a for a in box.engine.alerts if a.get("number") == number
+            or a["message"].startswith("trunk call rate")], 8, what=f"{number} decided")
+        if went is True:
+            await box.sim.far_hangup("gsm1")
+        await hang_up(box, port)
+        await all_idle(box)
+        return went is True
+
+    assert await call_out("fxs1", "89161234501")
+    assert not await call_out("fxs1", "89161234502")     # 201: one an hour
+    assert any(a.get("extension") == "201" and "in the last hour" in a["reason"]
+               for a in box.engine.alerts)
+    assert await call_out("fxs2", "89161234503")
+    assert not await call_out("fxs3", "89161234504")     # gsm1: two an hour
+    assert any(a["message"] == "trunk call rate limit reached" and a["trunk"] == "gsm1"
+               for a in box.engine.alerts)
+    assert trunk(box, "gsm1")["call_state"] == "idle"
+
+
+# -- 2. day/night override by the web API ---------------------------------------------------
+async def test_day_night_override_from_the_web_api(aiohttp_client, box, tmp_path):
+    client, headers = await signed_in(aiohttp_client, box, tmp_path)
+    await configure(box, lambda d: office_hours(d, open_now=False))
+
+    async def lands_on(caller: str, port: str) -> None:
+        await box.sim.trunk_call("gsm1", caller)
+        await rings(box, port, timeout=8)
+        await box.sim.far_hangup("gsm1")
+        await all_idle(box)
+
+    await lands_on("+79161230550", "fxs4")                # closed: night destination
+    state = await post(client, headers, "/api/v1/daynight", {"mode": "day"})
+    assert state["time_conditions"][0]["override"] == "day"
+    await lands_on("+79161230551", "fxs1")                # forced open
+    await post(client, headers, "/api/v1/daynight", {"mode": "auto"})
+    await lands_on("+79161230552", "fxs4")
+    resp = await client.post("/api/v1/daynight", json={"mode": "evening"}, headers=headers)
+    assert resp.status == 400 and "day, night or auto" in await resp.text()
+    assert box.day_night_state()["time_conditions"][0]["override"] == "auto"
