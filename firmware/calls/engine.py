@@ -311,6 +311,11 @@ class CallEngine:
     def busy_channels(self) -> list[str]:
         return sorted(self._legs)
 
+    def answered_since(self, channel_id: str) -> float | None:
+        """When the call on a channel was answered there (engine clock), or None."""
+        entry = self._legs.get(channel_id)
+        return entry[1].answered_at if entry is not None and entry[1].up else None
+
     def messages_waiting(self, mailbox: str) -> int:
         """New voicemail messages of a mailbox (the message-waiting indication)."""
         if self.voicemail is None:

@@ -153,7 +153,14 @@ DOCUMENT_SCHEMA: Final[dict[str, Any]] = {
                 "additionalProperties": _closed(
                     [], {"enabled": {"type": "boolean"}, "label": _LABEL,
                          # analog ports only: overrides system.caller_id
-                         "caller_id": {"enum": list(CALLER_ID_MODES)}}
+                         "caller_id": {"enum": list(CALLER_ID_MODES)},
+                         # analog lines only (FXO): how the far end's hang-up shows —
+                         # the exchange reverses polarity (answer and clear-down) or not;
+                         # and, 0 = off, this long without a sound ends an answered call
+                         "polarity_reversal": {"type": "boolean"},
+                         "silence_hangup_s": {"anyOf": [
+                             {"const": 0}, {"type": "integer", "minimum": 5,
+                                            "maximum": 3600}]}}
                 ),
             },
             # Names for outside numbers: caller ID with name on the phones.
@@ -588,6 +595,13 @@ def _semantic_issues(doc: Mapping[str, Any], known_ports: frozenset[str]) -> lis
                 issue(["ports", port, "caller_id"],
                       f"caller ID is an analog port setting: {_quote(port)} is not an "
                       "FXS or FXO port")
+            if isinstance(settings, dict) and port in known_ports \
+                    and port_kind(port) != "fxo":
+                for setting in ("polarity_reversal", "silence_hangup_s"):
+                    if setting in settings:
+                        issue(["ports", port, setting],
+                              f"{setting} is an analog line setting: {_quote(port)} is not "
+                              "an FXO port")
 
     # Extensions: unique numbers, each on its own FXS port.
     extensions: dict[str, int] = {}

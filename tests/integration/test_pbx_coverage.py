@@ -284,3 +284,70 @@ async def test_day_night_override_from_the_web_api(aiohttp_client, box, tmp_path
     resp = await client.post("/api/v1/daynight", json={"mode": "evening"}, headers=headers)
     assert resp.status == 400 and "day, night or auto" in await resp.text()
     assert box.day_night_state()["time_conditions"][0]["override"] == "auto"
+
+
+# -- 8. analog line supervision: polarity reversal, silence --------------------------------
+def line_setting(doc: dict[str, Any], port: str, **settings: Any) -> None:
+    doc.setdefault("ports", {}).setdefault(port, {}).update(settings)
+
+
+async def line_freed(box: Any, line: str, port: str, timeout: float) -> None:
+    """The far end of the call on ``line`` is gone: the line is let go (on-hook); the
+    phone on ``port`` hangs up; the call is recorded as answered on that line."""
+    await wait_for(lambda: box.channels[line].state.value == "idle", timeout,
+                   what=f"{line} released")
+    assert trunk(box, line)["line_off_hook"] is False
+    await hang_up(box, port)
+    rec = await cdr(box)
+    assert (rec["trunk"], rec["disposition"]) == (line, "answered")
+    await all_idle(box)
+
+
+async def test_line_with_polarity_reversal_answers_and_clears_by_it(box):
+    box.board.lines["fxo1"].reverses_polarity = True        # what this exchange does
+    await configure(box, lambda d: (mobile_route(d, ["fxo1"]),
+                                    line_setting(d, "fxo1", polarity_reversal=True)))
+    await dial(box, "fxs2", "89161234567")
+    await wait_for(lambda: box.channels["fxo1"].state.value == "alerting", 8,
+                   what="the number dialed on the line")
+    await asyncio.sleep(0.5)
+    assert [c["state"] for c in box.calls()] == ["ringing"]  # no answer before the reversal
+    await box.sim.far_answer("fxo1")
+    await active(box)
+    await box.sim.far_press("fxo1", "8")
+    await hears(box, "fxs2", "8")
+    await box.sim.far_hangup("fxo1")                        # reversal back: cleared
+    await line_freed(box, "fxo1", "fxs2", 5)
+
+
+async def test_line_that_goes_quiet_is_released_after_the_silence_time(box):
+    box.board.lines["fxo2"].clear_down = "silence"          # no CPC, no tone, no reversal
+    await configure(box, lambda d: line_setting(d, "fxo2", silence_hangup_s=5))
+    await box.sim.trunk_call("fxo2", None)
+    await rings(box, "fxs1", timeout=8)
+    await box.sim.phone_offhook("fxs1")
+    await active(box)
+    for key in "1234":                                     # talking: never silent for 5 s
+        await asyncio.sleep(1.5)
+        await box.sim.far_press("fxo2", key)
+        await hears(box, "fxs1", key)
+    quiet_from = asyncio.get_running_loop().time()         # the last sound
+    assert box.channels["fxo2"].state.value == "active"
+    await box.sim.far_hangup("fxo2")
+    await line_freed(box, "fxo2", "fxs1", 20)
+    assert asyncio.get_running_loop().time() - quiet_from >= 4.5
+
+
+async def test_line_settings_are_refused_on_other_ports(box):
+    from firmware.config import ConfigValidationError
+
+    rev = box.config_revision()
+    doc = box.config_current()
+    line_setting(doc, "gsm1", polarity_reversal=True)
+    line_setting(doc, "fxo1", silence_hangup_s=2)
+    with pytest.raises(ConfigValidationError) as err:
+        await box.config_commit(doc, author="test")
+    paths = {i.path: i.message for i in err.value.issues}
+    assert "not an FXO port" in paths["ports.gsm1.polarity_reversal"], paths
+    assert "ports.fxo1.silence_hangup_s" in paths, paths
+    assert box.config_revision() == rev
