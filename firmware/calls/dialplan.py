@@ -133,6 +133,8 @@ class FeatureCodes:
     forward_busy_off: str = "*91"
     forward_no_answer_on: str = "*92"
     forward_no_answer_off: str = "*93"
+    forward_unreachable_on: str = "*94"
+    forward_unreachable_off: str = "*95"
     dnd_on: str = "*78"
     dnd_off: str = "*79"
     voicemail: str = "*97"
@@ -325,6 +327,7 @@ class Dialplan:
         f = self.features
         codes = [f.pickup, f.forward_always_on, f.forward_always_off, f.forward_busy_on,
                  f.forward_busy_off, f.forward_no_answer_on, f.forward_no_answer_off,
+                 f.forward_unreachable_on, f.forward_unreachable_off,
                  f.dnd_on, f.dnd_off, f.voicemail, f.day_night_toggle, f.agent_login,
                  f.agent_logout, f.agent_pause, f.agent_unpause, f.agent_pause_reason]
         return any(n.startswith(digits) and n != digits

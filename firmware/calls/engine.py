@@ -160,7 +160,7 @@ class _HeldPermit:
 
 
 _ANY = re.compile(".*")
-_FORWARDS = ("forward_always", "forward_busy", "forward_no_answer")
+_FORWARDS = ("forward_always", "forward_busy", "forward_no_answer", "forward_unreachable")
 
 # Causes of an unanswered outbound leg that are the called party's doing, not a failure.
 _NOT_FAILED = frozenset({Cause.NORMAL_CLEARING, Cause.USER_BUSY, Cause.NO_ANSWER,
@@ -288,6 +288,7 @@ class CallEngine:
         self.callbacks: RejectCallback | None = None     # set by the composition root
         self._waiting: dict[str, int] = {}          # mailbox -> new messages (MWI cache)
         self.call_waiting: dict[str, WaitingCall] = {}  # phone port -> the call offered
+        self.out_of_service: set[str] = set()   # ports whose ChannelStatus says so (unplugged)
         self.closing = False
         for ch in channels.values():
             ch.bind(self.on_channel_event)
@@ -366,6 +367,7 @@ class CallEngine:
             self._notify({"type": "port", "port": ch.id, "state": str(ch.state)})
             return
         if isinstance(ev, ChannelStatus):
+            (self.out_of_service.discard if ev.in_service else self.out_of_service.add)(ch.id)
             self._notify({"type": "port", "port": ch.id, "in_service": ev.in_service,
                           "detail": ev.detail})
             return
@@ -878,6 +880,10 @@ class CallEngine:
             await self.goto(call, self._forward_target(user.forward_always), hops + 1)
             return
         ch = self.channels.get(ext.port) if ext.port else None
+        if user.forward_unreachable and (ch is None or ch.id in self.out_of_service
+                                         or ch.state is ChannelState.OUT_OF_SERVICE):
+            await self.goto(call, self._forward_target(user.forward_unreachable), hops + 1)
+            return
         busy = user.dnd or ch is None or not self.channel_free(ch)
         to_mailbox = ext.voicemail and self.voicemail is not None
         if busy and not user.dnd and ch is not None and ext.call_waiting \
@@ -1487,12 +1493,14 @@ class CallEngine:
     def _codes(self) -> set[str]:
         f = self.dialplan.features
         return {f.pickup, f.forward_always_off, f.forward_busy_off, f.forward_no_answer_off,
+                f.forward_unreachable_off,
                 f.dnd_on, f.dnd_off, f.voicemail, f.agent_login, f.agent_logout, f.agent_pause,
                 f.agent_unpause, f.day_night_toggle}
 
     def _forward_on_codes(self) -> list[str]:
         f = self.dialplan.features
-        return [f.forward_always_on, f.forward_busy_on, f.forward_no_answer_on]
+        return [f.forward_always_on, f.forward_busy_on, f.forward_no_answer_on,
+                f.forward_unreachable_on]
 
     async def _dialed(self, call: Call, digits: str) -> None:
         plan, o = self.dialplan, call.origin
@@ -1587,7 +1595,8 @@ class CallEngine:
         changes: dict[str, Any] | None = None
         for code, key in ((f.forward_always_on, "forward_always"),
                           (f.forward_busy_on, "forward_busy"),
-                          (f.forward_no_answer_on, "forward_no_answer")):
+                          (f.forward_no_answer_on, "forward_no_answer"),
+                          (f.forward_unreachable_on, "forward_unreachable")):
             if digits.startswith(code) and digits.endswith("#") and len(digits) > len(code) + 1:
                 target = digits[len(code):-1]
                 if target == me.number or not target.isdigit():
@@ -1596,6 +1605,7 @@ class CallEngine:
         simple: dict[str, dict[str, Any]] = {f.forward_always_off: {"forward_always": None},
                   f.forward_busy_off: {"forward_busy": None},
                   f.forward_no_answer_off: {"forward_no_answer": None},
+                  f.forward_unreachable_off: {"forward_unreachable": None},
                   f.dnd_on: {"dnd": True}, f.dnd_off: {"dnd": False}}
         if changes is None:
             changes = simple.get(digits)

@@ -55,6 +55,14 @@ async def talk_and_hang_up(box: Any, port: str, line: str, key: str, reply: str 
     return await cdr(box)
 
 
+async def feature_code(box: Any, port: str, code: str, done: Any) -> None:
+    """Dial a feature code from a phone, wait until it took effect, hang up."""
+    await box.sim.phone_offhook(port)
+    await box.sim.phone_press(port, code)
+    await wait_for(done, 5, what=f"{code} to take effect")
+    await hang_up(box, port)
+
+
 def b_channel(box: Any, *states: str) -> int:
     """The E1 B-channel whose far end is in one of ``states`` (0: none)."""
     far = box.board.span.far
@@ -204,11 +212,8 @@ async def test_digits_faster_than_prompts_reach_the_nested_menu(box):
 async def test_forward_loop_rings_the_last_extension_of_the_chain(box):
     for port, code, ext, target in (("fxs1", "*72202#", "201", "202"),
                                     ("fxs2", "*72201#", "202", "201")):
-        await box.sim.phone_offhook(port)
-        await box.sim.phone_press(port, code)
-        await wait_for(lambda e=ext, t=target: box.engine.settings.get(e).forward_always == t,
-                       5, what=f"{ext} forwarding to {target}")
-        await hang_up(box, port)
+        await feature_code(box, port, code, lambda e=ext, t=target:
+                           box.engine.settings.get(e).forward_always == t)
     await all_idle(box)
     await box.sim.trunk_call("gsm1", "+79161230530")     # 201 → 202 → 201: a loop
     await rings(box, "fxs2", timeout=8)
@@ -351,3 +356,34 @@ async def test_line_settings_are_refused_on_other_ports(box):
     assert "not an FXO port" in paths["ports.gsm1.polarity_reversal"], paths
     assert "ports.fxo1.silence_hangup_s" in paths, paths
     assert box.config_revision() == rev
+
+
+# -- 5. forwarding when unreachable: *94 / *95, the phone unplugged -------------------------
+async def test_forward_when_unreachable_rings_the_target_while_the_phone_is_unplugged(box):
+    await feature_code(box, "fxs1", "*94204#",
+                       lambda: box.engine.settings.get("201").forward_unreachable == "204")
+    await box.sim.trunk_call("gsm1", "+79161230560")      # plugged in: 201 rings as usual
+    await rings(box, "fxs1")
+    await box.sim.far_hangup("gsm1")
+    await all_idle(box)
+
+    await box.board.control.phone_unplug("fxs1")           # the cord pulled out...
+    await wait_for(lambda: "fxs1" in box.engine.out_of_service, 10,
+                   what="the line test to find no phone on fxs1")   # ...and noticed
+    await box.sim.trunk_call("gsm1", "+79161230561")
+    await rings(box, "fxs4", timeout=8)
+    assert box.channels["fxs1"].state.value == "idle"       # not rung into nothing
+    rec = await talk_and_hang_up(box, "fxs4", "gsm1", "2")
+    assert (rec["extension"], rec["disposition"]) == ("204", "answered")
+    assert [leg["channel"] for leg in rec["legs"]] == ["gsm1", "fxs4"]
+    await all_idle(box)
+
+    await box.board.control.phone_plug("fxs1")
+    await wait_for(lambda: "fxs1" not in box.engine.out_of_service, 10,
+                   what="the phone found back on fxs1")
+    await feature_code(box, "fxs1", "*95",
+                       lambda: box.engine.settings.get("201").forward_unreachable is None)
+    await box.sim.trunk_call("gsm1", "+79161230562")
+    await rings(box, "fxs1")
+    await box.sim.far_hangup("gsm1")
+    await all_idle(box)
