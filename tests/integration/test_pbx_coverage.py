@@ -6,7 +6,10 @@ COVERAGE TABLE (filled in below)
 from __future__ import annotations
 
 import asyncio
+import io
 import os
+import wave
+from array import array
 from pathlib import Path
 from typing import Any
 
@@ -387,3 +390,178 @@ async def test_forward_when_unreachable_rings_the_target_while_the_phone_is_unpl
     await rings(box, "fxs1")
     await box.sim.far_hangup("gsm1")
     await all_idle(box)
+
+
+# -- prompts made of DTMF: what a party hears from a prompt is checkable ---------------------
+def dtmf_wav(*parts: str | float) -> bytes:
+    """An 8 kHz mono WAV prompt: digits (as DTMF, 80 ms each) and pauses (seconds)."""
+    from native.dsp import DtmfGenerator, pcm_to_bytes
+
+    pcm = array("h")
+    for part in parts:
+        if isinstance(part, str):
+            gen = DtmfGenerator()
+            gen.queue(part)
+            pcm.extend(gen.generate(160 * len(part) * 8))
+        else:
+            pcm.extend(bytes(2 * int(8000 * part)))
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes(pcm_to_bytes(pcm))
+    return buf.getvalue()
+
+
+# -- 1. hold with music: the uploaded hold prompt --------------------------------------------
+async def test_held_caller_hears_the_uploaded_hold_music(box):
+    box.prompt_put("hold.wav", dtmf_wav(0.2, "59", 1.0))
+    await answered_call_on_201(box, "+79161230570")
+    await box.sim.phone_flash("fxs1")
+    await far_hears(box, "gsm1", "59", timeout=5)         # the music, not a tone
+    await box.sim.phone_flash("fxs1")
+    await active(box)
+    await box.sim.far_press("gsm1", "3")
+    await hears(box, "fxs1", "3")
+    await hang_up(box, "fxs1")
+    await all_idle(box)
+
+
+# -- 3. IVR: an uploaded prompt, interrupted by the caller's key (barge-in) ----------------
+async def test_ivr_prompt_from_a_file_is_interrupted_by_a_key(box):
+    box.prompt_put("menu.wav", dtmf_wav(0.2, "7", 3.0, "8", 0.5))
+    await configure(box, lambda d: (d.update(ivrs=[
+        {"id": "main", "name": "Main", "prompt": "menu.wav", "timeout_s": 3,
+         "options": {"1": {"type": "extension", "target": "202"}}}]),
+        route_to(d, "gsm1", {"type": "ivr", "target": "main"})))
+    await box.sim.trunk_call("gsm1", "+79161230580")
+    await far_hears(box, "gsm1", "7", timeout=5)          # the prompt has begun
+    await box.sim.far_press("gsm1", "1")                  # before it ends
+    await rings(box, "fxs2")
+    rec = await talk_and_hang_up(box, "fxs2", "gsm1", "4")
+    assert "8" not in trunk(box, "gsm1")["heard_digits"]  # the rest was never played
+    assert (rec["extension"], rec["disposition"]) == ("202", "answered")
+    await all_idle(box)
+
+
+# -- 2. destinations: external number, announcement, busy, hang-up -------------------------
+async def test_route_to_an_external_number_over_a_trunk(box):
+    await configure(box, lambda d: (mobile_route(d, ["gsm2"]), route_to(
+        d, "gsm1", {"type": "external", "target": "89165550001"})))
+    await box.sim.trunk_call("gsm1", "+79161230590")
+    await wait_for(lambda: trunk(box, "gsm2")["call_state"] == "alerting", 8,
+                   what="the external number dialed over gsm2")
+    await box.sim.far_answer("gsm2")
+    await active(box)
+    for speaker, listener, key in (("gsm1", "gsm2", "1"), ("gsm2", "gsm1", "2")):
+        await box.sim.far_press(speaker, key)            # the two outside parties talk
+        await far_hears(box, listener, key)
+    await box.sim.far_hangup("gsm2")
+    rec = await cdr(box)
+    assert (rec["trunk"], rec["disposition"]) == ("gsm2", "answered")
+    await all_idle(box)
+
+
+async def test_announcement_then_the_call_ends(box):
+    box.prompt_put("closed.wav", dtmf_wav(0.2, "314", 0.3))
+    await configure(box, lambda d: route_to(d, "gsm1",
+                                            {"type": "announcement", "target": "closed.wav"}))
+    await box.sim.trunk_call("gsm1", "+79161230600")
+    await far_hears(box, "gsm1", "314", timeout=5)
+    await wait_for(lambda: trunk(box, "gsm1")["call_state"] == "idle", 8,
+                   what="the box to hang up after the announcement")
+    rec = await cdr(box)
+    assert rec["legs"][0]["answered_at"] is not None      # the box answered to play it...
+    assert (rec["answer_ts"], rec["extension"]) == (None, None)   # ...no person did
+    await all_idle(box)
+
+
+@pytest.mark.parametrize("dest, disposition", [("busy", "busy"), ("hangup", "rejected")])
+async def test_busy_and_hang_up_destinations(box, dest, disposition):
+    await configure(box, lambda d: route_to(d, "gsm1", {"type": dest}))
+    await box.sim.trunk_call("gsm1", "+79161230610")
+    rec = await cdr(box)
+    assert (rec["disposition"], rec["answer_ts"]) == (disposition, None)
+    await wait_for(lambda: trunk(box, "gsm1")["call_state"] == "idle", 5,
+                   what="the caller released")
+    assert all(box.channels[p].state.value == "idle" for p in ("fxs1", "fxs2"))
+    await all_idle(box)
+
+
+# -- 5. forwarding on busy and on no answer after N s --------------------------------------
+async def test_forward_on_busy_and_on_no_answer_by_feature_code(box):
+    await configure(box, lambda d: d["extensions"][0].update(ring_s=5))
+    await feature_code(box, "fxs1", "*90203#",
+                       lambda: box.engine.settings.get("201").forward_busy == "203")
+    await box.sim.phone_offhook("fxs1")                   # 201 busy (dialing)
+    await box.sim.trunk_call("gsm1", "+79161230620")
+    await rings(box, "fxs3")
+    await box.sim.far_hangup("gsm1")
+    await hang_up(box, "fxs1")
+    await all_idle(box)
+
+    await feature_code(box, "fxs1", "*92204#",
+                       lambda: box.engine.settings.get("201").forward_no_answer == "204")
+    await box.sim.trunk_call("gsm1", "+79161230621")
+    await rings(box, "fxs1")
+    assert box.channels["fxs4"].state.value == "idle"
+    await rings(box, "fxs4", timeout=12)                  # after 201's 5 s
+    assert box.channels["fxs1"].state.value == "idle"
+    rec = await talk_and_hang_up(box, "fxs4", "gsm1", "5")
+    assert (rec["extension"], rec["disposition"]) == ("204", "answered")
+    await all_idle(box)
+
+
+# -- 6. caller ID presentation on outbound calls -------------------------------------------
+@pytest.mark.parametrize("presentation, shown", [
+    ("extension", "202"), ("hidden", None), ("+74951234567", "+74951234567")])
+async def test_outbound_caller_id_presentation(box, presentation, shown):
+    await configure(box, lambda d: d.update(outbound=[
+        {"name": "e1", "pattern": "^8\\d{10}$", "trunks": ["e1"],
+         "caller_id": presentation}]))
+    await dial(box, "fxs2", "84959876543")
+    bchan = await wait_for(lambda: b_channel(box, "outgoing", "alerting"), 8,
+                           what="the call on the E1")
+    far = box.board.span.far[bchan]
+    assert (far.called, far.caller) == ("84959876543", shown)
+    await hang_up(box, "fxs2")
+    await all_idle(box)
+
+
+# -- 2. working hours in the box's time zone, and holidays ---------------------------------
+def open_around_now(doc: dict[str, Any], tz: str, holidays: list[str]) -> None:
+    """Office hours: every day, 40 minutes around now as clocks in ``tz`` show it."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    now = datetime.now(ZoneInfo(tz))
+    start, end = now - timedelta(minutes=20), now + timedelta(minutes=20)
+    office_hours(doc, open_now=True)
+    doc["time_conditions"][0].update(
+        weekly=[{"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+                 "start": start.strftime("%H:%M"), "end": end.strftime("%H:%M")}],
+        holidays=holidays)
+
+
+async def test_schedule_follows_the_time_zone_and_holidays_close(box):
+    async def lands_on(caller: str, port: str) -> None:
+        await box.sim.trunk_call("gsm1", caller)
+        await rings(box, port, timeout=8)
+        await box.sim.far_hangup("gsm1")
+        await all_idle(box)
+
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    await configure(box, lambda d: (d["system"].update(timezone="Asia/Tokyo"),
+                                    open_around_now(d, "Asia/Tokyo", [])))
+    await lands_on("+79161230630", "fxs1")                 # open: Tokyo's clock
+    await configure(box, lambda d: d["system"].update(timezone="America/New_York"))
+    await lands_on("+79161230631", "fxs4")                 # same hours, New York: closed
+    today = datetime.now(ZoneInfo("Asia/Tokyo")).date()
+    days = [str(today), str(today - timedelta(days=1))]    # the range may start yesterday
+    await configure(box, lambda d: (d["system"].update(timezone="Asia/Tokyo"),
+                                    open_around_now(d, "Asia/Tokyo", days)))
+    await lands_on("+79161230632", "fxs4")                 # a holiday: closed
+    assert [r["route"].endswith("(closed)") for r in box.cdrs()] == [True, True, False]
