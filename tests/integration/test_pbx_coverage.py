@@ -1,6 +1,159 @@
-"""Issue #5 coverage: the behaviours no other integration test drove through the channels.
+"""Issue #5 coverage: each behaviour it names -> the integration test(s) that prove it.
 
-COVERAGE TABLE (filled in below)
+Every test listed drives the simulated board through its channels (callers on trunks,
+phones off-hook / flash / DTMF audio, the far switch's signals) and ends asserting that
+every channel is idle and no call is left (``all_idle`` of test_pbx_features.py, or its
+twin in test_calls_sim.py). Files are under tests/integration; ``here`` is this module;
+a parametrized test covers each of its cases.
+
+1. Calls and CDRs
+  legs, bridging, disposition and release cause per leg
+      test_calls_sim.py::test_fxo_line_call_answered_and_far_end_clears_by_loop_break
+      test_calls_sim.py::test_caller_gives_up_before_answer_is_a_missed_call
+      test_calls_sim.py::test_busy_extension_gives_busy_to_the_second_caller
+      test_calls_sim.py::test_unanswered_extension_times_out
+  one CDR per call, its legs; trunk, caller, called, route, who answered, wait, talk, recording
+      test_skeleton.py::test_gsm_call_to_extension_with_dtmf_and_cdr
+      test_pbx_features.py::test_blind_transfer_on_ringing
+      test_recording.py::test_recorded_route_writes_both_directions_and_the_cdr_names_the_file
+  hold with tone; hold time per leg in the CDR (hold_s)
+      here::test_hold_plays_tone_and_the_cdr_counts_hold_on_the_held_leg
+  hold with music (uploaded hold.wav)
+      here::test_held_caller_hears_the_uploaded_hold_music
+2. Inbound routing
+  by trunk / analog line
+      test_calls_sim.py::test_fxo_line_call_answered_and_far_end_clears_by_loop_break
+  by GSM SIM
+      test_pbx_features.py::test_ring_group_sequential_then_cascading
+  by called number (E1), by caller prefix (VIP), numbers written with '+'
+      here::test_routes_match_numbers_given_with_plus_in_any_spelling
+      test_calls_sim.py::test_e1_call_carries_called_number
+  blacklist: rejected
+      test_working_hours.py::test_blacklisted_caller_is_rejected
+  weekly schedule; override by feature code *28
+      test_working_hours.py::test_schedule_override_and_feature_code
+      test_working_hours.py::test_open_schedule_goes_to_the_day_destination
+  holidays, time zone
+      here::test_schedule_follows_the_time_zone_and_holidays_close
+  override by the web API (the serial console is a later issue)
+      here::test_day_night_override_from_the_web_api
+  destination extension / queue / voicemail
+      test_calls_sim.py::test_internal_call_between_phones_by_dtmf
+      test_queues.py::test_caller_queues_hears_music_and_an_agent_answers
+      test_voicemail.py::test_voicemail_destination_busy_extension_short_message_and_full_box
+  destination external number over a trunk
+      here::test_route_to_an_external_number_over_a_trunk
+  destination announcement
+      here::test_announcement_then_the_call_ends
+  destination busy / hang-up
+      here::test_busy_and_hang_up_destinations[busy-busy]
+      here::test_busy_and_hang_up_destinations[hangup-rejected]
+  reject-and-call-back
+      test_callbacks.py::test_reject_and_call_back_route
+3. IVR
+  DTMF choices, direct dial, timeout to default, invalid-input retries, tones as fallback
+      test_pbx_features.py::test_ivr_choice_direct_dial_and_timeout
+  uploaded 8 kHz prompt, barge-in on DTMF
+      here::test_ivr_prompt_from_a_file_is_interrupted_by_a_key
+  nested menus
+      here::test_digits_faster_than_prompts_reach_the_nested_menu
+4. Ring groups
+  ring all
+      test_pbx_features.py::test_ring_group_ring_all_first_answer_wins
+  sequential, cascading
+      test_pbx_features.py::test_ring_group_sequential_then_cascading
+  external member over GSM; timeout to failover
+      test_pbx_features.py::test_ring_group_reaches_a_mobile_over_gsm_and_fails_over
+5. Extensions on FXS ports
+  internal dialing plan
+      test_calls_sim.py::test_internal_call_between_phones_by_dtmf
+  forward always, do-not-disturb
+      test_pbx_features.py::test_forward_always_and_dnd_by_feature_code
+  forward on busy, on no answer after N s
+      here::test_forward_on_busy_and_on_no_answer_by_feature_code
+  forward when unreachable (*94/*95, phone unplugged)
+      here::test_forward_when_unreachable_rings_the_target_while_the_phone_is_unplugged
+  call waiting with tone
+      test_call_waiting.py::test_call_waiting_toggle_and_recall
+      test_call_waiting.py::test_waiting_call_not_taken_goes_to_voicemail
+  flash-hook hold, consultation, attended transfer
+      test_pbx_features.py::test_attended_transfer_and_return_to_held
+  blind transfer
+      test_pbx_features.py::test_blind_transfer_on_ringing
+  three-way conference
+      test_pbx_features.py::test_three_way_conference
+  call park, retrieve from any phone
+      test_pbx_features.py::test_park_and_retrieve_from_another_phone
+  park timeout back to the parker
+      test_pbx_features.py::test_unclaimed_parked_call_rings_the_parker
+  group pickup
+      test_pbx_features.py::test_group_pickup
+  directed pickup
+      here::test_directed_pickup_takes_a_named_ringing_extension
+  voicemail, MWI by stutter tone / lamp, retrieval by phone
+      test_voicemail.py::test_voicemail_on_no_answer_mwi_and_retrieval
+      test_message_waiting_lamp.py::test_lamp_on_after_a_message_and_off_once_listened
+  caller ID per the country setting
+      test_caller_id_sim.py::test_gsm_caller_shown_on_the_phone
+  caller ID with name from the directory
+      test_caller_id_sim.py::test_name_from_the_directory
+6. Outbound
+  failover on busy / no free channel
+      test_pbx_features.py::test_failover_to_the_next_trunk_and_emergency_without_route
+  failover on E1 congestion (to the next trunk, not the next B-channel)
+      here::test_e1_congestion_fails_over_to_the_next_trunk
+  least-cost SIM by operator prefix and remaining minutes
+      test_gsm_box.py::test_least_cost_choice_by_operator_prefix
+      test_gsm_box.py::test_sim_over_its_daily_minutes_is_skipped_and_comes_back_next_day
+  digit manipulation
+      test_calls_sim.py::test_outbound_blocked_until_a_route_is_configured_then_live
+  caller ID presentation (extension / hidden / a number)
+      here::test_outbound_caller_id_presentation
+  class of service; concurrent outbound calls
+      test_pbx_features.py::test_class_of_service_and_concurrency_limit
+  international and premium blocked by default
+      test_pbx_features.py::test_toll_fraud_guard_blocks_international_and_premium
+  emergency numbers always allowed
+      test_emergency_numbers.py::test_emergency_numbers_go_out_whatever_the_class_of_service
+  calls per hour per extension and per trunk, alert in the log
+      here::test_calls_per_hour_limits_refuse_and_alert
+7. Recording
+  per route, WAV
+      test_recording.py::test_recorded_route_writes_both_directions_and_the_cdr_names_the_file
+  compressed
+      test_recording.py::test_compressed_recording_is_alaw_wav_half_the_size
+  per extension
+      here::test_extension_with_record_is_recorded
+  per queue
+      test_queues.py::test_queue_calls_are_recorded_when_the_queue_says_so
+  retention by age and disk quota, after each recording
+      here::test_retention_by_age_and_quota_runs_after_each_recording
+  no recording below the free-space floor
+      test_recording.py::test_no_recording_below_the_free_space_floor
+8. Analog line supervision
+  far-end hang-up by loop-current break
+      test_calls_sim.py::test_fxo_line_call_answered_and_far_end_clears_by_loop_break
+  by busy tone (line with no reversal)
+      test_calls_sim.py::test_fxo_line_released_when_the_exchange_only_sends_busy_tone
+  by polarity reversal (ports.<fxo>.polarity_reversal)
+      here::test_line_with_polarity_reversal_answers_and_clears_by_it
+  by silence (ports.<fxo>.silence_hangup_s); settings refused on other ports
+      here::test_line_that_goes_quiet_is_released_after_the_silence_time
+      here::test_line_settings_are_refused_on_other_ports
+  maximum call length on every external trunk
+      test_pbx_features.py::test_max_call_length_is_the_last_safety_net
+      here::test_max_call_length_on_e1_and_analog_lines
+Bad input
+  route pointing nowhere, IVR with no options, ring-group loop: refused at validation
+      test_pbx_features.py::test_bad_routing_is_refused_with_its_path
+  forward loop A -> B -> A at run time (the call is not lost)
+      here::test_forward_loop_rings_the_last_extension_of_the_chain
+  digits arriving faster than prompts
+      here::test_digits_faster_than_prompts_reach_the_nested_menu
+
+All channels idle after every scenario: each call scenario above waits for ``all_idle``
+after its last call (test_bad_routing_is_refused_with_its_path places none: it checks that
+nothing was applied).
 """
 
 from __future__ import annotations
@@ -188,6 +341,20 @@ async def test_retention_by_age_and_quota_runs_after_each_recording(box):
     await all_idle(box)
 
 
+async def test_extension_with_record_is_recorded(box):
+    await configure(box, lambda d: (d["extensions"][1].update(record=True),
+                                    d.update(recording={"min_free_mb": 10}),
+                                    route_to(d, "gsm2", {"type": "extension",
+                                                         "target": "202"})))
+    await box.sim.trunk_call("gsm2", "+79161230516")   # the route does not record: 202 does
+    await rings(box, "fxs2")
+    rec = await talk_and_hang_up(box, "fxs2", "gsm2", "6")
+    name = next(leg["recording"] for leg in rec["legs"] if leg.get("recording"))
+    assert name.endswith(f"{rec['call_id']}.wav")
+    assert [r["name"] for r in box.recordings.describe()] == [name]
+    await all_idle(box)
+
+
 # -- bad input: digits faster than prompts --------------------------------------------------
 async def test_digits_faster_than_prompts_reach_the_nested_menu(box):
     def change(d: dict[str, Any]) -> None:
@@ -359,6 +526,7 @@ async def test_line_settings_are_refused_on_other_ports(box):
     assert "not an FXO port" in paths["ports.gsm1.polarity_reversal"], paths
     assert "ports.fxo1.silence_hangup_s" in paths, paths
     assert box.config_revision() == rev
+    await all_idle(box)
 
 
 # -- 5. forwarding when unreachable: *94 / *95, the phone unplugged -------------------------
