@@ -30,7 +30,12 @@ Feature behaviour on analog phones (the convention of small-office PBXs):
   any phone: picks it up; unclaimed after ``park_timeout_s`` it rings the parker back;
 - ``*8``: pick up a call ringing in the same pickup group; ``**`` + extension: directed;
 - ``*72``/``*73`` forward always on/off, ``*90``/``*91`` on busy, ``*92``/``*93`` on no
-  answer, ``*78``/``*79`` do-not-disturb on/off (codes configurable);
+  answer, ``*94``/``*95`` when unreachable (the phone fails its line test: unplugged, or
+  the port is out of service), ``*78``/``*79`` do-not-disturb on/off (codes configurable);
+  a forward back to an extension the call already passed (A → B → A) is not followed:
+  the last extension of the chain rings;
+- hold: the held party hears ``hold.wav`` (music) or the hold tone; the CDR gives each
+  leg its time on hold (``hold_s``);
 - voicemail: an extension with ``voicemail`` that does not answer (busy, DND, no answer,
   with no forwarding) sends the caller to its mailbox (greeting, beep, message until
   hang-up, ``#``, silence or the maximum length); its phone then hears stutter dial tone
