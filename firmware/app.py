@@ -266,6 +266,7 @@ class Box:
         self._subscribers: set[asyncio.Queue[dict[str, Any]]] = set()
         self.channels: dict[str, Channel] = {}
         self._channel_by_slot: dict[int, Channel] = {}
+        self._silence_s: dict[int, int] = {}     # analog line slot -> silence_hangup_s
         self.prompts = PromptStore(settings.data_dir / "prompts")
         self.voicemail = VoicemailStore(settings.data_dir / "voicemail")
         self.recordings = RecordingArchive(settings.data_dir / "recordings")
@@ -483,18 +484,50 @@ class Box:
     def _apply_analog(self, doc: dict[str, Any]) -> None:
         """Country, time zone and caller ID of the analog ports, live from the document
         (system.caller_id, overridden per port by ports.<id>.caller_id); the SMS national
-        language tables the GSM modules may announce, from the country."""
+        language tables the GSM modules may announce, from the country; and the
+        disconnect supervision of each analog line: ``polarity_reversal`` (the exchange
+        signals answer and clear-down by reversing the line; without it answer is the end
+        of dialing and clear-down a loop-current break or busy/congestion tone) and
+        ``silence_hangup_s`` (0: off; else that long without a sound from the line in an
+        answered call means the far end is gone — the net under lines that give nothing)."""
         system = doc["system"]
         country = self.settings.country or system["country"]
         ports = doc.get("ports", {})
         for ch in self.channels.values():
-            setting = ports.get(ch.id, {}).get("caller_id", system.get("caller_id", "auto"))
+            port = ports.get(ch.id, {})
+            setting = port.get("caller_id", system.get("caller_id", "auto"))
             if isinstance(ch, FxsPort):
                 ch.configure(country=country, caller_id=setting, timezone=system["timezone"])
             elif isinstance(ch, FxoPort):
                 ch.configure(country=country, caller_id=setting)
+                ch.answer_on_polarity = bool(port.get("polarity_reversal", False))
+                silence_s = int(port.get("silence_hangup_s", 0))
+                if self._silence_s.get(ch.slot, 0) != silence_s:
+                    self._silence_s[ch.slot] = silence_s
+                    self._arm_line_detector(ch.slot)
             elif isinstance(ch, GsmChannel):
                 ch.modem.sms.national_languages = sms_national_languages(country)
+
+    def _arm_line_detector(self, slot: int) -> None:
+        """(Re)start the call-progress detector of an analog line: busy/congestion tone,
+        and silence after the line's ``silence_hangup_s`` counted from now."""
+        assert self.media is not None
+        country = self.settings.country or self._cfg().current["system"]["country"]
+        self.media.configure_cpd(slot, country, names=("busy", "congestion"),
+                                 silence_ms=self._silence_s.get(slot, 0) * 1000)
+
+    def _line_silent(self, line: FxoPort) -> None:
+        """``silence_hangup_s`` of quiet on an analog line. It counts only when the whole
+        run fell inside the answered call: one that began before (an idle line, ringing)
+        restarts the count, so a call is never cut short of the configured silence."""
+        assert self.engine is not None
+        since = self.engine.answered_since(line.id)
+        if since is not None and self.engine.clock() - since >= self._silence_s.get(line.slot, 0):
+            log.info("silence on the line: the far end hung up",
+                     extra={"port": line.id, "silence_s": self._silence_s.get(line.slot)})
+            line.far_end_gone(Cause.NORMAL_CLEARING)
+        else:
+            self._arm_line_detector(line.slot)
 
     def _media_event(self, ev: MediaEvent) -> None:
         """Media-plane events: to the call engine, tone supervision and caller ID of
@@ -508,6 +541,10 @@ class Box:
             self.campaigns.on_media_event(ev)     # answer and machine detection first
         if self.engine is not None:
             self.engine.on_media_event(ev)
+        if ev.kind == "silence":
+            line = self._channel_by_slot.get(ev.slot)
+            if isinstance(line, FxoPort):
+                self._line_silent(line)
         if ev.kind == "tone_detected" and ev.tone in ("busy", "congestion"):
             ch = self._channel_by_slot.get(ev.slot)
             if isinstance(ch, FxoPort):

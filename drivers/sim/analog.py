@@ -307,7 +307,8 @@ class SimCoLine(SimParty):
     ``reverses_polarity`` models exchanges that signal answer and clear-down by polarity
     reversal; without it the exchange signals clear-down by a loop-current break (CPC) or,
     with ``clear_down="tone"``, only by sending busy tone (many exchanges and PBX lines do
-    no more: the port must hear it to let go of the line).
+    no more: the port must hear it to let go of the line), or, with
+    ``clear_down="silence"``, by nothing at all: the line just goes quiet.
     """
 
     def __init__(self, name: str, daa: SimDaa, reverses_polarity: bool = False,
@@ -458,13 +459,15 @@ class SimCoLine(SimParty):
             return
         if self.call_state == "idle":
             raise SimError(f"{self.name}: no call to hang up")
-        if self.clear_down == "tone" and not self.reverses_polarity:
-            # The far caller is gone; the exchange sends busy tone until the line is freed.
+        if self.clear_down in ("tone", "silence") and not self.reverses_polarity:
+            # The far caller is gone; the exchange sends busy tone (or nothing) until the
+            # line is freed.
             from native.cpt import tone
 
             self.call_state = "clearing"
             self.stop_talking()
-            self.play_tone(tone(self.country, "busy"))
+            if self.clear_down == "tone":
+                self.play_tone(tone(self.country, "busy"))
             return
         self.call_state = "idle"
         self.active = False

@@ -14,7 +14,7 @@ from typing import Any, Final
 
 from firmware.callback.policy import Blacklist
 from firmware.calls.numbering import COS_LEVELS, emergency_clash, plan_for
-from firmware.numbers import MalformedNumber, normalize_number
+from firmware.numbers import MalformedNumber, normalize_number, normalize_prefix
 from firmware.timeconditions import TimeCondition, TimeConditionError
 
 
@@ -46,6 +46,8 @@ class InboundRoute:
     record: bool = False
     time_condition: str | None = None       # working hours: closed → night_destination
     night_destination: Destination | None = None
+    called_key: str | None = None           # ``called`` / ``caller_prefix`` in canonical
+    prefix_key: str | None = None           # spelling (firmware.numbers): "+7495…" = "8495…"
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +133,8 @@ class FeatureCodes:
     forward_busy_off: str = "*91"
     forward_no_answer_on: str = "*92"
     forward_no_answer_off: str = "*93"
+    forward_unreachable_on: str = "*94"
+    forward_unreachable_off: str = "*95"
     dnd_on: str = "*78"
     dnd_off: str = "*79"
     voicemail: str = "*97"
@@ -202,10 +206,13 @@ class Dialplan:
                 plan.trunk_of_port[p] = t["id"]
         for r in doc.get("routes", []):
             m = r.get("match", {})
+            called, prefix = m.get("called"), m.get("caller_prefix")
             plan.inbound.append(InboundRoute(
-                r.get("name", ""), m.get("trunk"), m.get("called"), m.get("caller_prefix"),
+                r.get("name", ""), m.get("trunk"), called, prefix,
                 Destination.parse(r["destination"]) or HANGUP, r.get("record", False),
-                r.get("time_condition"), Destination.parse(r.get("night_destination"))))
+                r.get("time_condition"), Destination.parse(r.get("night_destination")),
+                called_key=None if called is None else plan.number_key(called),
+                prefix_key=None if prefix is None else plan.prefix_key(prefix)))
         tz = str(doc.get("system", {}).get("timezone", "UTC"))
         for tc in doc.get("time_conditions", []):
             try:
@@ -259,10 +266,22 @@ class Dialplan:
         return plan
 
     def _directory_key(self, number: str) -> str:
+        return self.number_key(number)
+
+    def number_key(self, number: str) -> str:
+        """A number as routes compare it: canonical (``+7 495…``, ``8495…`` and
+        ``7495…`` alike), or as given when it is no subscriber number (a short DID, "100")."""
         try:
             return normalize_number(number, self.country)
         except MalformedNumber:
             return number
+
+    def prefix_key(self, prefix: str) -> str:
+        """A caller prefix as routes compare it (``normalize_prefix``), or as given."""
+        try:
+            return normalize_prefix(prefix, self.country)
+        except MalformedNumber:
+            return prefix
 
     def caller_name(self, number: str | None) -> str | None:
         """The name caller ID shows for a number (caller-ID-with-name): the extension's
@@ -276,13 +295,22 @@ class Dialplan:
 
     def route_inbound(self, trunk: str | None, called: str | None,
                       caller: str | None) -> InboundRoute | None:
-        """First route whose every given condition matches (order is the admin's)."""
+        """First route whose every given condition matches (order is the admin's).
+
+        Numbers compare in canonical spelling, so a route written ``+74951234567`` takes
+        the E1 call whose called number arrives as ``4951234567``, and a caller prefix
+        ``+7916`` matches ``89161234567``; a prefix that matches as written still does
+        (a local prefix with no country code)."""
+        called_key = None if called is None else self.number_key(called)
+        caller_key = self.number_key(caller) if caller else ""
         for r in self.inbound:
             if r.trunk is not None and r.trunk != trunk:
                 continue
-            if r.called is not None and r.called != called:
+            if r.called is not None and r.called != called and r.called_key != called_key:
                 continue
-            if r.caller_prefix is not None and not (caller or "").startswith(r.caller_prefix):
+            if r.caller_prefix is not None and not (
+                    (caller or "").startswith(r.caller_prefix)
+                    or caller_key.startswith(r.prefix_key or r.caller_prefix)):
                 continue
             return r
         return None
@@ -299,6 +327,7 @@ class Dialplan:
         f = self.features
         codes = [f.pickup, f.forward_always_on, f.forward_always_off, f.forward_busy_on,
                  f.forward_busy_off, f.forward_no_answer_on, f.forward_no_answer_off,
+                 f.forward_unreachable_on, f.forward_unreachable_off,
                  f.dnd_on, f.dnd_off, f.voicemail, f.day_night_toggle, f.agent_login,
                  f.agent_logout, f.agent_pause, f.agent_unpause, f.agent_pause_reason]
         return any(n.startswith(digits) and n != digits

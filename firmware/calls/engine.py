@@ -30,7 +30,12 @@ Feature behaviour on analog phones (the convention of small-office PBXs):
   any phone: picks it up; unclaimed after ``park_timeout_s`` it rings the parker back;
 - ``*8``: pick up a call ringing in the same pickup group; ``**`` + extension: directed;
 - ``*72``/``*73`` forward always on/off, ``*90``/``*91`` on busy, ``*92``/``*93`` on no
-  answer, ``*78``/``*79`` do-not-disturb on/off (codes configurable);
+  answer, ``*94``/``*95`` when unreachable (the phone fails its line test: unplugged, or
+  the port is out of service), ``*78``/``*79`` do-not-disturb on/off (codes configurable);
+  a forward back to an extension the call already passed (A → B → A) is not followed:
+  the last extension of the chain rings;
+- hold: the held party hears ``hold.wav`` (music) or the hold tone; the CDR gives each
+  leg its time on hold (``hold_s``);
 - voicemail: an extension with ``voicemail`` that does not answer (busy, DND, no answer,
   with no forwarding) sends the caller to its mailbox (greeting, beep, message until
   hang-up, ``#``, silence or the maximum length); its phone then hears stutter dial tone
@@ -51,7 +56,7 @@ import uuid
 from array import array
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 from drivers.channel import (
@@ -160,6 +165,7 @@ class _HeldPermit:
 
 
 _ANY = re.compile(".*")
+_FORWARDS = ("forward_always", "forward_busy", "forward_no_answer", "forward_unreachable")
 
 # Causes of an unanswered outbound leg that are the called party's doing, not a failure.
 _NOT_FAILED = frozenset({Cause.NORMAL_CLEARING, Cause.USER_BUSY, Cause.NO_ANSWER,
@@ -287,6 +293,7 @@ class CallEngine:
         self.callbacks: RejectCallback | None = None     # set by the composition root
         self._waiting: dict[str, int] = {}          # mailbox -> new messages (MWI cache)
         self.call_waiting: dict[str, WaitingCall] = {}  # phone port -> the call offered
+        self.out_of_service: set[str] = set()   # ports whose ChannelStatus says so (unplugged)
         self.closing = False
         for ch in channels.values():
             ch.bind(self.on_channel_event)
@@ -309,6 +316,11 @@ class CallEngine:
 
     def busy_channels(self) -> list[str]:
         return sorted(self._legs)
+
+    def answered_since(self, channel_id: str) -> float | None:
+        """When the call on a channel was answered there (engine clock), or None."""
+        entry = self._legs.get(channel_id)
+        return entry[1].answered_at if entry is not None and entry[1].up else None
 
     def messages_waiting(self, mailbox: str) -> int:
         """New voicemail messages of a mailbox (the message-waiting indication)."""
@@ -360,6 +372,7 @@ class CallEngine:
             self._notify({"type": "port", "port": ch.id, "state": str(ch.state)})
             return
         if isinstance(ev, ChannelStatus):
+            (self.out_of_service.discard if ev.in_service else self.out_of_service.add)(ch.id)
             self._notify({"type": "port", "port": ch.id, "in_service": ev.in_service,
                           "detail": ev.detail})
             return
@@ -572,6 +585,7 @@ class CallEngine:
             leg.state = LegState.GONE
             leg.released_at = self.clock()
             leg.cause = cause
+            leg.hold_ended(leg.released_at)
         held = self._permits.pop(leg, None)
         if held is not None:
             self._permit_done(leg, held)
@@ -729,6 +743,7 @@ class CallEngine:
     def hold(self, leg: Leg) -> None:
         self.media.leave(leg.channel.slot)
         leg.state = LegState.HELD
+        leg.hold_started(self.clock())
         self.play_prompt_loop(leg, "hold")
 
     def play_prompt_loop(self, leg: Leg, name: str) -> None:
@@ -741,6 +756,7 @@ class CallEngine:
     def unhold(self, leg: Leg) -> None:
         if leg.state is LegState.HELD:
             leg.state = LegState.UP
+        leg.hold_ended(self.clock())
         self.media.stop_playback(leg.channel.slot)
 
     # == scripts ===========================================================================
@@ -862,10 +878,17 @@ class CallEngine:
             call.cause = Cause.USER_BUSY
             return
         call.visited.add(ext.number)
+        loops: dict[str, Any] = {kind: None for kind in _FORWARDS
+                                 if self._forward_loops(call, ext, getattr(user, kind))}
+        user = replace(user, **loops)
         if user.forward_always:
             await self.goto(call, self._forward_target(user.forward_always), hops + 1)
             return
         ch = self.channels.get(ext.port) if ext.port else None
+        if user.forward_unreachable and (ch is None or ch.id in self.out_of_service
+                                         or ch.state is ChannelState.OUT_OF_SERVICE):
+            await self.goto(call, self._forward_target(user.forward_unreachable), hops + 1)
+            return
         busy = user.dnd or ch is None or not self.channel_free(ch)
         to_mailbox = ext.voicemail and self.voicemail is not None
         if busy and not user.dnd and ch is not None and ext.call_waiting \
@@ -975,6 +998,15 @@ class CallEngine:
                 return phone, held
             self.media.stop_playback(phone.channel.slot)
             return phone, talking                     # the held party left
+
+    def _forward_loops(self, call: Call, ext: Extension, target: str | None) -> bool:
+        """Forwarding back to an extension this call already passed (A → B → A): the
+        last one in the chain rings itself, so the call is neither lost nor bounced."""
+        if target is None or target not in call.visited:
+            return False
+        log.warning("forwarding loop: the extension rings itself",
+                    extra={"call": call.id, "extension": ext.number, "forward": target})
+        return True
 
     def _forward_target(self, number: str) -> Destination:
         if number in self.dialplan.extensions:
@@ -1147,6 +1179,8 @@ class CallEngine:
             wav.close()
             if self.recordings is not None:
                 self.recordings.active.discard(wav.path)
+                # retention after every recording, not only hourly: the partition never fills
+                self._spawn(asyncio.to_thread(self.recordings.sweep))
             self._notify({"type": "recording", "call": call.id,
                           "file": call.origin.recording})
 
@@ -1464,12 +1498,14 @@ class CallEngine:
     def _codes(self) -> set[str]:
         f = self.dialplan.features
         return {f.pickup, f.forward_always_off, f.forward_busy_off, f.forward_no_answer_off,
+                f.forward_unreachable_off,
                 f.dnd_on, f.dnd_off, f.voicemail, f.agent_login, f.agent_logout, f.agent_pause,
                 f.agent_unpause, f.day_night_toggle}
 
     def _forward_on_codes(self) -> list[str]:
         f = self.dialplan.features
-        return [f.forward_always_on, f.forward_busy_on, f.forward_no_answer_on]
+        return [f.forward_always_on, f.forward_busy_on, f.forward_no_answer_on,
+                f.forward_unreachable_on]
 
     async def _dialed(self, call: Call, digits: str) -> None:
         plan, o = self.dialplan, call.origin
@@ -1564,7 +1600,8 @@ class CallEngine:
         changes: dict[str, Any] | None = None
         for code, key in ((f.forward_always_on, "forward_always"),
                           (f.forward_busy_on, "forward_busy"),
-                          (f.forward_no_answer_on, "forward_no_answer")):
+                          (f.forward_no_answer_on, "forward_no_answer"),
+                          (f.forward_unreachable_on, "forward_unreachable")):
             if digits.startswith(code) and digits.endswith("#") and len(digits) > len(code) + 1:
                 target = digits[len(code):-1]
                 if target == me.number or not target.isdigit():
@@ -1573,6 +1610,7 @@ class CallEngine:
         simple: dict[str, dict[str, Any]] = {f.forward_always_off: {"forward_always": None},
                   f.forward_busy_off: {"forward_busy": None},
                   f.forward_no_answer_off: {"forward_no_answer": None},
+                  f.forward_unreachable_off: {"forward_unreachable": None},
                   f.dnd_on: {"dnd": True}, f.dnd_off: {"dnd": False}}
         if changes is None:
             changes = simple.get(digits)
@@ -1874,7 +1912,9 @@ class CallEngine:
             if leg is None:
                 call.cause = call.cause or Cause.NO_CIRCUIT_AVAILABLE
                 return None
-            tried.add(leg.channel.id)
+            # congestion is the trunk's, not one channel's: the next try is the next trunk
+            trunk = self.dialplan.trunk_of_port.get(leg.channel.id)
+            tried.update(self.dialplan.trunk_ports.get(trunk or "", ()) or (leg.channel.id,))
             answered = await self._await_outbound(call, [leg])
             if answered is not None:
                 return answered

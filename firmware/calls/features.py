@@ -24,6 +24,7 @@ class UserSettings:
     forward_always: str | None = None
     forward_busy: str | None = None
     forward_no_answer: str | None = None
+    forward_unreachable: str | None = None   # the phone fails its line test (unplugged)
 
 
 class ExtensionSettings:

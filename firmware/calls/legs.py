@@ -39,6 +39,8 @@ class Leg:
     digits: str = ""                   # DTMF received from this leg during the call
     recording: str | None = None       # the file this leg's recording tap went to
     voicemail: str | None = None       # "<mailbox>/<message id>" this leg left
+    hold_s: float = 0.0                # time this leg spent on hold (the party held)
+    held_since: float | None = None    # on hold now, since then
 
     @property
     def up(self) -> bool:
@@ -48,13 +50,23 @@ class Leg:
     def gone(self) -> bool:
         return self.state is LegState.GONE
 
+    def hold_started(self, now: float) -> None:
+        if self.held_since is None:
+            self.held_since = now
+
+    def hold_ended(self, now: float) -> None:
+        """Off hold (resumed, transferred or released): the time on hold is counted."""
+        if self.held_since is not None:
+            self.hold_s += max(0.0, now - self.held_since)
+            self.held_since = None
+
     def describe(self) -> dict[str, Any]:
         return {"channel": self.channel.id, "kind": str(self.channel.kind), "role": self.role,
                 "number": self.number, "state": str(self.state),
                 "joined_at": self.joined_at, "answered_at": self.answered_at,
                 "released_at": self.released_at,
                 "cause": int(self.cause) if self.cause is not None else None,
-                "digits": self.digits,
+                "digits": self.digits, "hold_s": round(self.hold_s, 3),
                 **({"recording": self.recording} if self.recording else {}),
                 **({"voicemail": self.voicemail} if self.voicemail else {})}
 

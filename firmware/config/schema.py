@@ -75,6 +75,8 @@ INTERNAL_NUMBERS: Final = (("extensions", "number"),)
 _ID: Final = {"type": "string", "pattern": "^[a-z0-9][a-z0-9_.-]{0,31}$"}
 _EXTENSION_NUMBER: Final = {"type": "string", "pattern": "^[0-9]{2,6}$"}
 _DIGITS: Final = {"type": "string", "pattern": "^[0-9*#]{1,20}$"}
+# A number a route matches: as dialed, or international with "+" (compared canonically)
+_MATCH_NUMBER: Final = {"type": "string", "pattern": "^(\\+[0-9]{1,19}|[0-9*#]{1,20})$"}
 _LABEL: Final = {"type": "string", "maxLength": 64}
 _QUOTA: Final = {"anyOf": [{"type": "null"}, {"type": "number", "minimum": 0,
                                                  "maximum": 1_000_000}]}
@@ -151,7 +153,14 @@ DOCUMENT_SCHEMA: Final[dict[str, Any]] = {
                 "additionalProperties": _closed(
                     [], {"enabled": {"type": "boolean"}, "label": _LABEL,
                          # analog ports only: overrides system.caller_id
-                         "caller_id": {"enum": list(CALLER_ID_MODES)}}
+                         "caller_id": {"enum": list(CALLER_ID_MODES)},
+                         # analog lines only (FXO): how the far end's hang-up shows —
+                         # the exchange reverses polarity (answer and clear-down) or not;
+                         # and, 0 = off, this long without a sound ends an answered call
+                         "polarity_reversal": {"type": "boolean"},
+                         "silence_hangup_s": {"anyOf": [
+                             {"const": 0}, {"type": "integer", "minimum": 5,
+                                            "maximum": 3600}]}}
                 ),
             },
             # Names for outside numbers: caller ID with name on the phones.
@@ -220,8 +229,8 @@ DOCUMENT_SCHEMA: Final[dict[str, Any]] = {
                             [],
                             {
                                 "trunk": _nullable(_ID),
-                                "called": _nullable(_DIGITS),
-                                "caller_prefix": _nullable(_DIGITS),
+                                "called": _nullable(_MATCH_NUMBER),
+                                "caller_prefix": _nullable(_MATCH_NUMBER),
                             },
                         ),
                         "destination": _DESTINATION,
@@ -586,6 +595,13 @@ def _semantic_issues(doc: Mapping[str, Any], known_ports: frozenset[str]) -> lis
                 issue(["ports", port, "caller_id"],
                       f"caller ID is an analog port setting: {_quote(port)} is not an "
                       "FXS or FXO port")
+            if isinstance(settings, dict) and port in known_ports \
+                    and port_kind(port) != "fxo":
+                for setting in ("polarity_reversal", "silence_hangup_s"):
+                    if setting in settings:
+                        issue(["ports", port, setting],
+                              f"{setting} is an analog line setting: {_quote(port)} is not "
+                              "an FXO port")
 
     # Extensions: unique numbers, each on its own FXS port.
     extensions: dict[str, int] = {}
