@@ -253,7 +253,8 @@ async def test_the_callback_falls_back_when_the_operators_sim_has_no_minutes_lef
     await missed_call(box, CUSTOMER, "gsm1")
     job = job_of(box, CUSTOMER)
     await dial_back_connects(box, job["id"], "gsm1", CUSTOMER)   # off-net, but it goes out
-    assert box.callback_job(job["id"])["attempts_log"][0]["trunk"] == "gsm1"
+    attempt = box.callback_job(job["id"])["attempts_log"][0]
+    assert attempt["trunk"] == "gsm1" and attempt["trunks"] == ["gsm1"]   # gsm2 not a candidate
     assert trunk(box, "gsm2")["call_state"] == "idle"
 
 
