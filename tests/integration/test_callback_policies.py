@@ -34,12 +34,14 @@ NO_ANSWER_RETRIES = {"max_attempts": 5, "no_answer": [1, 2], "busy": [1], "faile
                      "interrupted": [1]}
 
 
-def opening_later(timezone: str) -> tuple[dict[str, Any], float]:
-    """A working-hours condition closed now that opens two hours from now (every day for an
-    hour), and the instant it opens."""
-    tz = ZoneInfo(timezone)
-    start = (dt.datetime.now(tz) + dt.timedelta(hours=2, minutes=1)).replace(
-        second=0, microsecond=0)
+def opening_later(timezone: str, ahead: dt.timedelta = dt.timedelta(hours=2)
+                  ) -> tuple[dict[str, Any], float]:
+    """A working-hours condition closed now that opens on the first whole minute at least
+    ``ahead`` from now (every day, for an hour), and the instant it opens."""
+    earliest = dt.datetime.now(ZoneInfo(timezone)) + ahead
+    start = earliest.replace(second=0, microsecond=0)
+    if start < earliest:
+        start += dt.timedelta(minutes=1)
     end = start + dt.timedelta(hours=1)
     end_text = "24:00" if end.date() != start.date() else f"{end:%H:%M}"
     condition = {"id": "open", "weekly": [{"days": ALL_DAYS, "start": f"{start:%H:%M}",
@@ -47,9 +49,10 @@ def opening_later(timezone: str) -> tuple[dict[str, Any], float]:
     return condition, start.timestamp()
 
 
-async def office_closed(box: Any, **extra: Any) -> float:
+async def office_closed(box: Any, ahead: dt.timedelta = dt.timedelta(hours=2),
+                        **extra: Any) -> float:
     """The callback policy with the office closed now; returns when its schedule opens."""
-    condition, opening = opening_later(box.config_current()["system"]["timezone"])
+    condition, opening = opening_later(box.config_current()["system"]["timezone"], ahead)
     await configure(box, lambda d: (callback_policy(d, **extra),
                                     d.update(time_conditions=[condition])))
     return opening
@@ -109,6 +112,23 @@ async def test_a_call_missed_at_night_is_dialled_back_when_the_office_opens(box)
     assert done["attempts"] == 1 and done["due_ts"] is None
     assert done["attempts_log"][0]["started_ts"] >= opened_at
     assert len(callback_cdrs(box)) == 1
+
+
+async def test_the_schedule_opening_by_itself_dials_the_night_miss_not_before(box):
+    # The schedule opens on the next whole minute at least 10 s away (under 70 s).
+    opening = await office_closed(box, ahead=dt.timedelta(seconds=10))
+    await missed_call(box)
+    await all_idle(box)
+    job = job_of(box, CUSTOMER)
+    assert job["state"] == "pending" and job["due_ts"] == pytest.approx(opening, abs=1)
+    await wait_for(lambda: trunk(box, "gsm1")["call_state"] == "alerting",
+                   opening - time.time() + 10, what="the dial-back when the office opens")
+    assert time.time() >= opening and trunk(box, "gsm1")["dialed"] == CUSTOMER
+    await connect_to_ann(box)
+    await wait_for(lambda: job_state(box, job["id"]) == "connected", 5, what="connected")
+    await hang_up(box, "fxs1")
+    await all_idle(box)
+    assert box.callback_job(job["id"])["attempts_log"][0]["started_ts"] >= opening
 
 
 # -- 2. de-duplication window -----------------------------------------------------------------
