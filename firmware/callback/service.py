@@ -106,13 +106,15 @@ class CallbackService:
         return [self._with_due(j) for j in found]
 
     def _with_due(self, job: CallbackJob) -> dict[str, Any]:
-        """The job as JSON with ``due_ts``: when it will next be dialled as the rules stand
-        now (working hours, per-number daily limit, window, retry interval). ``next_ts``
-        alone is only the retry policy's earliest time. None: closed, being dialled, or
-        never (the schedule never opens, the window is over)."""
+        """The job as JSON with ``due_ts``: the earliest it may next be dialled as the rules
+        stand now (working hours, per-number daily limit, window, retry interval; a queue
+        place also waits for its turn). ``next_ts`` alone is only the retry policy's
+        earliest time. None: closed, being dialled, or never (blacklisted since, the
+        schedule never opens, the window is over)."""
         out = job.to_json()
         due = None
-        if job.is_open and job.state != "dialing":
+        if (job.is_open and job.state != "dialing"
+                and job.number not in self._engine.settings.blacklist):
             due = self._engine._due(job, self._clock())  # the engine's own rule, not a copy
         out["due_ts"] = due
         return out

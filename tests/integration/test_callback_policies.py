@@ -214,7 +214,9 @@ async def test_blacklisted_numbers_are_never_called_back(box):
     # A job made before its number was blacklisted is not dialled when the office opens.
     await missed_call(box)
     job_id = job_of(box, CUSTOMER)["id"]
+    assert box.callback_job(job_id)["due_ts"] is not None
     await configure(box, lambda d: d["blacklist"].append({"number": CUSTOMER}))
+    assert box.callback_job(job_id)["due_ts"] is None          # it will not be dialled
     await box.day_night("day", author="test")
     await wait_for(lambda: job_state(box, job_id) == "failed", 5, what="the job refused")
     job = box.callback_job(job_id)
@@ -318,5 +320,7 @@ async def test_each_jobs_outcome_is_recorded_in_the_store_and_the_api(aiohttp_cl
         assert api[number]["last_outcome"] == stored.last_outcome == attempt.outcome == outcome
         assert api[number]["state"] == stored.state == state
         assert (attempt.answered_ts is not None) == (outcome == "connected")
+        if state == "failed":                     # one attempt allowed: none is retried
+            assert stored.reason == f"no attempts left after {outcome}"
     assert "Q.850 cause 17" in box.store.callback_attempts(api[busy]["id"])[0].detail
     assert "Q.850 cause 19" in box.store.callback_attempts(api[silent]["id"])[0].detail
