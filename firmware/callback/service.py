@@ -93,7 +93,7 @@ class CallbackService:
         job = self._store.callback_job(job_id)
         if job is None:
             raise NotFound(f"no callback job {job_id!r}")
-        out = job.to_json()
+        out = self._with_due(job)
         out["attempts_log"] = [a.to_json() for a in self._store.callback_attempts(job_id)]
         return out
 
@@ -103,7 +103,21 @@ class CallbackService:
             self._store.callback_open_jobs() if open_only
             else self._store.callback_jobs(since, until)
         )
-        return [j.to_json() for j in found]
+        return [self._with_due(j) for j in found]
+
+    def _with_due(self, job: CallbackJob) -> dict[str, Any]:
+        """The job as JSON with ``due_ts``: the earliest it may next be dialled as the rules
+        stand now (working hours, per-number daily limit, window, retry interval; a queue
+        place also waits for its turn). ``next_ts`` alone is only the retry policy's
+        earliest time. None: closed, being dialled, or never (blacklisted since, the
+        schedule never opens, the window is over)."""
+        out = job.to_json()
+        due = None
+        if (job.is_open and job.state != "dialing"
+                and job.number not in self._engine.settings.blacklist):
+            due = self._engine._due(job, self._clock())  # the engine's own rule, not a copy
+        out["due_ts"] = due
+        return out
 
     def kpis(self, since: float | None = None, until: float | None = None) -> CallbackKpis:
         return callback_kpis(self._store.callback_jobs(since, until))

@@ -11,8 +11,10 @@ until then, and the reference for the ranking rule:
 2. fixed lines, FXO and E1, in configuration order;
 3. SIMs of other operators with minutes left (off-net calls: dearest, last resort).
 
-SIMs with no minutes left and disabled trunks are never candidates. The call engine takes
-the first candidate with a free channel; the reasons are for logs and the UI.
+SIMs with no minutes left and disabled trunks are never candidates, nor a trunk the live
+accounting says cannot take a call to the number now (``usable``: a SIM the trunk policy
+disabled for a spent quota). The call engine takes the first candidate with a free
+channel; the reasons are for logs and the UI.
 """
 
 from __future__ import annotations
@@ -42,13 +44,16 @@ class ConfigTrunkAdvisor:
     """Ranks the configured trunks by the rule of the module doc.
 
     ``minutes_left(trunk)`` gives a SIM's remaining package minutes, or None when unknown
-    (the default until firmware/trunks reads balances).
+    (the default until firmware/trunks reads balances). ``usable(trunk, number)`` is False
+    for a trunk that may not take a call to ``number`` now (the live box asks its trunk
+    policy; default: every configured trunk may).
     """
 
     def __init__(
         self,
         doc: Mapping[str, Any],
         minutes_left: Callable[[str], float | None] = lambda _trunk: None,
+        usable: Callable[[str, str], bool] = lambda _trunk, _number: True,
     ) -> None:
         country = str(doc.get("system", {}).get("country", "RU"))
         section: Mapping[str, Any] = doc.get("callback") or {}
@@ -62,12 +67,15 @@ class ConfigTrunkAdvisor:
             if t.get("enabled", True)
         ]
         self._minutes_left = minutes_left
+        self._usable = usable
 
     def candidates(self, number: str) -> list[TrunkCandidate]:
         on_net: list[tuple[float, int, TrunkCandidate]] = []
         fixed: list[TrunkCandidate] = []
         off_net: list[tuple[float, int, TrunkCandidate]] = []
         for index, (trunk, kind) in enumerate(self._trunks):
+            if not self._usable(trunk, number):
+                continue
             if kind != "gsm":
                 fixed.append(TrunkCandidate(trunk, kind, f"fixed line ({kind.upper()})"))
                 continue

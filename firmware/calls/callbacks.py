@@ -164,7 +164,7 @@ class CallbackRunner:
         self.clock = clock
         self.store = store
         self.engine = CallbackEngine(store, CallbackSettings.from_document(doc),
-                                     ConfigTrunkAdvisor(doc))
+                                     self._advisor(doc))
         self.service = CallbackService(self.engine, store, clock)
         self._dials: dict[str, _Dial] = {}           # job id -> the dial in progress
         self._by_call: dict[str, _Dial] = {}         # call id -> the dial it carries
@@ -184,8 +184,19 @@ class CallbackRunner:
         self.pump()
 
     def apply_config(self, doc: Mapping[str, Any]) -> None:
-        self.engine.reconfigure(CallbackSettings.from_document(doc), ConfigTrunkAdvisor(doc))
+        self.engine.reconfigure(CallbackSettings.from_document(doc), self._advisor(doc))
         self.pump()
+
+    def _advisor(self, doc: Mapping[str, Any]) -> ConfigTrunkAdvisor:
+        """The configured ranking, leaving out a trunk none of whose ports the call
+        engine's trunk policy would try for the number now (a SIM disabled for a spent
+        quota): a SIM with no minutes left is no candidate."""
+        return ConfigTrunkAdvisor(doc, usable=self._trunk_usable)
+
+    def _trunk_usable(self, trunk: str, number: str) -> bool:
+        policy = self.calls.trunk_policy
+        ports = self.calls.dialplan.trunk_ports.get(trunk, ())
+        return policy is None or not ports or bool(policy.order(list(ports), number))
 
     def close(self) -> None:
         self._closed = True
