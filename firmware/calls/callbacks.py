@@ -147,6 +147,19 @@ async def ring_over_trunks(calls: CallEngine, call: Call, leg: Leg, ring_timeout
         return None, cause
 
 
+def live_trunk_advisor(calls: CallEngine, doc: Mapping[str, Any]) -> ConfigTrunkAdvisor:
+    """The configured ranking, leaving out a trunk none of whose ports the call engine's
+    trunk policy would try for the number now (a SIM disabled for a spent quota): a SIM
+    with no minutes left is no candidate. Callbacks and campaigns both pick with it."""
+
+    def usable(trunk: str, number: str) -> bool:
+        policy = calls.trunk_policy
+        ports = calls.dialplan.trunk_ports.get(trunk, ())
+        return policy is None or not ports or bool(policy.order(list(ports), number))
+
+    return ConfigTrunkAdvisor(doc, usable=usable)
+
+
 def carry_out(commands: Iterable[Any], execute: Callable[[Any], None], what: str) -> None:
     """Carry out an engine's commands in order; one that fails is logged with the command
     and the others still run (a bad dial never stalls the rest)."""
@@ -188,15 +201,7 @@ class CallbackRunner:
         self.pump()
 
     def _advisor(self, doc: Mapping[str, Any]) -> ConfigTrunkAdvisor:
-        """The configured ranking, leaving out a trunk none of whose ports the call
-        engine's trunk policy would try for the number now (a SIM disabled for a spent
-        quota): a SIM with no minutes left is no candidate."""
-        return ConfigTrunkAdvisor(doc, usable=self._trunk_usable)
-
-    def _trunk_usable(self, trunk: str, number: str) -> bool:
-        policy = self.calls.trunk_policy
-        ports = self.calls.dialplan.trunk_ports.get(trunk, ())
-        return policy is None or not ports or bool(policy.order(list(ports), number))
+        return live_trunk_advisor(self.calls, doc)
 
     def close(self) -> None:
         self._closed = True

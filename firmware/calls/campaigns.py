@@ -51,8 +51,14 @@ from typing import Any, Final, Protocol
 from drivers.channel import Cause, ChannelKind
 from firmware.acd import messages as m
 from firmware.acd.machine import AcdError, AgentState
-from firmware.callback import CallbackSettings, ConfigTrunkAdvisor
-from firmware.calls.callbacks import _outcome_of, carry_out, dial_next_trunk, ring_over_trunks
+from firmware.callback import CallbackSettings
+from firmware.calls.callbacks import (
+    _outcome_of,
+    carry_out,
+    dial_next_trunk,
+    live_trunk_advisor,
+    ring_over_trunks,
+)
 from firmware.calls.engine import Call, CallEngine
 from firmware.calls.legs import Leg, LegEvent, LegGone
 from firmware.campaigns import Campaign, CampaignDialer, CancelContact, ContactOutcome, DialContact
@@ -133,7 +139,7 @@ class CampaignRunner:
 
     def apply_config(self, doc: Mapping[str, Any], pump: bool = True) -> None:
         settings = CallbackSettings.from_document(doc)
-        advisor = ConfigTrunkAdvisor(doc)
+        advisor = live_trunk_advisor(self.calls, doc)
         conditions = {c["id"]: c for c in doc.get("time_conditions", [])}
         seen = set()
         for entry in doc.get("campaigns", []):
