@@ -245,37 +245,19 @@ async def test_joining_and_leaving_with_no_agent_logged_in(box):
     assert [e.detail for e in logged(box, "overflow")] == ["no_agents"]
 
 
-async def test_a_vip_caller_is_served_before_earlier_callers(box):
-    await configure(box, lambda d: one_queue(box, d, {"ann": "fxs2"},
-                                             vip=[{"prefix": "+7916777", "priority": 5}]))
-    box.agent_action("ann", "pause", "break")
-    await box.sim.trunk_call("gsm1", "+79161230424")         # first in, ordinary
-    await queued(box, "gsm1")
-    await box.sim.trunk_call("gsm2", "+79167770001")         # second in, a VIP
-    await queued(box, "gsm2")
-    box.agent_action("ann", "unpause")
-    await answers(box, "fxs2")
-    await box.sim.far_press("gsm2", "5")
-    await wait_for(lambda: phone(box, "fxs2")["heard_digits"].endswith("5"), 5,
-                   what="Ann to be talking to the VIP")
-    await box.sim.phone_onhook("fxs2")
-    await answers(box, "fxs2")                             # then the first caller
-    await box.sim.far_press("gsm1", "1")
-    await wait_for(lambda: phone(box, "fxs2")["heard_digits"].endswith("1"), 5,
-                   what="Ann to be talking to the first caller")
-    await hang_up(box, "fxs2")
-    await all_idle(box)
-    assert [(e.detail, e.value) for e in logged(box, "enter")] == [
-        ("+79161230424", 0.0), ("+79167770001", 5.0)]
+PRIORITY_OF = {"vip": 5.0, "route": 4.0, "tag": 6.0}
 
 
-@pytest.mark.parametrize("source", ["route", "tag"])
-async def test_priority_from_the_route_or_a_tag_serves_a_later_caller_first(box, source):
-    """gsm2's route gives its callers priority 4 in the queue, or the directory tags the
-    second caller "gold", which the queue ranks 6: either way they are served first."""
+@pytest.mark.parametrize("source", list(PRIORITY_OF))
+async def test_priority_from_vip_route_or_tag_serves_a_later_caller_first(box, source):
+    """The second caller's number is on the queue's VIP list (priority 5), or gsm2's route
+    gives its callers priority 4, or the directory tags them "gold", which the queue ranks
+    6: whichever it is, they are served before the caller who came first."""
     def setup(doc: dict[str, Any]) -> None:
         one_queue(box, doc, {"ann": "fxs2"})
-        if source == "route":
+        if source == "vip":
+            doc["queues"][0]["vip"] = [{"prefix": "+7916555", "priority": 5}]
+        elif source == "route":
             route_to(doc, "gsm2", {"type": "queue", "target": "sales", "priority": 4})
         else:
             doc["queues"][0]["tag_priority"] = {"gold": 6}
@@ -300,7 +282,7 @@ async def test_priority_from_the_route_or_a_tag_serves_a_later_caller_first(box,
     await hang_up(box, "fxs2")
     await all_idle(box)
     assert [(e.detail, e.value) for e in logged(box, "enter")] == [
-        ("+79161230424", 0.0), ("+79165550002", 4.0 if source == "route" else 6.0)]
+        ("+79161230424", 0.0), ("+79165550002", PRIORITY_OF[source])]
 
 
 async def test_queue_diverts_by_schedule_outside_working_hours(box):
