@@ -210,7 +210,7 @@ class Agent:
         "id", "settings", "state", "reason", "since", "caller", "queues", "idle_since",
         "calls", "talk_s", "busy_s", "login_ts", "misses", "deferred", "deferred_reason",
         "t_ring", "t_wrap", "wrap_queue", "call_start", "hold_start", "hold_s",
-        "wrap_start", "retiring", "t_outbound", "outbound_for",
+        "wrap_start", "retiring", "t_outbound", "outbound_for", "outbound_dial",
     )
 
     def __init__(self, settings: AgentSettings, now: float) -> None:
@@ -239,6 +239,7 @@ class Agent:
         self.retiring = False
         self.t_outbound: list[Any] | None = None  # the outbound reservation's guard
         self.outbound_for: str | None = None  # the contact's call the agent is held for
+        self.outbound_dial = ""  # the dial the agent is reserved for (OutboundReserve.dial)
 
 
 class Member:
@@ -1388,6 +1389,7 @@ class AcdCore:
         agent_next(agent.id, agent.state, AgentInput.OUTBOUND_RESERVE)
         self._agent_input(agent, AgentInput.OUTBOUND_RESERVE, now,
                           reason=ev.campaign or "campaign")
+        agent.outbound_dial = ev.dial
 
     def _on_outbound_connected(self, ev: m.OutboundConnected, now: float) -> None:
         agent = self._agent(ev.agent)
@@ -1408,6 +1410,8 @@ class AcdCore:
         agent = self._agent(ev.agent)
         if agent.state != AgentState.RESERVED_OUTBOUND:
             return  # a late report: the agent is ringing for the contact, or went away
+        if ev.dial and agent.outbound_dial and ev.dial != agent.outbound_dial:
+            return  # the report of an older dial: the agent is held for a newer one
         self._agent_input(agent, AgentInput.OUTBOUND_RELEASE, now, reason=ev.reason)
 
     def _on_caller_hung_up(self, ev: m.CallerHungUp, now: float) -> None:

@@ -45,16 +45,17 @@ Events the engine must feed (``core.handle(event, now)``):
 
 Events from the campaigns' dialers (firmware/calls/campaigns.py):
 
-- ``OutboundReserve(agent, campaign)``: the dialer holds a free agent for the contact it
+- ``OutboundReserve(agent, campaign, dial)``: the dialer holds a free agent for the contact it
   dials for them (progressive, preview). The agent is ``reserved_outbound``: logged in and
   working (not paused: occupancy counts the time as staffed), offered no inbound caller.
   A guard (``OUTBOUND_GUARD_S``) returns the agent to ``available`` if the dial is never
   reported.
 - ``OutboundConnected(agent, caller)``: the contact answered; their call enters the
   queue as ``caller`` (``CallerArrived``) and rings this agent only, at once.
-- ``OutboundReleased(agent, reason)``: the dial ended without reaching the agent (busy,
-  no answer, machine, stopped…): the agent is ``available`` again. For an agent no longer
-  held for outbound it is a no-op (a late report).
+- ``OutboundReleased(agent, reason, dial)``: the dial ended without reaching the agent
+  (busy, no answer, machine, stopped…): the agent is ``available`` again. For an agent no
+  longer held for outbound, or held for another dial than ``dial`` (a late report of an
+  older one), it is a no-op.
 
 Events from people (web UI, console, feature codes): ``AgentLogin``, ``AgentLogout``,
 ``AgentPause``, ``AgentUnpause``, ``WrapUpDone``, ``ForceAgentState`` and ``MoveCaller``
@@ -179,6 +180,7 @@ class CallbackFailed(NamedTuple):
 class OutboundReserve(NamedTuple):
     agent: str
     campaign: str = ""
+    dial: str = ""  # the dial the agent is held for ("": not told)
 
 
 class OutboundConnected(NamedTuple):
@@ -189,6 +191,7 @@ class OutboundConnected(NamedTuple):
 class OutboundReleased(NamedTuple):
     agent: str
     reason: str = "released"
+    dial: str = ""  # the dial that ended: a release for an older one is ignored
 
 
 class AgentLogin(NamedTuple):

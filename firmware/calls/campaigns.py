@@ -94,6 +94,11 @@ class MediaClock(Protocol):
                       names: Any = None) -> None: ...
 
 
+def _dial_id(cmd: DialContact) -> str:
+    """One dial of one contact: what ties an agent's reservation to its release."""
+    return f"{cmd.campaign}/{cmd.contact_id}/{cmd.attempt}"
+
+
 @dataclass(eq=False)
 class _Dial:
     cmd: DialContact
@@ -283,7 +288,7 @@ class CampaignRunner:
         dial.done = True
         self._forget(dial)
         if dial.cmd.agent is not None:
-            self._release_agent(dial.cmd.agent, "stopped")
+            self._release_agent(dial.cmd.agent, "stopped", _dial_id(dial.cmd))
         self.dialer(dial.cmd.campaign).interrupt(dial.cmd.contact_id, dial.cmd.attempt,
                                                  self.clock())
         if dial.call is not None:
@@ -295,7 +300,7 @@ class CampaignRunner:
         dial.done = True
         cmd = dial.cmd
         if cmd.agent is not None and kind != "connected":
-            self._release_agent(cmd.agent, kind)
+            self._release_agent(cmd.agent, kind, _dial_id(cmd))
         delay = None
         if dial.answered_at is not None and dial.call is not None:
             delay = dial.answered_at - dial.call.start
@@ -315,30 +320,30 @@ class CampaignRunner:
             del self._dials[key]
 
     # -- agents: reserved in the ACD while their contact is dialled ----------------------------
-    def _reserve_agent(self, agent: str, campaign: str) -> None:
+    def _reserve_agent(self, agent: str, campaign: str, dial: str) -> None:
         """Hold the agent for the contact being dialled (``reserved_outbound``: no inbound
         caller is offered to them; the ACD's guard frees them if no outcome ever comes)."""
         queues = self.calls.queues
         if queues is None:
             return
         try:
-            queues.feed(m.OutboundReserve(agent, campaign))
+            queues.feed(m.OutboundReserve(agent, campaign, dial))
         except AcdError as exc:     # taken meanwhile: the answer queues for any agent
             log.warning("campaign agent not reserved", extra={"agent": agent,
                                                                "error": str(exc)})
 
-    def _release_agent(self, agent: str, reason: str) -> None:
+    def _release_agent(self, agent: str, reason: str, dial: str) -> None:
         """The dial ended without reaching the agent: free them (a no-op once they ring)."""
         queues = self.calls.queues
         if queues is not None and agent in queues.core.agents:
-            queues.feed(m.OutboundReleased(agent, reason))
+            queues.feed(m.OutboundReleased(agent, reason, dial))
 
     # -- dialling ---------------------------------------------------------------------------
     def _dial(self, cmd: DialContact) -> None:
         dial = _Dial(cmd)
         self._dials[(cmd.campaign, cmd.contact_id)] = dial
         if cmd.agent is not None:
-            self._reserve_agent(cmd.agent, cmd.campaign)
+            self._reserve_agent(cmd.agent, cmd.campaign, _dial_id(cmd))
 
         def first_leg(call: Call) -> Leg | None:
             dial.call = call              # a cancel arriving while the dial starts finds it

@@ -177,3 +177,18 @@ def test_kpis_count_outbound_reservation_as_working_time_not_pause() -> None:
     assert report["occupancy"] == pytest.approx(30.0)
     assert report["utilization"] == pytest.approx(30.0)
     assert report["handled"] == 1 and report["att_s"] == pytest.approx(30.0)
+
+
+def test_a_late_release_of_an_older_dial_leaves_the_newer_reservation() -> None:
+    core = two_queues()
+    core.handle(m.OutboundReserve("a1", "spring", "spring/1/1"), 0.0)
+    core.handle(m.OutboundReleased("a1", "no_answer", "spring/1/1"), 30.0)
+    assert states(core)["a1"] == "available"
+    core.handle(m.OutboundReserve("a1", "spring", "spring/2/1"), 31.0)
+    core.handle(m.OutboundReleased("a1", "stopped", "spring/1/1"), 32.0)   # duplicate, late
+    assert states(core)["a1"] == OUT                                       # still held
+    out = core.handle(m.CallerArrived("in1", "sales"), 33.0)
+    assert [c.agent for c in of(m.RingAgent, out)] == ["a2"]
+    core.handle(m.OutboundReleased("a1", "busy", "spring/2/1"), 40.0)
+    assert states(core)["a1"] == "available"
+    core.check_invariants()
