@@ -44,9 +44,10 @@ class ConfigTrunkAdvisor:
     """Ranks the configured trunks by the rule of the module doc.
 
     ``minutes_left(trunk)`` gives a SIM's remaining package minutes, or None when unknown
-    (the default until firmware/trunks reads balances). ``usable(trunk, number)`` is False
-    for a trunk that may not take a call to ``number`` now (the live box asks its trunk
-    policy; default: every configured trunk may).
+    (the live box reads them from firmware/trunks' accounting: the lesser of the daily and
+    monthly allowances left; None for a SIM without minute limits). ``usable(trunk,
+    number)`` is False for a trunk that may not take a call to ``number`` now (the live box
+    asks its trunk policy; default: every configured trunk may).
     """
 
     def __init__(

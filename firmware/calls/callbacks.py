@@ -150,14 +150,24 @@ async def ring_over_trunks(calls: CallEngine, call: Call, leg: Leg, ring_timeout
 def live_trunk_advisor(calls: CallEngine, doc: Mapping[str, Any]) -> ConfigTrunkAdvisor:
     """The configured ranking, leaving out a trunk none of whose ports the call engine's
     trunk policy would try for the number now (a SIM disabled for a spent quota): a SIM
-    with no minutes left is no candidate. Callbacks and campaigns both pick with it."""
+    with no minutes left is no candidate, and SIMs of the number's operator rank by the minutes
+    the trunk accounting says they have left. Callbacks and campaigns both pick with it."""
 
     def usable(trunk: str, number: str) -> bool:
         policy = calls.trunk_policy
         ports = calls.dialplan.trunk_ports.get(trunk, ())
         return policy is None or not ports or bool(policy.order(list(ports), number))
 
-    return ConfigTrunkAdvisor(doc, usable=usable)
+    def minutes_left(trunk: str) -> float | None:
+        """A SIM trunk's minutes left (the most of its ports'), from the live accounting."""
+        reader = getattr(calls.trunk_policy, "minutes_left", None)
+        if reader is None:
+            return None
+        known = [v for port in calls.dialplan.trunk_ports.get(trunk, ())
+                 if (v := reader(port)) is not None]
+        return max(known) if known else None
+
+    return ConfigTrunkAdvisor(doc, minutes_left=minutes_left, usable=usable)
 
 
 def carry_out(commands: Iterable[Any], execute: Callable[[Any], None], what: str) -> None:

@@ -166,6 +166,19 @@ class SimTrunks:
                 self._disable(iccid, monthly, f"{what} spent ({used:g} of {limit:g})")
                 return
 
+    def minutes_left(self, iccid: str) -> float | None:
+        """The minutes the SIM may still talk in this period: the lesser of what is left of
+        its daily and monthly allowances (0 when disabled); None when it has neither."""
+        ok, _ = self.enabled(iccid)
+        if not ok:
+            return 0.0
+        limits = self._sim(iccid).limits
+        day, month = self.periods()
+        left = [cap - self.store.sim_usage(iccid, period).seconds / 60
+                for cap, period in ((limits.minutes_per_day, day),
+                                    (limits.minutes_per_month, month)) if cap is not None]
+        return max(0.0, min(left)) if left else None
+
     # -- calls ----------------------------------------------------------------------------
     def start_call(self, iccid: str) -> CallPermit:
         """Take a call slot on a SIM; raises :class:`TrunkRefused`."""

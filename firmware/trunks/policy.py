@@ -98,6 +98,12 @@ class SimTrunkPolicy:
             self.trunks.add_sim(iccid, port, limits)
         return iccid
 
+    def minutes_left(self, port: str) -> float | None:
+        """What the SIM in ``port`` may still talk this period (None: no minute limits, or
+        not a SIM trunk)."""
+        iccid = self.sim_of(port)
+        return None if iccid is None else self.trunks.minutes_left(iccid)
+
     def port_of(self, iccid: str) -> str | None:
         return next((p for p in self._limits if self._iccid_of(p) == iccid), None)
 

@@ -324,3 +324,22 @@ async def test_each_jobs_outcome_is_recorded_in_the_store_and_the_api(aiohttp_cl
             assert stored.reason == f"no attempts left after {outcome}"
     assert "Q.850 cause 17" in box.store.callback_attempts(api[busy]["id"])[0].detail
     assert "Q.850 cause 19" in box.store.callback_attempts(api[silent]["id"])[0].detail
+
+
+async def test_of_two_sims_of_the_numbers_operator_the_one_with_more_minutes_left_dials(box):
+    """Both SIMs serve +7916; gsm1 comes first in the configuration, but gsm2 has more of
+    its daily allowance left, so the callback goes out on gsm2."""
+    def setup(doc: dict[str, Any]) -> None:
+        callback_policy(doc, trunks=[{"trunk": "gsm1", "prefixes": ["+7916"]},
+                                     {"trunk": "gsm2", "prefixes": ["+7916"]}])
+        for entry in doc["trunks"]:
+            if not entry["port"].startswith("gsm"):
+                entry["enabled"] = False
+        next(t for t in doc["trunks"] if t["id"] == "gsm1")["sim"] = {"minutes_per_day": 100}
+        gsm2(doc, sim={"minutes_per_day": 500})
+    await configure(box, setup)
+    await missed_call(box, CUSTOMER, "gsm1")
+    job = job_of(box, CUSTOMER)
+    await dial_back_connects(box, job["id"], "gsm2", CUSTOMER)
+    attempt = box.callback_job(job["id"])["attempts_log"][0]
+    assert attempt["trunk"] == "gsm2" and attempt["trunks"] == ["gsm2", "gsm1"]

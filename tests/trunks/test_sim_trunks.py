@@ -60,6 +60,23 @@ def test_minutes_quota_disables_until_the_day_ends(trunks: tuple[SimTrunks, Cloc
     assert changes[-1] == ("A", True, "new period")
 
 
+def test_minutes_left_is_the_lesser_allowance_and_zero_once_disabled(
+        trunks: tuple[SimTrunks, Clock]) -> None:
+    t, clock = trunks
+    t.add_sim("A", "gsm1", SimLimits(minutes_per_day=10, minutes_per_month=12))
+    t.add_sim("B", "gsm2", SimLimits())
+    assert t.minutes_left("A") == 10 and t.minutes_left("B") is None
+    t.start_call("A")
+    t.end_call("A", 240)                          # 4 minutes today, 4 this month
+    assert t.minutes_left("A") == pytest.approx(6)
+    clock.now += 2 * 3600                         # a new day (and month: 1 June)
+    t.tick()
+    assert t.minutes_left("A") == pytest.approx(10)
+    t.start_call("A")
+    t.end_call("A", 600)                          # the day's 10 minutes spent
+    assert not t.enabled("A")[0] and t.minutes_left("A") == 0.0
+
+
 def test_monthly_sms_and_unique_recipients(trunks: tuple[SimTrunks, Clock]) -> None:
     t, clock = trunks
     t.add_sim("A", "gsm1", SimLimits(recipients_per_day=2, sms_per_month=4))
