@@ -97,7 +97,6 @@ SENT_REMEMBERED = 512  # sent messages whose status reports are matched in memor
 SMS_REPORT_WINDOW_S = 3 * 86400.0  # after a restart, reports are awaited this long
 
 
-
 # National language tables of TS 23.038 annex A (1 Turkish, 2 Spanish, 3 Portuguese,
 # 4-13 Bengali, Gujarati, Hindi, Kannada, Malayalam, Oriya, Punjabi, Tamil, Telugu, Urdu)
 # that phones sold in a country read. A table is announced only when the default alphabet
@@ -113,6 +112,7 @@ def sms_national_languages(country: str) -> tuple[int, ...]:
     """The shift tables an SMS sent from a box in ``country`` may use (see above); the
     Iberian and Turkish tables elsewhere, as before any country was known."""
     return _SMS_LANGUAGES_BY_COUNTRY.get(country.upper(), (1, 2, 3))
+
 
 class StartupError(Exception):
     """A problem that stops the box from starting; str() is the one-line explanation."""
@@ -228,7 +228,6 @@ class SimulatorFacade:
         await self._do("phone_press", port, digits)
 
 
-
 def store_received_sms(store: EventStore, sms: ReceivedSms) -> int | None:
     """A received SMS (or its raw PDUs, if undecodable) → the store and, in the same
     transaction, its keys (:attr:`ReceivedSms.keys`) and the cloud outbox (topic "sms").
@@ -248,6 +247,7 @@ def store_received_sms(store: EventStore, sms: ReceivedSms) -> int | None:
                  extra={"sms": sms_id, "modem": sms.modem, "parts": sms.parts})
         return None
     return sms_id
+
 
 class Box:
     """The running box: every service wired; implements firmware.service.BoxService."""
@@ -319,7 +319,7 @@ class Box:
         await self.board.start(self.media)
         self.channels = dict(self.board.channels)
         self._channel_by_slot = {ch.slot: ch for ch in self.channels.values()}
-        self._apply_analog(doc)
+        self._apply_lines(doc)
         gsm = {pid: ch for pid, ch in self.channels.items() if isinstance(ch, GsmChannel)}
         for channel in gsm.values():
             sms = channel.modem.sms
@@ -395,7 +395,7 @@ class Box:
         if self.trunk_policy is not None:
             self.trunk_policy.configure(limits_from_document(doc))
         self._apply_storage(doc)
-        self._apply_analog(doc)
+        self._apply_lines(doc)
 
     async def _tick_sims(self) -> None:
         ticks = 0
@@ -481,9 +481,10 @@ class Box:
         self._lock.release()
         log.info("box stopped")
 
-    def _apply_analog(self, doc: dict[str, Any]) -> None:
-        """Country, time zone and caller ID of the analog ports, live from the document
-        (system.caller_id, overridden per port by ports.<id>.caller_id); the SMS national
+    def _apply_lines(self, doc: dict[str, Any]) -> None:
+        """What the configuration sets on the lines, live from the document: country, time
+        zone and caller ID of the analog ports (system.caller_id, overridden per port by
+        ports.<id>.caller_id); the SMS national
         language tables the GSM modules may announce, from the country; and the
         disconnect supervision of each analog line: ``polarity_reversal`` (the exchange
         signals answer and clear-down by reversing the line; without it answer is the end

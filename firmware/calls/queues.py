@@ -111,7 +111,6 @@ class QueueService:
         self.callbacks: CallbackRunner | None = None   # set by CallbackRunner.start
         # hold: the engine announces a connected call's state; the core tracks on_hold
         self._talking: dict[str, str] = {}
-        self._out_of_service: set[str] = set()     # ports whose last status was "out"
         self._reach_check: asyncio.Handle | None = None
         engine.add_listener(self._call_state)
         engine.add_listener(self._port_status)
@@ -178,7 +177,8 @@ class QueueService:
 
     def reachable(self, agent_id: str) -> bool:
         ports = self._agent_ports(agent_id)
-        return not ports or any(p not in self._out_of_service for p in ports)
+        out = self.engine.out_of_service
+        return not ports or any(p not in out for p in ports)
 
     def check_reachability(self) -> None:
         """Agents whose device is gone: unreachable; back: available (see the docstring)."""
@@ -205,14 +205,9 @@ class QueueService:
             self._reach_check = loop.call_soon(self.check_reachability)
 
     def _port_status(self, event: dict[str, Any]) -> None:
-        if event.get("type") != "port" or "in_service" not in event:
-            return
-        port = str(event["port"])
-        if event["in_service"]:
-            self._out_of_service.discard(port)
-        else:
-            self._out_of_service.add(port)
-        self.check_reachability()
+        """A port's service changed (the engine has already noted it in out_of_service)."""
+        if event.get("type") == "port" and "in_service" in event:
+            self.check_reachability()
 
     # -- the core ---------------------------------------------------------------------------
     def feed(self, event: Any) -> None:
@@ -319,7 +314,7 @@ class QueueService:
                         self.feed, m.CallbackReleased(caller, "no_job"))
             case m.SetAgentState(agent, state, reason):
                 self.agent_states[agent] = state
-                if state == AgentState.AVAILABLE and self._out_of_service:
+                if state == AgentState.AVAILABLE and eng.out_of_service:
                     self._check_reachability_soon()     # free again, but still reachable?
                 eng._notify({"type": "agent", "agent": agent, "state": state,
                              "reason": reason})
