@@ -357,6 +357,8 @@ class CallEngine:
         entry = self._legs.get(ch.id)
         if isinstance(ev, ChannelSetup):
             if entry is not None:
+                if self._phone_glare(ch, *entry):
+                    return
                 log.warning("setup on a channel already in a call",
                             extra={"channel": ch.id, "call": entry[0].id})
                 return
@@ -380,15 +382,7 @@ class CallEngine:
             return
         call, leg = entry
         if isinstance(ev, ChannelAnswered):
-            if leg.state is LegState.CALLING:
-                leg.state = LegState.UP
-                leg.answered_at = self.clock()
-                self._arm_permit(leg)
-            if leg.role == "supervisor":          # handled here: the script is not involved
-                self._resupervise(call)
-                self._notify_call(call)
-                return
-            call.inbox.put(LegEvent(leg, "answered"))
+            self._leg_answered(call, leg)
         elif isinstance(ev, ChannelProgress):
             call.inbox.put(LegEvent(leg, "progress"))
         elif isinstance(ev, ChannelReleased):
@@ -399,6 +393,29 @@ class CallEngine:
         elif isinstance(ev, ChannelDigits):
             for d in ev.digits:
                 self._digit(call, leg, d)
+
+    def _phone_glare(self, ch: Channel, call: Call, leg: Leg) -> bool:
+        """A phone lifted in the instant between the engine choosing to ring it and the
+        port ringing: whoever lifts a handset as a call comes in gets that call, as on any
+        PBX, rather than a dead line while the call rings nobody."""
+        if ch.kind is not ChannelKind.FXS or leg.state is not LegState.CALLING:
+            return False
+        log.info("phone lifted as its call arrived: answered", extra={"channel": ch.id,
+                                                                      "call": call.id})
+        self._leg_answered(call, leg)      # UP: the pending ring (place()) stands down
+        self._spawn(ch.answer())
+        return True
+
+    def _leg_answered(self, call: Call, leg: Leg) -> None:
+        if leg.state is LegState.CALLING:
+            leg.state = LegState.UP
+            leg.answered_at = self.clock()
+            self._arm_permit(leg)
+        if leg.role == "supervisor":          # handled here: the script is not involved
+            self._resupervise(call)
+            self._notify_call(call)
+            return
+        call.inbox.put(LegEvent(leg, "answered"))
 
     def on_media_event(self, ev: MediaEvent) -> None:
         if ev.kind != "dtmf_start" or ev.digit is None:
@@ -554,8 +571,8 @@ class CallEngine:
         self._legs[ch.id] = (call, leg)
 
         async def go() -> None:
-            if leg.gone:
-                return        # hung up before the port was seized: never seize it
+            if leg.gone or leg.state is LegState.UP:
+                return        # hung up before the port was seized, or the phone took it
             try:
                 # caller ID with name: the given name, else the directory's, else the trunk's
                 name = caller_name or self.dialplan.caller_name(caller) or call.caller_name

@@ -73,6 +73,8 @@ a parametrized test covers each of its cases.
       here::test_forward_on_busy_and_on_no_answer_by_feature_code
   forward when unreachable (*94/*95, phone unplugged)
       here::test_forward_when_unreachable_rings_the_target_while_the_phone_is_unplugged
+  a phone lifted in the instant its call arrives takes the call (glare)
+      here::test_phone_lifted_as_its_call_arrives_gets_the_call
   call waiting with tone
       test_call_waiting.py::test_call_waiting_toggle_and_recall
       test_call_waiting.py::test_waiting_call_not_taken_goes_to_voicemail
@@ -390,6 +392,27 @@ async def test_forward_loop_rings_the_last_extension_of_the_chain(box):
     assert box.channels["fxs1"].state.value == "idle"
     rec = await talk_and_hang_up(box, "fxs2", "gsm1", "6")
     assert rec["disposition"] == "answered" and rec["legs"][-1]["channel"] == "fxs2"
+    await all_idle(box)
+
+
+# -- 5. glare on a phone: lifted in the instant its call arrives ----------------------------
+async def test_phone_lifted_as_its_call_arrives_gets_the_call(box):
+    """The handset goes off-hook after the engine chose to ring the phone but before the
+    port rang (the user was about to dial out): the phone takes the call, it does not get a
+    dead line while the caller rings nobody."""
+    loop = asyncio.get_running_loop()
+    lifted: list[asyncio.Task[None]] = []
+
+    def lift_at_ring(event: dict[str, Any]) -> None:   # runs inside the engine's ring step
+        if event["type"] == "call" and event["call"]["state"] == "ringing" and not lifted:
+            lifted.append(loop.create_task(box.sim.phone_offhook("fxs1")))
+
+    box.engine.add_listener(lift_at_ring)
+    await box.sim.trunk_call("gsm1", "+79161230545")
+    await wait_for(lambda: lifted and lifted[0].done(), 5, what="the phone lifted")
+    assert phone(box, "fxs1")["ring_bursts"] == 0         # it never rang: it was lifted first
+    rec = await talk_and_hang_up(box, "fxs1", "gsm1", "8", reply="3", pick_up=False)
+    assert (rec["extension"], rec["disposition"]) == ("201", "answered")
     await all_idle(box)
 
 
