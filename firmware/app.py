@@ -82,6 +82,7 @@ log = logging.getLogger(__name__)
 
 BLOCK = 160   # samples per media tick: 20 ms at 8 kHz
 JANITOR_S = 3600.0   # recordings retention runs at start and then this often
+SMS_KEY_KEEP_S = 30 * 86400.0   # a received PDU's exactly-once key outlives its deletion
 
 
 def retention_policy(doc: dict[str, Any]) -> RetentionPolicy:
@@ -372,12 +373,20 @@ class Box:
         self.recordings.policy = retention_policy(doc)
 
     async def _run_janitor(self) -> None:
-        """Recordings retention at start and hourly (a failure is logged, never fatal)."""
+        """Recordings retention and the received-SMS keys' expiry, at start and hourly (a
+        failure is logged, never fatal)."""
         while True:
             try:
                 await asyncio.to_thread(self.recordings.sweep)
             except Exception:
                 log.exception("recordings janitor failed")
+            try:
+                if self.store is not None:
+                    gone = self.store.prune_received_sms_keys(time.time() - SMS_KEY_KEEP_S)
+                    if gone:
+                        log.info("received-SMS keys expired", extra={"keys": gone})
+            except Exception:
+                log.exception("received-SMS key expiry failed")
             await asyncio.sleep(JANITOR_S)
 
     def _apply(self, doc: dict[str, Any], port_ids: list[str]) -> None:

@@ -383,6 +383,15 @@ class EventStore(CallbackRecords, PeriodReads):
                 [(identity, digest, sms_id, sms.ts) for identity, digest in sorted(wanted)])
         return sms_id, True
 
+    def prune_received_sms_keys(self, before: float) -> int:
+        """Forget the exactly-once keys of messages received before ``before``: a key only
+        guards a PDU that may still be in a module's memory, and the box deletes each PDU
+        once stored and sweeps the memory at every start. The messages stay. Returns how
+        many keys went."""
+        with self.transaction() as conn:
+            cursor = conn.execute("DELETE FROM sms_received WHERE ts < ?", (before,))
+        return cursor.rowcount
+
     def set_sms_status(self, sms_id: int, status: str) -> bool:
         """Update a sent message's delivery status (from its status reports)."""
         cursor = self._conn.execute("UPDATE sms SET status = ? WHERE id = ?", (status, sms_id))

@@ -314,3 +314,29 @@ async def test_country_chooses_the_sms_national_language_tables(box):
     assert sent.encoding is Encoding.GSM7 and sent.text == hindi
     assert sent.udh is not None and (sent.udh.locking_shift, sent.udh.single_shift) != (0, 0)
     assert 6 in (sent.udh.locking_shift, sent.udh.single_shift)  # Hindi
+
+
+async def test_box_expires_received_sms_keys_older_than_30_days(tmp_path):
+    """The exactly-once keys of received PDUs are kept 30 days, then the janitor drops them
+    (at start and hourly); the messages themselves stay."""
+    from firmware.app import Box, Settings
+    from firmware.store import EventStore, SmsRecord
+
+    data = tmp_path / "data"
+    data.mkdir()
+    now = time.time()
+    with EventStore.open(data / "events.sqlite") as store:
+        for age_days, pdu in ((31, "0011"), (29, "0022")):
+            sms = SmsRecord(ts=now - age_days * 86400, direction="in", modem="gsm1",
+                            peer="+447700900999", text=pdu, iccid="8944", raw_pdus=[pdu])
+            store.add_received_sms(sms, [("8944", pdu)])
+    box = Box(Settings(data_dir=data, simulated=True))
+    await box.start()
+    try:
+        def keys() -> list[str]:
+            rows = box.store._conn.execute("SELECT digest FROM sms_received").fetchall()
+            return sorted(r["digest"] for r in rows)
+        await wait_for(lambda: keys() == ["0022"], 10, what="the old key expired")
+        assert sorted(m.text for m in box.store.sms()) == ["0011", "0022"]
+    finally:
+        await box.stop()

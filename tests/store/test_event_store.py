@@ -311,3 +311,22 @@ def test_sim_usage_counters_and_state(tmp_path: Path) -> None:
         store.set_sim_state("8944", balance="12.34")
         assert store.sim_state("8944")["disabled_until"] == 5.0
         assert store.sim_state("8944")["balance"] == "12.34"
+
+
+def test_received_sms_keys_expire_and_the_messages_stay(tmp_path: Path) -> None:
+    from firmware.store import SmsRecord
+
+    def received(ts: float, pdu: str) -> SmsRecord:
+        return SmsRecord(ts=ts, direction="in", modem="gsm1", peer="+447700900999",
+                         text=pdu, iccid="8944", raw_pdus=[pdu])
+
+    with EventStore.open(tmp_path / "events.db") as store:
+        old, new = received(1000.0, "0011"), received(5000.0, "0022")
+        assert store.add_received_sms(old, [("8944", "a")])[1]
+        assert store.add_received_sms(new, [("8944", "b")])[1]
+        assert not store.add_received_sms(old, [("8944", "a")])[1]   # known: not again
+        assert store.prune_received_sms_keys(before=3000.0) == 1
+        assert store.prune_received_sms_keys(before=3000.0) == 0
+        assert not store.add_received_sms(new, [("8944", "b")])[1]   # the newer still known
+        assert [m.text for m in store.sms()] == ["0022", "0011"]     # no message went
+        assert store.add_received_sms(old, [("8944", "a")])[1]       # its key forgotten
