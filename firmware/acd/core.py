@@ -261,7 +261,7 @@ class Caller:
     __slots__ = (
         "id", "number", "queue", "state", "priority", "skill", "entered", "seq", "key",
         "ringing", "agent", "announcing", "t_maxwait", "t_announce", "skip",
-        "callback_number", "callback_ts", "job", "t_offer", "answered_ts",
+        "callback_number", "callback_ts", "job", "t_offer", "answered_ts", "outbound",
     )
 
     def __init__(self, ev: m.CallerArrived, queue: Queue, entered: float, seq: int) -> None:
@@ -285,6 +285,12 @@ class Caller:
         self.job = ""
         self.t_offer: list[Any] | None = None
         self.answered_ts: float | None = None  # a callback's customer answered
+        self.outbound = ev.outbound
+
+    @property
+    def enter_kind(self) -> str:
+        """How the log names this caller's entry: a campaign's contact is no offered call."""
+        return "outbound_enter" if self.outbound else "enter"
 
 
 class Queue:
@@ -1104,7 +1110,8 @@ class AcdCore:
         caller.entered = entered
         caller.key = (-caller.priority, entered, caller.seq, caller)
         bisect.insort(target.order, caller.key)
-        self._log(entered, "enter", target.id, caller.id, "", caller.priority, caller.number)
+        self._log(entered, caller.enter_kind, target.id, caller.id, "", caller.priority,
+                  caller.number)
         if caller.state in (_WAITING, _RINGING):
             self._start_caller_timers(caller, now)
         self._dirty.add(target)
@@ -1168,7 +1175,7 @@ class AcdCore:
             return
         self.callers[caller.id] = caller
         bisect.insort(queue.order, caller.key)
-        self._log(caller.entered, "enter", queue.id, caller.id, "", caller.priority,
+        self._log(caller.entered, caller.enter_kind, queue.id, caller.id, "", caller.priority,
                   caller.number)
         self._out.append(m.PlayMusicOnHold(caller.id, s.music_class))
         self._start_caller_timers(caller, now)

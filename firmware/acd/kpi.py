@@ -48,6 +48,11 @@ Conventions (where DOMAIN.md leaves a choice, made here and applied everywhere):
   An agent a campaign's dialer holds for a contact (``reserved_outbound``) is working,
   not paused: that time is staffed (in occupancy's denominator) and reported as
   ``outbound_reserved_s``; the contact's connected call is talk like any other.
+- A campaign's answered contact joins the campaign's queue only to reach its agent
+  (``outbound_enter``): it is no offered call, so never in SL, ASA, abandonment or the
+  queue length (inbound figures stay inbound even when a campaign shares the queue). It
+  counts as ``outbound_connected`` when the agent takes it (and in the handled calls:
+  talk, hold, wrap-up, AHT), else ``outbound_lost``.
 - Rates are percentages (0–100); ``None`` where the denominator is zero.
 """
 
@@ -69,13 +74,15 @@ _BUSY: Final = frozenset({"on_call", "on_hold", "wrap_up"})
 class _Call:
     __slots__ = (
         "queue", "entered", "counted", "agent", "connect_ts", "hold_s", "hold_ts",
-        "callback_ts", "talk_s", "transferred", "handled",
+        "callback_ts", "talk_s", "transferred", "handled", "outbound",
     )
 
-    def __init__(self, queue: str, entered: float, counted: bool) -> None:
+    def __init__(self, queue: str, entered: float, counted: bool,
+                 outbound: bool = False) -> None:
         self.queue = queue
         self.entered = entered
         self.counted = counted
+        self.outbound = outbound
         self.agent = ""
         self.connect_ts = -1.0
         self.hold_s = 0.0
@@ -94,7 +101,7 @@ class _Figures:
         "refused", "callbacks", "callbacks_scheduled", "callbacks_connected", "callback_time",
         "wait_answered",
         "wait_abandoned", "wait_left", "left", "max_wait", "handled", "talk", "hold", "wrap",
-        "transferred", "connected",
+        "transferred", "connected", "outbound_connected", "outbound_lost",
     )
 
     def __init__(self, thresholds: tuple[float, ...]) -> None:
@@ -102,6 +109,7 @@ class _Figures:
         self.timed_out = self.refused = self.callbacks = self.callbacks_connected = 0
         self.callbacks_scheduled = 0
         self.left = self.handled = self.transferred = self.connected = 0
+        self.outbound_connected = self.outbound_lost = 0
         self.within = [0] * len(thresholds)
         self.callback_time = self.wait_answered = self.wait_abandoned = 0.0
         self.wait_left = self.talk = self.hold = self.wrap = 0.0
@@ -202,6 +210,12 @@ class KpiCollector:
         # the caller is on the line, and in this queue, only from now.
         self._queue_length(ev[2], ts if ts >= self.last_ts else self.last_ts, +1)
 
+    def _outbound_enter(self, ev: QueueEvent) -> None:
+        """A campaign's contact, answered, joins only to reach the agent held for it: not
+        an offered call, never in the queue length (it waits for nobody)."""
+        ts = ev[0]
+        self._calls[ev[3]] = _Call(ev[2], ts, self.start <= ts < self.end, outbound=True)
+
     def _refused(self, ev: QueueEvent) -> None:
         if self.start <= ev[0] < self.end:
             call = _Call(ev[2], ev[0], True)
@@ -222,6 +236,12 @@ class KpiCollector:
         ts, wait = ev[0], ev[5]
         call.agent = ev[4]
         call.connect_ts = ts
+        if call.outbound:
+            if call.counted:
+                for f in (*self._figures(call), self._agent_figures(ev[4])):
+                    f.outbound_connected += 1
+                    f.connected += 1
+            return
         self._queue_length(call.queue, ts, -1)
         if call.counted:
             hits = [i for i, t in enumerate(self.thresholds) if wait <= t]
@@ -239,6 +259,11 @@ class KpiCollector:
         call = self._calls.pop(ev[3], None)
         if call is None:
             return
+        if call.outbound:                 # the contact hung up before the agent answered
+            if call.counted:
+                for f in self._figures(call):
+                    f.outbound_lost += 1
+            return
         self._queue_length(call.queue, ev[0], -1)
         if call.counted:
             wait = ev[5]
@@ -253,6 +278,11 @@ class KpiCollector:
     def _overflow(self, ev: QueueEvent) -> None:
         call = self._calls.pop(ev[3], None)
         if call is None:
+            return
+        if call.outbound:                 # the agent did not take it: lost, not timed out
+            if call.counted:
+                for f in self._figures(call):
+                    f.outbound_lost += 1
             return
         if call.callback_ts < 0:
             self._queue_length(call.queue, ev[0], -1)
@@ -401,7 +431,8 @@ class KpiCollector:
         # Still-waiting callers: their wait so far counts toward the max wait.
         waiting: dict[str, float] = {}
         for call in self._calls.values():
-            if call.counted and call.connect_ts < 0 and call.callback_ts < 0:
+            if (call.counted and call.connect_ts < 0 and call.callback_ts < 0
+                    and not call.outbound):
                 w = now - call.entered
                 waiting[call.queue] = max(waiting.get(call.queue, 0.0), w)
                 waiting[""] = max(waiting.get("", 0.0), w)
@@ -485,12 +516,14 @@ class KpiCollector:
                 abandon_rate=_pct(f.abandoned - f.short_abandoned,
                                   f.offered - f.short_abandoned),
                 max_wait_s=max(f.max_wait, still_waiting),
+                outbound_lost=f.outbound_lost,
             )
             if qlen is not None:
                 out.update(avg_queue_len=qlen[0], max_queue_len=qlen[1])
         else:
             out.update(answered=f.answered)
         out.update(
+            outbound_connected=f.outbound_connected,
             callbacks_connected=f.callbacks_connected,
             handled=f.handled,
             aht_s=_mean(f.talk + f.hold + f.wrap, f.handled),
@@ -533,6 +566,7 @@ def _mean(total: float, n: int) -> float | None:
 
 _HANDLERS: Final = {
     "enter": KpiCollector._enter,
+    "outbound_enter": KpiCollector._outbound_enter,
     "refused": KpiCollector._refused,
     "connect": KpiCollector._connect,
     "abandon": KpiCollector._abandon,

@@ -66,7 +66,7 @@ KINDS: Final = frozenset(
         "callback_request", "callback_enter", "callback_dial", "callback_connect",
         "callback_fail", "callback_release",
         "hold", "unhold", "end", "agent", "member_add", "member_remove",
-        "outbound_connect",
+        "outbound_connect", "outbound_enter",
     }
 )
 
@@ -99,12 +99,13 @@ def read_csv(source: TextIO) -> list[QueueEvent]:
 
 def last_agents(events: Iterable[QueueEvent]) -> dict[str, tuple[str, float]]:
     """Who last spoke to each caller number, and when (``connect`` and
-    ``callback_connect``, the number from the caller's ``enter``): the sticky-agent memory
-    rebuilt from the stored log after a restart. Feed the log in order."""
+    ``callback_connect``, the number from the caller's ``enter`` or, for a campaign's
+    contact, ``outbound_enter``): the sticky-agent memory rebuilt from the stored log after
+    a restart. Feed the log in order."""
     numbers: dict[str, str] = {}
     last: dict[str, tuple[str, float]] = {}
     for ev in events:
-        if ev.kind == "enter" and ev.detail:
+        if ev.kind in ("enter", "outbound_enter") and ev.detail:
             numbers[ev.caller] = ev.detail
         elif ev.kind in ("connect", "callback_connect") and ev.caller in numbers:
             last[numbers[ev.caller]] = (ev.agent, ev.ts)

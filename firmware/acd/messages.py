@@ -100,6 +100,7 @@ class CallerArrived(NamedTuple):
     priority: int = 0  # higher first; from the route, a VIP list or a tag
     skill: int | None = None  # required skill level, overrides the queue's
     entered: float | None = None  # keep an earlier place (re-queued callback), else now
+    outbound: bool = False  # a campaign contact's answered call, come to reach its agent
 
 
 class CallerHungUp(NamedTuple):

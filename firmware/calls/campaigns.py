@@ -553,7 +553,7 @@ class CampaignRunner:
             await self._abandon(call, leg)
             self._report(dial, "abandoned", "no agent free for a live answer")
             return
-        await queues.run(call, queue, 0)
+        await queues.run(call, queue, 0, outbound=True)
 
     async def _abandon(self, call: Call, leg: Leg) -> None:
         """A live answer no agent is free for: the short apology, then hang up."""

@@ -401,9 +401,11 @@ class QueueService:
                                                                               finished)
 
     # -- the caller's part of the call script ------------------------------------------------
-    async def run(self, call: Call, queue_id: str, hops: int, priority: int = 0) -> None:
+    async def run(self, call: Call, queue_id: str, hops: int, priority: int = 0,
+                  outbound: bool = False) -> None:
         """The caller's part: wait in ``queue_id`` (at ``priority`` at least, from the
-        route that sent them) until an agent answers, they leave or overflow."""
+        route that sent them) until an agent answers, they leave or overflow. ``outbound``:
+        a campaign's answered contact, come to reach its agent (no offered call)."""
         eng = self.engine
         await eng.answer_origin(call)
         call.state = "queued"
@@ -413,7 +415,8 @@ class QueueService:
         entered = self.clock()
         self.feed(m.CallerArrived(call.id, queue_id, number=call.caller, entered=entered,
                                   priority=self._vip.priority(queue_id, call.caller,
-                                                              route=priority)))
+                                                              route=priority),
+                                  outbound=outbound))
         loop = asyncio.get_running_loop()
         keyed: list[str] | None = None     # the number to call back, being keyed
         keyed_until = 0.0

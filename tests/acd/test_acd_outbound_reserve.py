@@ -192,3 +192,35 @@ def test_a_late_release_of_an_older_dial_leaves_the_newer_reservation() -> None:
     core.handle(m.OutboundReleased("a1", "busy", "spring/2/1"), 40.0)
     assert states(core)["a1"] == "available"
     core.check_invariants()
+
+
+def test_campaign_contacts_are_not_offered_calls_of_a_shared_queue() -> None:
+    """A campaign sharing an inbound queue: its contacts reach their held agents through
+    the queue, yet SL, ASA, abandonment and the queue length stay the inbound callers'."""
+    core = two_queues()
+    h = core.handle
+    h(m.OutboundReserve("a1", "spring"), 0.0)
+    h(m.CallerArrived("in1", "calls"), 1.0)                  # inbound: a2 rings
+    h(m.OutboundConnected("a1", "contact1"), 5.0)
+    h(m.CallerArrived("contact1", "calls", "+447700900001", outbound=True), 5.1)
+    h(m.AgentAnswered("contact1", "a1"), 6.0)                 # outbound: no wait to count
+    h(m.AgentAnswered("in1", "a2"), 31.0)                     # inbound: waited 30 s
+    h(m.CallEnded("contact1"), 66.0)
+    h(m.CallEnded("in1"), 91.0)
+    h(m.OutboundReserve("a1", "spring"), 100.0)
+    h(m.OutboundConnected("a1", "contact2"), 110.0)
+    h(m.CallerArrived("contact2", "calls", outbound=True), 110.1)
+    h(m.CallerHungUp("contact2"), 112.0)                      # gone before the agent took it
+    core.check_invariants()
+    kinds = [e.kind for e in core.events if e.caller.startswith("contact")]
+    assert kinds.count("outbound_enter") == 2 and "enter" not in kinds
+    k = kpis(core.events, now=200.0)
+    q = k["queues"]["calls"]
+    assert (q["offered"], q["answered"], q["abandoned"]) == (1, 1, 0)
+    assert q["sl"]["20"] == 0.0 and q["asa_s"] == pytest.approx(30.0)   # in1 alone
+    assert (q["outbound_connected"], q["outbound_lost"]) == (1, 1)
+    assert q["max_queue_len"] == 1 and q["max_wait_s"] == pytest.approx(30.0)
+    assert q["handled"] == 2 and q["att_s"] == pytest.approx((60.0 + 60.0) / 2)
+    a1 = k["agents"]["a1"]
+    assert (a1["answered"], a1["outbound_connected"], a1["handled"]) == (0, 1, 1)
+    assert k["total"]["offered"] == 1

@@ -114,6 +114,13 @@ async def test_progressive_agent_free_contact_answers_agent_talks(box):
     assert result["attempts_log"][0]["agent"] == "a0"
     box.campaign_control("c1", "stop")
     assert dialled(box) == ["89161230001"]           # dialled once, national form on E1
+    # the queue's figures: a connected contact, not an offered (inbound) call
+    await wait_for(lambda: box.queue_kpis()["queues"]["out"]["handled"] == 1, 5,
+                   what="the contact's call handled in the KPIs")
+    q = box.queue_kpis()["queues"]["out"]
+    assert (q["offered"], q["answered"], q["outbound_connected"]) == (0, 0, 1)
+    assert q["sl"]["20"] is None and q["max_queue_len"] == 0
+    assert box.queue_kpis()["agents"]["a0"]["outbound_connected"] == 1
 
 
 async def test_autoinformer_plays_and_records_the_confirmation(box, tmp_path: Path):
