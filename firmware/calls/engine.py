@@ -357,7 +357,7 @@ class CallEngine:
         entry = self._legs.get(ch.id)
         if isinstance(ev, ChannelSetup):
             if entry is not None:
-                if self._phone_glare(ch, *entry):
+                if self._glare(ch, *entry, ev):
                     return
                 log.warning("setup on a channel already in a call",
                             extra={"channel": ch.id, "call": entry[0].id})
@@ -394,16 +394,28 @@ class CallEngine:
             for d in ev.digits:
                 self._digit(call, leg, d)
 
-    def _phone_glare(self, ch: Channel, call: Call, leg: Leg) -> bool:
-        """A phone lifted in the instant between the engine choosing to ring it and the
-        port ringing: whoever lifts a handset as a call comes in gets that call, as on any
-        PBX, rather than a dead line while the call rings nobody."""
-        if ch.kind is not ChannelKind.FXS or leg.state is not LegState.CALLING:
+    def _glare(self, ch: Channel, call: Call, leg: Leg, ev: ChannelSetup) -> bool:
+        """A call from the port in the instant between the engine choosing the port for a
+        leg and telling it to ring or dial (glare). A phone lifted as its call comes in
+        takes that call, as on any PBX, rather than a dead line while the caller rings
+        nobody. On a trunk the incoming call has the line: it is served, and the pending
+        leg fails as "no circuit" so its call goes on to its next trunk."""
+        if leg.state is not LegState.CALLING or leg.placing:
             return False
-        log.info("phone lifted as its call arrived: answered", extra={"channel": ch.id,
-                                                                      "call": call.id})
-        self._leg_answered(call, leg)      # UP: the pending ring (place()) stands down
-        self._spawn(ch.answer())
+        if ch.kind is ChannelKind.FXS:
+            log.info("phone lifted as its call arrived: answered",
+                     extra={"channel": ch.id, "call": call.id})
+            self._leg_answered(call, leg)      # UP: the pending ring (place()) stands down
+            self._spawn(ch.answer())
+            return True
+        log.info("incoming call took the line an outgoing leg was about to use",
+                 extra={"channel": ch.id, "call": call.id})
+        self._leg_gone(leg, Cause.NO_CIRCUIT_AVAILABLE)   # GONE: place() stands down
+        call.inbox.put(LegEvent(leg, "released", cause=Cause.NO_CIRCUIT_AVAILABLE))
+        if self.closing:
+            self._spawn(ch.release(Cause.TEMPORARY_FAILURE))
+        else:
+            self._start_call(ch, ev)
         return True
 
     def _leg_answered(self, call: Call, leg: Leg) -> None:
@@ -573,6 +585,7 @@ class CallEngine:
         async def go() -> None:
             if leg.gone or leg.state is LegState.UP:
                 return        # hung up before the port was seized, or the phone took it
+            leg.placing = True
             try:
                 # caller ID with name: the given name, else the directory's, else the trunk's
                 name = caller_name or self.dialplan.caller_name(caller) or call.caller_name

@@ -41,6 +41,7 @@ class Leg:
     voicemail: str | None = None       # "<mailbox>/<message id>" this leg left
     hold_s: float = 0.0                # time this leg spent on hold (the party held)
     held_since: float | None = None    # on hold now, since then
+    placing: bool = False              # its port has been told to ring / dial
 
     @property
     def up(self) -> bool:

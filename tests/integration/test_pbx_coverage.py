@@ -104,6 +104,9 @@ a parametrized test covers each of its cases.
       test_pbx_features.py::test_failover_to_the_next_trunk_and_emergency_without_route
   failover on E1 congestion (to the next trunk, not the next B-channel)
       here::test_e1_congestion_fails_over_to_the_next_trunk
+  glare: a call in on the port an outgoing call was about to use is served, the outgoing
+  call goes on to the next trunk
+      here::test_incoming_call_wins_glare_and_the_outgoing_one_takes_the_next_trunk
   least-cost SIM by operator prefix and remaining minutes
       test_gsm_box.py::test_least_cost_choice_by_operator_prefix
       test_gsm_box.py::test_sim_over_its_daily_minutes_is_skipped_and_comes_back_next_day
@@ -162,6 +165,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import logging
 import os
 import wave
 from array import array
@@ -287,6 +291,57 @@ async def test_e1_congestion_fails_over_to_the_next_trunk(box):
     assert (rec["trunk"], rec["disposition"]) == ("gsm1", "answered")
     assert [(leg["channel"], leg["cause"]) for leg in rec["legs"][1:]] == [
         (f"e1.{bchan}", 34), ("gsm1", 16)]
+    await all_idle(box)
+
+
+# -- 6. glare on a trunk: a call comes in on the port an outgoing call was about to use ------
+class _OnOutboundCall(logging.Handler):
+    """Runs ``action(port)`` as the engine picks a port for an outgoing call (the log line
+    it writes then), before the port is told to dial."""
+
+    def __init__(self, action: Any) -> None:
+        super().__init__(logging.INFO)
+        self.action = action
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.getMessage() == "outbound call":
+            self.action(record.__dict__["port"])
+
+
+async def test_incoming_call_wins_glare_and_the_outgoing_one_takes_the_next_trunk(box):
+    await configure(box, lambda d: mobile_route(d, ["e1", "gsm1"]))
+    loop = asyncio.get_running_loop()
+    seized: list[tuple[str, asyncio.Task[None]]] = []
+
+    def call_in_on(port: str) -> None:               # the far end seizes that B-channel
+        if not seized and port.startswith("e1."):
+            seized.append((port, loop.create_task(
+                box.sim.trunk_call(port, "+74950000009", "4951234567"))))
+
+    hook = _OnOutboundCall(call_in_on)
+    engine_log = logging.getLogger("firmware.calls.engine")
+    engine_log.addHandler(hook)
+    old_level = engine_log.level
+    engine_log.setLevel(logging.INFO)
+    try:
+        await dial(box, "fxs2", "89161234567")
+        await wait_for(lambda: seized and seized[0][1].done(), 8, what="the call in on E1")
+    finally:
+        engine_log.removeHandler(hook)
+        engine_log.setLevel(old_level)
+    port = seized[0][0]
+    await rings(box, "fxs1", timeout=8)                  # the incoming call is served
+    await wait_for(lambda: trunk(box, "gsm1")["call_state"] == "alerting", 8,
+                   what="the outgoing call to go on to gsm1")
+    assert b_channel(box, "outgoing", "alerting") == 0   # it never dialled on the span
+    await box.sim.far_answer("gsm1")
+    out = await talk_and_hang_up(box, "fxs2", "gsm1", "5", pick_up=False)
+    assert (out["trunk"], out["disposition"]) == ("gsm1", "answered")
+    assert [leg["channel"] for leg in out["legs"][1:]] == [port, "gsm1"]
+    assert out["legs"][1]["cause"] == 34                 # no circuit: the line was taken
+    inc = await talk_and_hang_up(box, "fxs1", port, "6")
+    assert (inc["trunk"], inc["caller"], inc["disposition"]) == (
+        "e1", "+74950000009", "answered")
     await all_idle(box)
 
 
