@@ -10,4 +10,7 @@ echo "== ruff" && "$V/ruff" check firmware drivers webui native tests hil-tests
 echo "== import-linter (layers)" && "$V/lint-imports"
 echo "== mypy" && "$V/mypy"
 echo "== pytest"
-exec "$V/python" -m pytest -q -p no:cacheprovider "$@"
+# Two workers, a test file each at a time (its module fixtures stay in one process);
+# EDGEPBX_TEST_WORKERS=0 runs in this process.
+exec "$V/python" -m pytest -q -p no:cacheprovider -n "${EDGEPBX_TEST_WORKERS:-2}" \
+    --dist loadfile "$@"
