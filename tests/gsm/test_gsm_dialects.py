@@ -4,7 +4,6 @@ identification, ICCID, calls (hang-up command, call progress), SMS and USSD."""
 from __future__ import annotations
 
 import pytest
-from conftest import Rig, wait_until
 
 from drivers.channel import (
     Cause,
@@ -17,6 +16,7 @@ from drivers.gsm.dialects import DIALECTS
 from drivers.gsm.modem import GsmChannel, GsmTimings
 from drivers.gsm.simulator import E173, E1550, EC25, M35, PROFILES, SIM800, SIM7600, UC15
 from drivers.gsm.sms import ReceivedSms
+from tests.gsm.rig import Rig, wait_until
 
 EXPECTED = {
     SIM800: "simcom",

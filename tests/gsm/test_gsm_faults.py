@@ -10,7 +10,6 @@ import logging
 import time
 
 import pytest
-from conftest import Rig, wait_until
 
 from drivers.channel import Cause, ChannelEvent, ChannelReleased, ChannelStatus
 from drivers.gsm.atengine import AtEngine
@@ -18,6 +17,7 @@ from drivers.gsm.modem import GsmChannel, GsmTimings
 from drivers.gsm.recovery import ModemRecovery, PowerKey, RecoveryPolicy, RecoveryState
 from drivers.gsm.simulator import EC25, SIM800, SimModem, SimPowerKey
 from drivers.gsm.sms import ReceivedSms
+from tests.gsm.rig import Rig, wait_until
 
 FAST = GsmTimings(ring_grace=0.1, clcc_interval=0.1, cause_grace=0.05, answer_timeout=2.0,
                   hangup_timeout=0.5, dtmf_timeout=1.0, clcc_timeout=0.3, silent_polls=2)

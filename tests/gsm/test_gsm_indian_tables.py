@@ -8,9 +8,9 @@ from __future__ import annotations
 import unicodedata
 
 import pytest
-from conftest import Rig, wait_until
 
 from drivers.gsm import gsm7, pdu
+from tests.gsm.rig import Rig, wait_until
 
 INDIAN = {4: "BENGALI", 5: "GUJARATI", 6: "DEVANAGARI", 7: "KANNADA", 8: "MALAYALAM",
           9: "ORIYA", 10: "GURMUKHI", 11: "TAMIL", 12: "TELUGU", 13: "ARABIC"}

@@ -6,7 +6,6 @@ import asyncio
 import datetime as dt
 
 import pytest
-from conftest import Rig, wait_until
 from gsm_scenarios import sms_to_self, ussd_balance
 
 from drivers.gsm import pdu
@@ -15,6 +14,7 @@ from drivers.gsm.modem import GsmModem
 from drivers.gsm.simulator import E173, EC25, SimModem
 from drivers.gsm.sms import ReceivedSms, SmsSendError
 from drivers.gsm.ussd import UssdError
+from tests.gsm.rig import Rig, wait_until
 
 
 def collect(rig: Rig) -> list[ReceivedSms]:

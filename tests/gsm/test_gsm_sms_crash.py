@@ -26,12 +26,11 @@ import signal
 import sys
 from pathlib import Path
 
-from conftest import wait_until
-
 from drivers.gsm.simulator import SimModem
 from drivers.gsm.sms import ReceivedSms
 from firmware.app import store_received_sms
 from firmware.store import EventStore
+from tests.gsm.rig import wait_until
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]

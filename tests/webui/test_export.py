@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Browser
 from fakes import FakeBox
 
 from firmware.acd.log import QueueEvent
 from firmware.reports import ExportTable
 from firmware.store import CallbackJob, Cdr, EventStore
+from tests.webui.client import Browser
 
 T = 1_700_000_000.0          # 2023-11-14T22:13:20Z
 PERIOD = f"from={T + 5:.0f}&to={T + 105:.0f}"

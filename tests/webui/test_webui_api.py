@@ -7,11 +7,11 @@ import asyncio
 import re
 
 import pytest
-from conftest import ADMIN_PASSWORD, Browser, MakeBrowser
 from fakes import FakeBox, FakeSim
 
 from firmware.accounts import Accounts
 from firmware.service import BadRequest, Unavailable
+from tests.webui.client import ADMIN_PASSWORD, Browser, MakeBrowser
 from webui.app import create_app
 from webui.auth import SETTINGS, WebSettings
 

@@ -6,10 +6,10 @@ import asyncio
 import re
 
 import pytest
-from conftest import ADMIN_PASSWORD, Browser, MakeBrowser
 from fakes import FakeBox
 
 from firmware.accounts import Accounts
+from tests.webui.client import ADMIN_PASSWORD, Browser, MakeBrowser
 from webui.app import create_app
 from webui.auth import (
     COOKIE_NAME,

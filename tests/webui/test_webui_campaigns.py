@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from conftest import Browser
 from fakes import FakeBox
+
+from tests.webui.client import Browser
 
 
 async def test_admin_manages_supervisor_runs_agent_previews(admin: Browser, supervisor: Browser,

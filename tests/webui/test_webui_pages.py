@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import ADMIN_PASSWORD, Browser, MakeBrowser
 from fakes import FakeBox
 from yarl import URL
 
+from tests.webui.client import ADMIN_PASSWORD, Browser, MakeBrowser
 from webui.app import SECURITY_HEADERS
 
 PAGES = ["/", "/config", "/sim"]

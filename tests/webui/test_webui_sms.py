@@ -4,10 +4,10 @@ field validation naming the field, and the façade's errors mapped to HTTP."""
 from __future__ import annotations
 
 import pytest
-from conftest import Browser
 from fakes import FakeBox
 
 from firmware.service import Refused, Unavailable
+from tests.webui.client import Browser
 
 
 async def test_list_sms(viewer: Browser, box: FakeBox) -> None:

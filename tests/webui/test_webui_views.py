@@ -6,9 +6,9 @@ import re
 from typing import Any
 
 import pytest
-from conftest import Browser
 from fakes import FakeBox, FakeSim
 
+from tests.webui.client import Browser
 from webui.dashboard import gsm_problem, port_status, signal_words
 from webui.markup import duration
 from webui.simulator import far_status, phone_status
