@@ -53,7 +53,14 @@ from drivers.channel import (
     ChannelState,
     ChannelStatus,
 )
-from drivers.gsm.atengine import AtEngine, AtResult, AtTimeout, GsmError, PortClosed
+from drivers.gsm.atengine import (
+    AtEngine,
+    AtResult,
+    AtTimeout,
+    CommandAborted,
+    GsmError,
+    PortClosed,
+)
 from drivers.gsm.atparser import Urc
 from drivers.gsm.dialects import DEFAULT_DIALECT, Dialect, dialect_for, parse_iccid
 from drivers.gsm.sms import SmsService
@@ -414,6 +421,14 @@ class GsmModem:
                 continue
             except PortClosed:
                 return
+            except CommandAborted:
+                continue  # the module restarted under the check: it initialises again
+            except GsmError as exc:
+                # an error answer (+CME ERROR to +CSQ) is an answer all the same
+                log.info("%s: health check answered with an error: %s", self.name, exc)
+            except Exception:
+                log.exception("%s: health check failed; checking on", self.name)
+                continue
             if self.missed_health_checks:
                 log.info(
                     "%s: answering again after %d missed health checks",
@@ -548,8 +563,15 @@ class GsmModem:
     def _spawn(self, coro: Coroutine[Any, Any, None], what: str) -> asyncio.Task[None]:
         task = asyncio.get_running_loop().create_task(coro, name=f"{self.name}-{what}")
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._task_done)
         return task
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        """No background task dies unheard: a failure is logged with its traceback."""
+        self._tasks.discard(task)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            log.error("%s: background task %s failed", self.name, task.get_name(),
+                      exc_info=exc)
 
     async def close(self) -> None:
         """Stop the health check and background work, close the engine (the port)."""
@@ -781,7 +803,7 @@ class GsmChannel(Channel):
                 await self._hangup_quietly()
                 self._finish(call, Cause.RECOVERY_ON_TIMER_EXPIRY)
             return
-        except PortClosed:
+        except (PortClosed, CommandAborted):   # gone, or restarted under the command
             if self._call is call:
                 self._finish(call, Cause.TEMPORARY_FAILURE)
             return
@@ -806,7 +828,7 @@ class GsmChannel(Channel):
                 await self._hangup_quietly()
                 self._finish(call, Cause.RECOVERY_ON_TIMER_EXPIRY)
             return
-        except PortClosed:
+        except (PortClosed, CommandAborted):   # gone, or restarted under the command
             if self._call is call:
                 self._finish(call, Cause.TEMPORARY_FAILURE)
             return
@@ -963,6 +985,8 @@ class GsmChannel(Channel):
                 continue
             except PortClosed:
                 return
+            except CommandAborted:
+                continue  # the module restarted: its fault report ends the call
             silent = 0
             if result.ok:
                 entries = [

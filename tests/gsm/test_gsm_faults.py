@@ -216,3 +216,24 @@ async def test_unanswered_command_gets_a_timeout_and_engine_stays_usable(rig: Ri
         await rig.modem.command("AT+CSQ", 0.2)
     rig.sim.stop_answering(False)
     assert (await rig.modem.command("AT+CSQ")).lines == ["+CSQ: 20,0"]
+
+
+async def test_health_check_survives_a_restart_under_it_and_still_sees_a_hang(
+        leak_check: None) -> None:
+    """The module reboots by itself while the health check's AT is in flight: the check is
+    aborted, not counted, and health checking goes on, so a later hang is still seen."""
+    r = await Rig.open(SIM800, health_interval=0.05, health_timeout=1.0)
+    try:
+        r.modem.start_health_check()
+        checks = r.sim.commands.count("AT")
+        await wait_until(lambda: r.sim.commands.count("AT") > checks)   # checking
+        while not r.modem.engine.busy:                  # its AT in flight, then reboot
+            await asyncio.sleep(0.002)
+        r.sim.reboot()
+        await wait_until(lambda: r.modem.restarts_seen == 1 and r.modem.initialised, 5)
+        assert r.modem.missed_health_checks == 0        # an aborted check is no miss
+        r.sim.stop_answering(True)                      # later: hung
+        await wait_until(lambda: r.modem.missed_health_checks >= 2, 8)
+        assert not r.modem.responsive
+    finally:
+        await r.close()
