@@ -137,6 +137,8 @@ def encode_request(code: str, *, packed_hex: bool) -> str:
 class UssdService:
     """USSD on one modem (created by the modem). ``await modem.ussd.request("*100#")``."""
 
+    command_timeout = 10.0   # for the module's OK to AT+CUSD=1 (the answer comes later)
+
     def __init__(self, modem: GsmModem) -> None:
         self.modem = modem
         self._lock = asyncio.Lock()
@@ -155,7 +157,10 @@ class UssdService:
             self._waiter = loop.create_future()
             try:
                 command = f'AT+CUSD=1,"{encode_request(code, packed_hex=packed)}",15'
-                result = await self.modem.command(command, 10.0)
+                try:
+                    result = await self.modem.command(command, self.command_timeout)
+                except GsmError as exc:   # no answer, restarted, port gone: one error kind
+                    raise UssdError(f"{self.modem.name}: {code}: {exc}") from exc
                 if not result.ok:
                     raise UssdError(f"{self.modem.name}: {code} refused: {result.result} "
                                     f"{result.detail}".rstrip())

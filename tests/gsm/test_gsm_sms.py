@@ -235,6 +235,17 @@ async def test_ussd_unknown_code_and_bad_input(rig: Rig) -> None:
         await rig.modem.ussd.request("*100#; AT+CFUN=0")
 
 
+async def test_ussd_to_a_silent_module_is_a_ussd_error(rig: Rig) -> None:
+    """The caller (the balance check, the web API) handles one error kind: a module that
+    does not answer the request is a UssdError saying so, not a bare driver timeout."""
+    rig.modem.ussd.command_timeout = 0.3
+    rig.sim.stop_answering(True)
+    with pytest.raises(UssdError, match=r"\*100#: 'AT\+CUSD=1.*no answer within 0.3 s"):
+        await rig.modem.ussd.request("*100#")
+    rig.sim.stop_answering(False)
+    assert await ussd_balance(rig.modem, "*100#") == "Balance: 12.34 EUR"
+
+
 async def test_ussd_huawei_packed_hex(leak_check: None) -> None:
     r = await Rig.open(E173)
     try:
