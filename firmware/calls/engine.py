@@ -593,9 +593,15 @@ class CallEngine:
                                     caller_withheld=call.caller_withheld)
             except ChannelError as exc:
                 log.warning("could not place call", extra={"port": ch.id, "error": str(exc)})
-                if self._legs.get(ch.id, (None, None))[1] is leg:
-                    self._leg_gone(leg, Cause.NO_CIRCUIT_AVAILABLE)
-                    call.inbox.put(LegEvent(leg, "released", cause=Cause.NO_CIRCUIT_AVAILABLE))
+                failed = Cause.NO_CIRCUIT_AVAILABLE
+            except Exception:          # a driver defect: the leg fails, the call goes on
+                log.exception("placing a call failed", extra={"port": ch.id})
+                failed = Cause.TEMPORARY_FAILURE
+            else:
+                return
+            if self._legs.get(ch.id, (None, None))[1] is leg:
+                self._leg_gone(leg, failed)
+                call.inbox.put(LegEvent(leg, "released", cause=failed))
 
         self._spawn(go())
         return leg

@@ -153,6 +153,8 @@ Bad input
       test_pbx_features.py::test_bad_routing_is_refused_with_its_path
   forward loop A -> B -> A at run time (the call is not lost)
       here::test_forward_loop_rings_the_last_extension_of_the_chain
+  a port driver that fails (raises) while ringing: that leg fails, the call goes on
+      here::test_a_port_driver_defect_fails_its_leg_and_the_call_goes_on
   digits arriving faster than prompts
       here::test_digits_faster_than_prompts_reach_the_nested_menu
 
@@ -468,6 +470,26 @@ async def test_phone_lifted_as_its_call_arrives_gets_the_call(box):
     assert phone(box, "fxs1")["ring_bursts"] == 0         # it never rang: it was lifted first
     rec = await talk_and_hang_up(box, "fxs1", "gsm1", "8", reply="3", pick_up=False)
     assert (rec["extension"], rec["disposition"]) == ("201", "answered")
+    await all_idle(box)
+
+
+# -- bad input: a port driver that fails while ringing ---------------------------------------
+async def test_a_port_driver_defect_fails_its_leg_and_the_call_goes_on(box, monkeypatch):
+    """A defect in one port's driver (an exception, not a refusal) ends that leg with a
+    temporary failure; the ring group's other member still gets the call."""
+    async def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("driver defect")
+
+    monkeypatch.setattr(box.channels["fxs2"], "place_call", broken)
+    await configure(box, lambda d: (d["ring_groups"].append(
+        {"id": "sales", "name": "Sales", "strategy": "ringall", "members": ["202", "203"]}),
+        route_to(d, "gsm1", {"type": "ring_group", "target": "sales"})))
+    await box.sim.trunk_call("gsm1", "+79161230546")
+    await rings(box, "fxs3")
+    rec = await talk_and_hang_up(box, "fxs3", "gsm1", "9")
+    assert (rec["extension"], rec["disposition"]) == ("203", "answered")
+    failed = [leg for leg in rec["legs"] if leg["channel"] == "fxs2"]
+    assert [leg["cause"] for leg in failed] == [41]     # Q.850 41: temporary failure
     await all_idle(box)
 
 
