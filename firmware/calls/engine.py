@@ -14,6 +14,10 @@ the script ends — normally, because the caller's leg went away (``LegGone``), 
 the engine shuts down — its cleanup releases every leg still up, plays busy tone to a
 phone still off-hook and writes the CDR. Channel commands run as tasks; one that fails
 comes back as a release of its leg, so one slow port never holds up another call.
+Glare — a port reporting a call of its own between the engine choosing it for a leg and
+telling it to ring or dial — is settled for the port's call: a lifted phone answers the
+call it was chosen for; an incoming trunk call is served and the pending leg fails as
+"no circuit" (the outgoing call tries its next trunk).
 
 Feature behaviour on analog phones (the convention of small-office PBXs):
 
