@@ -24,6 +24,7 @@ from tests.integration.test_pbx_features import (
     hang_up,
     hears,
     phone,
+    rings,
     route_to,
 )
 from tests.integration.test_voicemail import leave_message, stutter
@@ -208,6 +209,7 @@ async def test_fxo_line_with_rpas_caller_id(box: Any) -> None:
     assert call["caller"] == "+441632960000"
     fxo = box.channels["fxo1"]
     assert (fxo.rings, fxo.alert_pulses) == (1, 1)      # the pulse was no ring
+    await rings(box, "fxs1")                           # picked up once it rings
     await box.sim.phone_offhook("fxs1")
     await wait_for(lambda: box.sim.state()["trunks"]["fxo1"]["call_state"] == "active", 5,
                    what="the line answered")
